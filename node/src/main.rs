@@ -1,0 +1,17 @@
+//! `opml-node`: the OPML appchain node.
+//!
+//! A validator or full node with Aura block production and GRANDPA finality,
+//! ParityDB storage, JSON-RPC (system, author, chain, state, transaction
+//! payment) and Prometheus metrics. Dev chains (`--dev`, `--chain dev`) are
+//! sealed on a timer (`--dev-block-time`) and every sealed block is final.
+#![warn(missing_docs)]
+
+mod chain_spec;
+mod cli;
+mod command;
+mod rpc;
+mod service;
+
+fn main() -> sc_cli::Result<()> {
+	command::run()
+}
