@@ -29,15 +29,39 @@ pub const PAGE_HEIGHT: u32 = PAGE_BITS - 5;
 pub const PAGE_TREE_DEPTH: u32 = MEM_DEPTH - PAGE_HEIGHT;
 const NUM_PAGES: usize = 1 << (32 - PAGE_BITS);
 
-type Page = [u8; PAGE_SIZE];
+/// A page as little-endian words (word reads need no byte assembly or bounds checks).
+type Page = [u32; PAGE_SIZE / 4];
+const EMPTY_PAGE: Page = [0u32; PAGE_SIZE / 4];
+
+type PageTable = Box<[Option<Arc<Page>>; NUM_PAGES]>;
+
+/// Build a page table on the heap (an 8 MiB array must never pass through the stack).
+fn page_table(v: Vec<Option<Arc<Page>>>) -> PageTable {
+	let mut v = v;
+	v.resize(NUM_PAGES, None);
+	match v.into_boxed_slice().try_into() {
+		Ok(t) => t,
+		Err(_) => unreachable!("the table was resized to exactly NUM_PAGES entries"),
+	}
+}
 
 /// Flat, paged, copy-on-write memory with lazily Merkleized pages.
-#[derive(Clone)]
 pub struct PagedMemory {
-	pages: Vec<Option<Arc<Page>>>,
+	pages: PageTable,
 	dirty: Vec<u64>,
 	page_roots: BTreeMap<u32, Hash>,
 	zeros: Arc<ZeroHashes>,
+}
+
+impl Clone for PagedMemory {
+	fn clone(&self) -> Self {
+		PagedMemory {
+			pages: page_table(self.pages.to_vec()),
+			dirty: self.dirty.clone(),
+			page_roots: self.page_roots.clone(),
+			zeros: self.zeros.clone(),
+		}
+	}
 }
 
 impl Default for PagedMemory {
@@ -50,7 +74,7 @@ impl PagedMemory {
 	/// Empty (all-zero) memory.
 	pub fn new() -> Self {
 		PagedMemory {
-			pages: vec![None; NUM_PAGES],
+			pages: page_table(Vec::new()),
 			dirty: vec![0; NUM_PAGES / 64],
 			page_roots: BTreeMap::new(),
 			zeros: Arc::new(ZeroHashes::new(MEM_DEPTH)),
@@ -65,7 +89,7 @@ impl PagedMemory {
 	/// Read one byte.
 	pub fn read_u8(&self, addr: u32) -> u8 {
 		match &self.pages[(addr >> PAGE_BITS) as usize] {
-			Some(p) => p[(addr as usize) & (PAGE_SIZE - 1)],
+			Some(p) => (p[((addr as usize) & (PAGE_SIZE - 1)) >> 2] >> ((addr & 3) * 8)) as u8,
 			None => 0,
 		}
 	}
@@ -76,8 +100,10 @@ impl PagedMemory {
 		for chunk in bytes.chunks(PAGE_SIZE) {
 			for &b in chunk {
 				let page = (a >> PAGE_BITS) as usize;
-				let p = self.pages[page].get_or_insert_with(|| Arc::new([0u8; PAGE_SIZE]));
-				Arc::make_mut(p)[(a as usize) & (PAGE_SIZE - 1)] = b;
+				let p = self.pages[page].get_or_insert_with(|| Arc::new(EMPTY_PAGE));
+				let w = &mut Arc::make_mut(p)[((a as usize) & (PAGE_SIZE - 1)) >> 2];
+				let sh = (a & 3) * 8;
+				*w = (*w & !(0xff << sh)) | ((b as u32) << sh);
 				self.mark_dirty(page);
 				a = a.wrapping_add(1);
 			}
@@ -94,9 +120,10 @@ impl PagedMemory {
 			if page < NUM_PAGES && self.pages[page].is_some() {
 				if let Some(p) = self.pages[page].as_mut() {
 					let data = Arc::make_mut(p);
-					let from = (a as usize) & (PAGE_SIZE - 1);
-					let to = from + (page_end - a) as usize;
-					data[from..to].fill(0);
+					for x in a..page_end {
+						let w = &mut data[((x as usize) & (PAGE_SIZE - 1)) >> 2];
+						*w &= !(0xff << ((x & 3) * 8));
+					}
 				}
 				self.mark_dirty(page);
 			}
@@ -114,8 +141,10 @@ impl PagedMemory {
 		let mut out = [0u8; 32];
 		let addr = leaf.wrapping_mul(LEAF_BYTES);
 		if let Some(p) = &self.pages[(addr >> PAGE_BITS) as usize] {
-			let off = (addr as usize) & (PAGE_SIZE - 1);
-			out.copy_from_slice(&p[off..off + 32]);
+			let off = ((addr as usize) & (PAGE_SIZE - 1)) >> 2;
+			for (k, w) in p[off..off + 8].iter().enumerate() {
+				out[4 * k..4 * k + 4].copy_from_slice(&w.to_le_bytes());
+			}
 		}
 		out
 	}
@@ -123,10 +152,12 @@ impl PagedMemory {
 	fn page_tree(&self, page: u32) -> Option<MerkleTree> {
 		self.pages[page as usize].as_ref().and_then(|p| {
 			let leaves = p
-				.chunks(32)
+				.chunks(8)
 				.map(|c| {
 					let mut l = [0u8; 32];
-					l.copy_from_slice(c);
+					for (k, w) in c.iter().enumerate() {
+						l[4 * k..4 * k + 4].copy_from_slice(&w.to_le_bytes());
+					}
 					l
 				})
 				.collect();
@@ -226,10 +257,7 @@ impl Memory for PagedMemory {
 	#[inline(always)]
 	fn read_word(&mut self, addr: u32) -> Result<u32, Infallible> {
 		Ok(match &self.pages[(addr >> PAGE_BITS) as usize] {
-			Some(p) => {
-				let o = (addr as usize) & (PAGE_SIZE - 1);
-				u32::from_le_bytes([p[o], p[o + 1], p[o + 2], p[o + 3]])
-			},
+			Some(p) => p[((addr as usize) & (PAGE_SIZE - 1)) >> 2],
 			None => 0,
 		})
 	}
@@ -237,9 +265,8 @@ impl Memory for PagedMemory {
 	#[inline(always)]
 	fn write_word(&mut self, addr: u32, value: u32) -> Result<(), Infallible> {
 		let page = (addr >> PAGE_BITS) as usize;
-		let p = self.pages[page].get_or_insert_with(|| Arc::new([0u8; PAGE_SIZE]));
-		let o = (addr as usize) & (PAGE_SIZE - 1);
-		Arc::make_mut(p)[o..o + 4].copy_from_slice(&value.to_le_bytes());
+		let p = self.pages[page].get_or_insert_with(|| Arc::new(EMPTY_PAGE));
+		Arc::make_mut(p)[((addr as usize) & (PAGE_SIZE - 1)) >> 2] = value;
 		self.mark_dirty(page);
 		Ok(())
 	}
