@@ -1,0 +1,186 @@
+//! Harness for end-to-end tests: start real `opml-node` processes on free loopback
+//! ports, talk JSON-RPC to them, and stop them on drop (also when a test panics).
+//!
+//! The node binary is `$OPML_NODE_BIN` if set, else `opml-node` next to the test
+//! executable's target directory (`cargo build -p opml-node` puts it there; the
+//! README's test command builds it first).
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
+use std::{
+	io::Read,
+	net::TcpListener,
+	path::PathBuf,
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
+};
+
+/// Path of the `opml-node` binary under test.
+pub fn node_binary() -> PathBuf {
+	if let Some(p) = std::env::var_os("OPML_NODE_BIN") {
+		return PathBuf::from(p);
+	}
+	// target/<profile>/deps/<test-exe> -> target/<profile>/opml-node
+	let exe = std::env::current_exe().unwrap_or_default();
+	let dir = exe.parent().and_then(|d| d.parent()).map(PathBuf::from).unwrap_or_default();
+	dir.join("opml-node")
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0")
+		.and_then(|l| l.local_addr())
+		.map(|a| a.port())
+		.unwrap_or(0)
+}
+
+/// Run `opml-node` with `args` to completion; returns (exit code, stdout, stderr).
+pub fn run_node(args: &[&str]) -> Result<(i32, String, String)> {
+	let out = Command::new(node_binary())
+		.args(args)
+		.output()
+		.with_context(|| format!("running {}", node_binary().display()))?;
+	Ok((
+		out.status.code().unwrap_or(-1),
+		String::from_utf8_lossy(&out.stdout).into_owned(),
+		String::from_utf8_lossy(&out.stderr).into_owned(),
+	))
+}
+
+/// A running node; killed (and reaped) on drop.
+pub struct Node {
+	child: Child,
+	/// JSON-RPC port (HTTP and WebSocket).
+	pub rpc_port: u16,
+	/// libp2p port.
+	pub p2p_port: u16,
+	/// Prometheus port.
+	pub prometheus_port: u16,
+	log: tempfile::NamedTempFile,
+	name: String,
+}
+
+impl Node {
+	/// Start `opml-node` with `args` plus free RPC, p2p and Prometheus ports.
+	pub fn start(name: &str, args: &[&str]) -> Result<Node> {
+		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
+		let log = tempfile::NamedTempFile::new()?;
+		let child = Command::new(node_binary())
+			.args(args)
+			.args([
+				"--rpc-port",
+				&rpc_port.to_string(),
+				"--port",
+				&p2p_port.to_string(),
+				"--prometheus-port",
+				&prometheus_port.to_string(),
+				"--no-telemetry",
+				"--no-mdns",
+				"--name",
+				name,
+			])
+			.stdout(Stdio::null())
+			.stderr(log.reopen()?)
+			.spawn()
+			.with_context(|| {
+				format!("starting {} (build it with `cargo build -p opml-node`)", node_binary().display())
+			})?;
+		Ok(Node { child, rpc_port, p2p_port, prometheus_port, log, name: name.into() })
+	}
+
+	/// WebSocket URL of the RPC server.
+	pub fn ws_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// The node's log so far.
+	pub fn log(&self) -> String {
+		let mut s = String::new();
+		if let Ok(mut f) = self.log.reopen() {
+			let _ = f.read_to_string(&mut s);
+		}
+		s
+	}
+
+	/// One JSON-RPC call over HTTP.
+	pub fn rpc(&self, method: &str, params: Value) -> Result<Value> {
+		let resp: Value = ureq::post(&format!("http://127.0.0.1:{}", self.rpc_port))
+			.timeout(Duration::from_secs(10))
+			.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))?
+			.into_json()?;
+		if let Some(e) = resp.get("error") {
+			bail!("{method}: {e}");
+		}
+		resp.get("result").cloned().ok_or_else(|| anyhow!("{method}: no result"))
+	}
+
+	/// Number of the latest finalized block.
+	pub fn finalized_number(&self) -> Result<u64> {
+		let hash = self.rpc("chain_getFinalizedHead", json!([]))?;
+		let header = self.rpc("chain_getHeader", json!([hash]))?;
+		let n = header["number"].as_str().ok_or_else(|| anyhow!("header without number"))?;
+		Ok(u64::from_str_radix(n.trim_start_matches("0x"), 16)?)
+	}
+
+	/// Wait until block `n` is finalized; returns when it is.
+	pub fn wait_finalized(&mut self, n: u64, timeout: Duration) -> Result<Instant> {
+		let start = Instant::now();
+		loop {
+			if let Some(status) = self.child.try_wait()? {
+				bail!("{} exited early ({status}); log:\n{}", self.name, tail(&self.log(), 60));
+			}
+			if let Ok(f) = self.finalized_number() {
+				if f >= n {
+					return Ok(Instant::now());
+				}
+			}
+			if start.elapsed() > timeout {
+				bail!(
+					"{}: block #{n} not finalized within {timeout:?}; log:\n{}",
+					self.name,
+					tail(&self.log(), 60)
+				);
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	}
+
+	/// The libp2p multiaddress of this node (from its log), for `--bootnodes`.
+	pub fn multiaddr(&self, timeout: Duration) -> Result<String> {
+		let start = Instant::now();
+		loop {
+			if let Some(id) = self
+				.log()
+				.lines()
+				.find_map(|l| l.split("Local node identity is: ").nth(1).map(|s| s.trim().to_string()))
+			{
+				return Ok(format!("/ip4/127.0.0.1/tcp/{}/p2p/{id}", self.p2p_port));
+			}
+			if start.elapsed() > timeout {
+				bail!("{}: no node identity in the log", self.name);
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	}
+
+	/// Fetch the Prometheus metrics text.
+	pub fn metrics(&self) -> Result<String> {
+		Ok(ureq::get(&format!("http://127.0.0.1:{}/metrics", self.prometheus_port))
+			.timeout(Duration::from_secs(10))
+			.call()?
+			.into_string()?)
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+/// The last `n` lines of `s`.
+pub fn tail(s: &str, n: usize) -> String {
+	let lines: Vec<&str> = s.lines().collect();
+	lines[lines.len().saturating_sub(n)..].join("\n")
+}
