@@ -59,6 +59,6 @@ pub fn load(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 			let spec = ChainSpec::from_json_file(path.clone())
 				.map_err(|e| format!("invalid chain-spec file {}: {e}", path.display()))?;
 			Box::new(spec)
-		},
+		}
 	})
 }

@@ -11,7 +11,9 @@ use opml_runtime::{apis::RuntimeApi, opaque::Block};
 use sc_client_api::{Backend, BlockBackend, HeaderBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
-use sc_service::{error::Error as ServiceError, ChainType, Configuration, TaskManager, WarpSyncConfig};
+use sc_service::{
+	error::Error as ServiceError, ChainType, Configuration, TaskManager, WarpSyncConfig,
+};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::{AuthorityPair as AuraPair, AuthoritySignature as AuraSignature};
@@ -71,7 +73,9 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	let client = Arc::new(client);
 
 	let telemetry = telemetry.map(|(worker, telemetry)| {
-		task_manager.spawn_handle().spawn("telemetry", None, worker.run());
+		task_manager
+			.spawn_handle()
+			.spawn("telemetry", None, worker.run());
 		telemetry
 	});
 
@@ -145,7 +149,10 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 }
 
 /// Build and start a full node. `dev_block_time_ms` is the sealing interval of a dev chain.
-pub fn new_full(config: Configuration, dev_block_time_ms: u64) -> Result<TaskManager, ServiceError> {
+pub fn new_full(
+	config: Configuration,
+	dev_block_time_ms: u64,
+) -> Result<TaskManager, ServiceError> {
 	type N = sc_network::NetworkWorker<Block, <Block as sp_runtime::traits::Block>::Hash>;
 	let dev = is_dev(&config);
 
@@ -224,7 +231,9 @@ pub fn new_full(config: Configuration, dev_block_time_ms: u64) -> Result<TaskMan
 		task_manager.spawn_handle().spawn(
 			"offchain-workers-runner",
 			"offchain-worker",
-			offchain_workers.run(client.clone(), task_manager.spawn_handle()).boxed(),
+			offchain_workers
+				.run(client.clone(), task_manager.spawn_handle())
+				.boxed(),
 		);
 	}
 
@@ -238,7 +247,10 @@ pub fn new_full(config: Configuration, dev_block_time_ms: u64) -> Result<TaskMan
 		let client = client.clone();
 		let pool = transaction_pool.clone();
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			let deps = crate::rpc::FullDeps {
+				client: client.clone(),
+				pool: pool.clone(),
+			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};
@@ -270,18 +282,21 @@ pub fn new_full(config: Configuration, dev_block_time_ms: u64) -> Result<TaskMan
 			telemetry.as_ref().map(|x| x.handle()),
 		);
 		let (mut seal_sink, seal_stream) = futures::channel::mpsc::channel(16);
-		task_manager.spawn_essential_handle().spawn("dev-block-timer", None, async move {
-			loop {
-				futures_timer::Delay::new(Duration::from_millis(dev_block_time_ms)).await;
-				// A full channel means the sealer is behind: skip this tick rather than queue.
-				let _ = seal_sink.try_send(sc_consensus_manual_seal::EngineCommand::SealNewBlock {
-					create_empty: true,
-					finalize: true,
-					parent_hash: None,
-					sender: None,
-				});
-			}
-		});
+		task_manager
+			.spawn_essential_handle()
+			.spawn("dev-block-timer", None, async move {
+				loop {
+					futures_timer::Delay::new(Duration::from_millis(dev_block_time_ms)).await;
+					// A full channel means the sealer is behind: skip this tick rather than queue.
+					let _ =
+						seal_sink.try_send(sc_consensus_manual_seal::EngineCommand::SealNewBlock {
+							create_empty: true,
+							finalize: true,
+							parent_hash: None,
+							sender: None,
+						});
+				}
+			});
 
 		let cidp_client = client.clone();
 		let slot_ms = slot_duration.as_millis();
@@ -358,7 +373,11 @@ pub fn new_full(config: Configuration, dev_block_time_ms: u64) -> Result<TaskMan
 	}
 
 	if enable_grandpa {
-		let keystore = if role.is_authority() { Some(keystore_container.keystore()) } else { None };
+		let keystore = if role.is_authority() {
+			Some(keystore_container.keystore())
+		} else {
+			None
+		};
 		let grandpa_config = sc_consensus_grandpa::Config {
 			gossip_duration: Duration::from_millis(333),
 			justification_generation_period: GRANDPA_JUSTIFICATION_PERIOD,
@@ -394,13 +413,17 @@ pub fn new_full(config: Configuration, dev_block_time_ms: u64) -> Result<TaskMan
 /// Timestamp of the next dev block: wall-clock time, but at least one Aura slot after the
 /// parent's slot (Aura requires strictly increasing slots; a dev chain sealing faster
 /// than the slot duration therefore runs its clock ahead of the wall clock).
-fn dev_timestamp(client: &FullClient, parent: <Block as sp_runtime::traits::Block>::Hash, slot_ms: u64) -> sp_timestamp::Timestamp {
+fn dev_timestamp(
+	client: &FullClient,
+	parent: <Block as sp_runtime::traits::Block>::Hash,
+	slot_ms: u64,
+) -> sp_timestamp::Timestamp {
 	let now = sp_timestamp::Timestamp::current().as_millis();
-	let parent_slot = client
-		.header(parent)
-		.ok()
-		.flatten()
-		.and_then(|h| sc_consensus_aura::standalone::find_pre_digest::<Block, AuraSignature>(&h).ok());
-	let min_next = parent_slot.map(|s| (u64::from(s) + 1).saturating_mul(slot_ms)).unwrap_or(0);
+	let parent_slot = client.header(parent).ok().flatten().and_then(|h| {
+		sc_consensus_aura::standalone::find_pre_digest::<Block, AuraSignature>(&h).ok()
+	});
+	let min_next = parent_slot
+		.map(|s| (u64::from(s) + 1).saturating_mul(slot_ms))
+		.unwrap_or(0);
 	sp_timestamp::Timestamp::new(now.max(min_next))
 }

@@ -22,7 +22,11 @@ pub fn node_binary() -> PathBuf {
 	}
 	// target/<profile>/deps/<test-exe> -> target/<profile>/opml-node
 	let exe = std::env::current_exe().unwrap_or_default();
-	let dir = exe.parent().and_then(|d| d.parent()).map(PathBuf::from).unwrap_or_default();
+	let dir = exe
+		.parent()
+		.and_then(|d| d.parent())
+		.map(PathBuf::from)
+		.unwrap_or_default();
 	dir.join("opml-node")
 }
 
@@ -83,9 +87,19 @@ impl Node {
 			.stderr(log.reopen()?)
 			.spawn()
 			.with_context(|| {
-				format!("starting {} (build it with `cargo build -p opml-node`)", node_binary().display())
+				format!(
+					"starting {} (build it with `cargo build -p opml-node`)",
+					node_binary().display()
+				)
 			})?;
-		Ok(Node { child, rpc_port, p2p_port, prometheus_port, log, name: name.into() })
+		Ok(Node {
+			child,
+			rpc_port,
+			p2p_port,
+			prometheus_port,
+			log,
+			name: name.into(),
+		})
 	}
 
 	/// WebSocket URL of the RPC server.
@@ -111,14 +125,18 @@ impl Node {
 		if let Some(e) = resp.get("error") {
 			bail!("{method}: {e}");
 		}
-		resp.get("result").cloned().ok_or_else(|| anyhow!("{method}: no result"))
+		resp.get("result")
+			.cloned()
+			.ok_or_else(|| anyhow!("{method}: no result"))
 	}
 
 	/// Number of the latest finalized block.
 	pub fn finalized_number(&self) -> Result<u64> {
 		let hash = self.rpc("chain_getFinalizedHead", json!([]))?;
 		let header = self.rpc("chain_getHeader", json!([hash]))?;
-		let n = header["number"].as_str().ok_or_else(|| anyhow!("header without number"))?;
+		let n = header["number"]
+			.as_str()
+			.ok_or_else(|| anyhow!("header without number"))?;
 		Ok(u64::from_str_radix(n.trim_start_matches("0x"), 16)?)
 	}
 
@@ -127,7 +145,11 @@ impl Node {
 		let start = Instant::now();
 		loop {
 			if let Some(status) = self.child.try_wait()? {
-				bail!("{} exited early ({status}); log:\n{}", self.name, tail(&self.log(), 60));
+				bail!(
+					"{} exited early ({status}); log:\n{}",
+					self.name,
+					tail(&self.log(), 60)
+				);
 			}
 			if let Ok(f) = self.finalized_number() {
 				if f >= n {
@@ -149,11 +171,11 @@ impl Node {
 	pub fn multiaddr(&self, timeout: Duration) -> Result<String> {
 		let start = Instant::now();
 		loop {
-			if let Some(id) = self
-				.log()
-				.lines()
-				.find_map(|l| l.split("Local node identity is: ").nth(1).map(|s| s.trim().to_string()))
-			{
+			if let Some(id) = self.log().lines().find_map(|l| {
+				l.split("Local node identity is: ")
+					.nth(1)
+					.map(|s| s.trim().to_string())
+			}) {
 				return Ok(format!("/ip4/127.0.0.1/tcp/{}/p2p/{id}", self.p2p_port));
 			}
 			if start.elapsed() > timeout {
@@ -165,10 +187,13 @@ impl Node {
 
 	/// Fetch the Prometheus metrics text.
 	pub fn metrics(&self) -> Result<String> {
-		Ok(ureq::get(&format!("http://127.0.0.1:{}/metrics", self.prometheus_port))
-			.timeout(Duration::from_secs(10))
-			.call()?
-			.into_string()?)
+		Ok(ureq::get(&format!(
+			"http://127.0.0.1:{}/metrics",
+			self.prometheus_port
+		))
+		.timeout(Duration::from_secs(10))
+		.call()?
+		.into_string()?)
 	}
 }
 

@@ -8,10 +8,16 @@ use serde_json::Value;
 
 /// Remove the runtime code from a plain or raw spec.
 fn strip_code(mut v: Value) -> Value {
-	if let Some(g) = v.pointer_mut("/genesis/runtimeGenesis").and_then(Value::as_object_mut) {
+	if let Some(g) = v
+		.pointer_mut("/genesis/runtimeGenesis")
+		.and_then(Value::as_object_mut)
+	{
 		g.remove("code");
 	}
-	if let Some(top) = v.pointer_mut("/genesis/raw/top").and_then(Value::as_object_mut) {
+	if let Some(top) = v
+		.pointer_mut("/genesis/raw/top")
+		.and_then(Value::as_object_mut)
+	{
 		// `:code`
 		top.remove("0x3a636f6465");
 	}

@@ -7,7 +7,10 @@ use std::time::Duration;
 fn unknown_chain_is_a_clear_error() {
 	let (code, _out, err) = run_node(&["--chain", "no-such-chain", "--tmp"]).unwrap();
 	assert_ne!(code, 0);
-	assert!(err.contains("unknown chain `no-such-chain`"), "stderr: {err}");
+	assert!(
+		err.contains("unknown chain `no-such-chain`"),
+		"stderr: {err}"
+	);
 	assert!(!err.contains("panicked"), "stderr: {err}");
 }
 
@@ -31,6 +34,10 @@ fn build_spec_emits_json_and_the_node_runs_from_a_spec_file() {
 	let dir = tempfile::tempdir().unwrap();
 	let path = dir.path().join("dev-raw.json");
 	std::fs::write(&path, out).unwrap();
-	let mut node = Node::start("from-file", &["--chain", path.to_str().unwrap(), "--alice", "--tmp"]).unwrap();
+	let mut node = Node::start(
+		"from-file",
+		&["--chain", path.to_str().unwrap(), "--alice", "--tmp"],
+	)
+	.unwrap();
 	node.wait_finalized(3, Duration::from_secs(300)).unwrap();
 }

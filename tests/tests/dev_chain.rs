@@ -20,16 +20,24 @@ async fn dev_chain_finalizes_at_interval_and_includes_a_transfer() {
 
 	// Prometheus is served.
 	let metrics = node.metrics().unwrap();
-	assert!(metrics.contains("substrate_block_height"), "no block-height metric");
+	assert!(
+		metrics.contains("substrate_block_height"),
+		"no block-height metric"
+	);
 
 	// A signed transfer from Alice to Bob, watched to finality.
-	let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url()).await.unwrap();
+	let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
+		.await
+		.unwrap();
 	let bob = dev::bob().public_key();
 	let amount: u128 = 1_234_567_890;
 	let tx = subxt::dynamic::tx(
 		"Balances",
 		"transfer_keep_alive",
-		(Value::unnamed_variant("Id", [Value::from_bytes(bob.0)]), Value::u128(amount)),
+		(
+			Value::unnamed_variant("Id", [Value::from_bytes(bob.0)]),
+			Value::u128(amount),
+		),
 	);
 	let events = tokio::time::timeout(Duration::from_secs(120), async {
 		api.at_current_block()
@@ -48,8 +56,14 @@ async fn dev_chain_finalizes_at_interval_and_includes_a_transfer() {
 	for ev in events.iter() {
 		let ev = ev.unwrap();
 		if ev.pallet_name() == "Balances" && ev.event_name() == "Transfer" {
-			let fields = ev.decode_fields_unchecked_as::<Value>().unwrap().to_string();
-			assert!(fields.contains(&amount.to_string()), "Transfer event {fields} lacks the amount");
+			let fields = ev
+				.decode_fields_unchecked_as::<Value>()
+				.unwrap()
+				.to_string();
+			assert!(
+				fields.contains(&amount.to_string()),
+				"Transfer event {fields} lacks the amount"
+			);
 			found = true;
 		}
 	}

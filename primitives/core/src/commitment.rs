@@ -24,7 +24,10 @@ pub fn result_commitment<AccountId: Encode>(
 
 /// The seed `h_0 = H(tag, task_id, account)` of a chunked reveal.
 pub fn chunked_reveal_seed<AccountId: Encode>(task_id: u64, account: &AccountId) -> Hash {
-	hash_tagged(tags::CHUNKED_REVEAL, &[&task_id.to_le_bytes(), &account.encode()])
+	hash_tagged(
+		tags::CHUNKED_REVEAL,
+		&[&task_id.to_le_bytes(), &account.encode()],
+	)
 }
 
 /// One step of the rolling hash: `h_k = H(h_{k-1} || chunk_k)`.
@@ -61,10 +64,22 @@ mod tests {
 	#[test]
 	fn commitment_binds_every_field() {
 		let base = result_commitment(1, &[1u8; 32], &[2u8; 32], &[3u8; 32]);
-		assert_ne!(base, result_commitment(2, &[1u8; 32], &[2u8; 32], &[3u8; 32]));
-		assert_ne!(base, result_commitment(1, &[9u8; 32], &[2u8; 32], &[3u8; 32]));
-		assert_ne!(base, result_commitment(1, &[1u8; 32], &[9u8; 32], &[3u8; 32]));
-		assert_ne!(base, result_commitment(1, &[1u8; 32], &[2u8; 32], &[9u8; 32]));
+		assert_ne!(
+			base,
+			result_commitment(2, &[1u8; 32], &[2u8; 32], &[3u8; 32])
+		);
+		assert_ne!(
+			base,
+			result_commitment(1, &[9u8; 32], &[2u8; 32], &[3u8; 32])
+		);
+		assert_ne!(
+			base,
+			result_commitment(1, &[1u8; 32], &[9u8; 32], &[3u8; 32])
+		);
+		assert_ne!(
+			base,
+			result_commitment(1, &[1u8; 32], &[2u8; 32], &[9u8; 32])
+		);
 	}
 
 	proptest! {

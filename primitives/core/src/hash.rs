@@ -77,7 +77,12 @@ mod tests {
 
 	#[test]
 	fn tags_are_distinct_and_domain_separate() {
-		let all = [tags::VM_STATE, tags::RESULT_COMMITMENT, tags::CHUNKED_REVEAL, tags::NODE_DESCRIPTOR];
+		let all = [
+			tags::VM_STATE,
+			tags::RESULT_COMMITMENT,
+			tags::CHUNKED_REVEAL,
+			tags::NODE_DESCRIPTOR,
+		];
 		for (i, a) in all.iter().enumerate() {
 			for b in &all[i + 1..] {
 				assert_ne!(a, b);
@@ -90,10 +95,7 @@ mod tests {
 	fn blake2_known_vector() {
 		// BLAKE2b-256("") from the reference implementation.
 		let h = blake2_256(b"");
-		assert_eq!(
-			h[..8],
-			[0x0e, 0x57, 0x51, 0xc0, 0x26, 0xe5, 0x43, 0xb2]
-		);
+		assert_eq!(h[..8], [0x0e, 0x57, 0x51, 0xc0, 0x26, 0xe5, 0x43, 0xb2]);
 	}
 
 	#[test]

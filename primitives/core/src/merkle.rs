@@ -169,9 +169,7 @@ pub fn extend_root(root: Hash, from: u32, to: u32) -> Result<Hash, MerkleError> 
 
 /// A proof that the subtree of height `height` at position `index` of a depth-`depth`
 /// tree has a given root. `height = 0` makes it a leaf inclusion proof.
-#[derive(
-	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo,
-)]
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 pub struct SubtreeProof {
 	/// Depth of the whole tree.
 	pub depth: u32,
@@ -207,7 +205,11 @@ impl SubtreeProof {
 		let mut acc = *node;
 		let mut idx = self.index;
 		for s in &self.siblings {
-			acc = if idx & 1 == 0 { hash_pair(&acc, s) } else { hash_pair(s, &acc) };
+			acc = if idx & 1 == 0 {
+				hash_pair(&acc, s)
+			} else {
+				hash_pair(s, &acc)
+			};
 			idx >>= 1;
 		}
 		Ok(acc)
@@ -235,9 +237,7 @@ impl SubtreeProof {
 /// A proof for several leaves of one tree at once, sharing the hashes they have in
 /// common: the helpers are exactly the siblings that cannot be computed from the
 /// proven leaves, in the canonical order (level by level, bottom first, left to right).
-#[derive(
-	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo,
-)]
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 pub struct MultiProof {
 	/// Depth of the tree.
 	pub depth: u32,
@@ -269,8 +269,12 @@ impl MultiProof {
 				return Err(MerkleError::IndexOutOfRange);
 			}
 		}
-		let mut level: Vec<(u64, Hash)> =
-			self.indices.iter().copied().zip(leaves.iter().copied()).collect();
+		let mut level: Vec<(u64, Hash)> = self
+			.indices
+			.iter()
+			.copied()
+			.zip(leaves.iter().copied())
+			.collect();
 		let mut helpers = self.helpers.iter();
 		for _ in 0..self.depth {
 			let mut next = Vec::with_capacity(level.len());
@@ -282,7 +286,7 @@ impl MultiProof {
 						Some((j, right)) if *j == idx + 1 => {
 							i += 1;
 							hash_pair(&h, right)
-						},
+						}
 						_ => hash_pair(&h, helpers.next().ok_or(MerkleError::HelpersMissing)?),
 					}
 				} else {
@@ -301,7 +305,9 @@ impl MultiProof {
 
 	/// Whether `leaves` sit at `indices` under `root`.
 	pub fn verify(&self, root: &Hash, leaves: &[Hash]) -> bool {
-		self.compute_root(leaves).map(|r| &r == root).unwrap_or(false)
+		self.compute_root(leaves)
+			.map(|r| &r == root)
+			.unwrap_or(false)
 	}
 
 	/// Check the old leaves against `old_root`, then return the root with every proven
@@ -349,7 +355,11 @@ impl MerkleTree {
 				.collect();
 			levels.push(next);
 		}
-		Ok(MerkleTree { depth, levels, zeros })
+		Ok(MerkleTree {
+			depth,
+			levels,
+			zeros,
+		})
 	}
 
 	/// Build the tree of a byte string at depth `depth`.
@@ -385,9 +395,15 @@ impl MerkleTree {
 		if levels < 64 && index >= (1u64 << levels) {
 			return Err(MerkleError::IndexOutOfRange);
 		}
-		let siblings =
-			(0..levels).map(|k| self.node(height + k, (index >> k) ^ 1)).collect();
-		Ok(SubtreeProof { depth: self.depth, height, index, siblings })
+		let siblings = (0..levels)
+			.map(|k| self.node(height + k, (index >> k) ^ 1))
+			.collect();
+		Ok(SubtreeProof {
+			depth: self.depth,
+			height,
+			index,
+			siblings,
+		})
 	}
 
 	/// A leaf inclusion proof.
@@ -425,7 +441,11 @@ impl MerkleTree {
 			}
 			level = next;
 		}
-		Ok(MultiProof { depth: self.depth, indices: idx, helpers })
+		Ok(MultiProof {
+			depth: self.depth,
+			indices: idx,
+			helpers,
+		})
 	}
 
 	/// The leaf at `index` (zero beyond the stored leaves).
@@ -506,7 +526,10 @@ mod tests {
 	fn leaves_strategy() -> impl Strategy<Value = (Vec<Hash>, u32)> {
 		(0u32..8).prop_flat_map(|depth| {
 			let max = 1usize << depth;
-			(proptest::collection::vec(any::<[u8; 32]>(), 0..=max), Just(depth))
+			(
+				proptest::collection::vec(any::<[u8; 32]>(), 0..=max),
+				Just(depth),
+			)
 		})
 	}
 
@@ -611,16 +634,51 @@ mod tests {
 
 	#[test]
 	fn malformed_shapes_are_errors() {
-		let p = SubtreeProof { depth: 70, height: 0, index: 0, siblings: vec![] };
+		let p = SubtreeProof {
+			depth: 70,
+			height: 0,
+			index: 0,
+			siblings: vec![],
+		};
 		assert_eq!(p.compute_root(&ZERO_HASH), Err(MerkleError::DepthTooLarge));
-		let p = SubtreeProof { depth: 2, height: 3, index: 0, siblings: vec![] };
-		assert_eq!(p.compute_root(&ZERO_HASH), Err(MerkleError::HeightAboveDepth));
-		let p = SubtreeProof { depth: 2, height: 0, index: 4, siblings: vec![ZERO_HASH; 2] };
-		assert_eq!(p.compute_root(&ZERO_HASH), Err(MerkleError::IndexOutOfRange));
-		let m = MultiProof { depth: 2, indices: vec![], helpers: vec![] };
+		let p = SubtreeProof {
+			depth: 2,
+			height: 3,
+			index: 0,
+			siblings: vec![],
+		};
+		assert_eq!(
+			p.compute_root(&ZERO_HASH),
+			Err(MerkleError::HeightAboveDepth)
+		);
+		let p = SubtreeProof {
+			depth: 2,
+			height: 0,
+			index: 4,
+			siblings: vec![ZERO_HASH; 2],
+		};
+		assert_eq!(
+			p.compute_root(&ZERO_HASH),
+			Err(MerkleError::IndexOutOfRange)
+		);
+		let m = MultiProof {
+			depth: 2,
+			indices: vec![],
+			helpers: vec![],
+		};
 		assert_eq!(m.compute_root(&[]), Err(MerkleError::Empty));
-		let m = MultiProof { depth: 2, indices: vec![4], helpers: vec![] };
-		assert_eq!(m.compute_root(&[ZERO_HASH]), Err(MerkleError::IndexOutOfRange));
-		assert_eq!(extend_root(ZERO_HASH, 3, 2), Err(MerkleError::HeightAboveDepth));
+		let m = MultiProof {
+			depth: 2,
+			indices: vec![4],
+			helpers: vec![],
+		};
+		assert_eq!(
+			m.compute_root(&[ZERO_HASH]),
+			Err(MerkleError::IndexOutOfRange)
+		);
+		assert_eq!(
+			extend_root(ZERO_HASH, 3, 2),
+			Err(MerkleError::HeightAboveDepth)
+		);
 	}
 }

@@ -24,7 +24,11 @@ fn main() {
 		steps = vm.cpu.step;
 		best = best.max(vm.cpu.step as f64 / s);
 	}
-	println!("fast mode: {:.1} M instructions/s ({} steps of matmul, best of 3)", best / 1e6, steps);
+	println!(
+		"fast mode: {:.1} M instructions/s ({} steps of matmul, best of 3)",
+		best / 1e6,
+		steps
+	);
 
 	// 2. Proof and witness sizes over sampled steps.
 	let trace = Trace::record(load_matmul(40), 1_000_000, u64::MAX);

@@ -136,9 +136,18 @@ pub fn parse(bytes: &[u8]) -> Result<Program, ElfError> {
 		if total > MAX_LOAD_BYTES {
 			return Err(ElfError::TooLarge);
 		}
-		let end = offset.checked_add(filesz as usize).ok_or(ElfError::SegmentOutOfFile)?;
-		let data = bytes.get(offset..end).ok_or(ElfError::SegmentOutOfFile)?.to_vec();
-		segments.push(Segment { vaddr, data, mem_size: memsz });
+		let end = offset
+			.checked_add(filesz as usize)
+			.ok_or(ElfError::SegmentOutOfFile)?;
+		let data = bytes
+			.get(offset..end)
+			.ok_or(ElfError::SegmentOutOfFile)?
+			.to_vec();
+		segments.push(Segment {
+			vaddr,
+			data,
+			mem_size: memsz,
+		});
 	}
 	if segments.is_empty() {
 		return Err(ElfError::NoLoadableSegment);
@@ -199,7 +208,10 @@ mod tests {
 	fn rejects_bad_files_with_typed_errors() {
 		let good = minimal(0x1000, 0x1000, &[0x13, 0, 0, 0]);
 		assert_eq!(parse(&good[..10]), Err(ElfError::Truncated));
-		assert_eq!(parse(b"MZ\x90\x00 this is not an elf file at all, no, not at all......"), Err(ElfError::BadMagic));
+		assert_eq!(
+			parse(b"MZ\x90\x00 this is not an elf file at all, no, not at all......"),
+			Err(ElfError::BadMagic)
+		);
 		let mut f = good.clone();
 		f[4] = 2;
 		assert_eq!(parse(&f), Err(ElfError::Not32Bit));
@@ -213,7 +225,10 @@ mod tests {
 		f[16] = 3;
 		assert_eq!(parse(&f), Err(ElfError::NotExecutable));
 		// Segment past the end of the file.
-		assert_eq!(parse(&good[..good.len() - 1]), Err(ElfError::SegmentOutOfFile));
+		assert_eq!(
+			parse(&good[..good.len() - 1]),
+			Err(ElfError::SegmentOutOfFile)
+		);
 		// Segment wrapping the address space.
 		let f = minimal(0, 0xffff_fff0, &[0x13, 0, 0, 0]);
 		assert_eq!(parse(&f), Err(ElfError::SegmentOutOfRange));

@@ -40,19 +40,19 @@ fn imm_s(insn: u32) -> u32 {
 
 #[inline(always)]
 fn imm_b(insn: u32) -> u32 {
-	let v = ((insn >> 31) & 1) << 12 |
-		((insn >> 7) & 1) << 11 |
-		((insn >> 25) & 0x3f) << 5 |
-		((insn >> 8) & 0xf) << 1;
+	let v = ((insn >> 31) & 1) << 12
+		| ((insn >> 7) & 1) << 11
+		| ((insn >> 25) & 0x3f) << 5
+		| ((insn >> 8) & 0xf) << 1;
 	sext(v, 13)
 }
 
 #[inline(always)]
 fn imm_j(insn: u32) -> u32 {
-	let v = ((insn >> 31) & 1) << 20 |
-		((insn >> 12) & 0xff) << 12 |
-		((insn >> 20) & 1) << 11 |
-		((insn >> 21) & 0x3ff) << 1;
+	let v = ((insn >> 31) & 1) << 20
+		| ((insn >> 12) & 0xff) << 12
+		| ((insn >> 20) & 1) << 11
+		| ((insn >> 21) & 0x3ff) << 1;
 	sext(v, 21)
 }
 
@@ -95,7 +95,7 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 		0x6f => {
 			result = Some(next_pc);
 			next_pc = pc.wrapping_add(imm_j(insn));
-		},
+		}
 		// JALR
 		0x67 => {
 			if funct3 != 0 {
@@ -104,7 +104,7 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 			}
 			result = Some(next_pc);
 			next_pc = x1.wrapping_add(imm_i(insn)) & !1;
-		},
+		}
 		// Branches
 		0x63 => {
 			let taken = match funct3 {
@@ -117,12 +117,12 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 				_ => {
 					halt(cpu, illegal);
 					return Ok(());
-				},
+				}
 			};
 			if taken {
 				next_pc = pc.wrapping_add(imm_b(insn));
 			}
-		},
+		}
 		// Loads
 		0x03 => {
 			let addr = x1.wrapping_add(imm_i(insn));
@@ -133,7 +133,7 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 				_ => {
 					halt(cpu, illegal);
 					return Ok(());
-				},
+				}
 			};
 			if addr & align != 0 {
 				halt(cpu, Fault::MisalignedAccess { pc, addr });
@@ -149,7 +149,7 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 				4 => v & 0xff,
 				_ => v & 0xffff,
 			});
-		},
+		}
 		// Stores
 		0x23 => {
 			let addr = x1.wrapping_add(imm_s(insn));
@@ -160,7 +160,7 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 				_ => {
 					halt(cpu, illegal);
 					return Ok(());
-				},
+				}
 			};
 			if addr & align != 0 {
 				halt(cpu, Fault::MisalignedAccess { pc, addr });
@@ -171,7 +171,7 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 			let shift = (addr & 3) * 8;
 			let new = (old & !(mask << shift)) | ((x2 & mask) << shift);
 			mem.write_word(waddr, new)?;
-		},
+		}
 		// OP-IMM
 		0x13 => {
 			let imm = imm_i(insn);
@@ -189,9 +189,9 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 				_ => {
 					halt(cpu, illegal);
 					return Ok(());
-				},
+				}
 			});
-		},
+		}
 		// OP and M extension
 		0x33 => {
 			let sh = x2 & 31;
@@ -216,7 +216,7 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 					} else {
 						(x1 as i32).wrapping_div(x2 as i32) as u32
 					}
-				},
+				}
 				(1, 5) => x1.checked_div(x2).unwrap_or(u32::MAX),
 				(1, 6) => {
 					if x2 == 0 {
@@ -224,14 +224,14 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 					} else {
 						(x1 as i32).wrapping_rem(x2 as i32) as u32
 					}
-				},
+				}
 				(1, 7) => x1.checked_rem(x2).unwrap_or(x1),
 				_ => {
 					halt(cpu, illegal);
 					return Ok(());
-				},
+				}
 			});
-		},
+		}
 		// MISC-MEM: FENCE and FENCE.I are no-ops (no caches; self-modifying code is
 		// always seen, since every fetch reads memory).
 		0x0f => {
@@ -239,7 +239,7 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 				halt(cpu, illegal);
 				return Ok(());
 			}
-		},
+		}
 		// SYSTEM: ECALL and EBREAK; no CSRs.
 		0x73 => match insn {
 			0x0000_0073 => {
@@ -250,20 +250,20 @@ pub fn step<M: Memory>(cpu: &mut Cpu, mem: &mut M) -> Result<(), M::Error> {
 					halt(cpu, Fault::UnknownSyscall { pc, number });
 					return Ok(());
 				}
-			},
+			}
 			0x0010_0073 => {
 				halt(cpu, Fault::Breakpoint { pc });
 				return Ok(());
-			},
+			}
 			_ => {
 				halt(cpu, illegal);
 				return Ok(());
-			},
+			}
 		},
 		_ => {
 			halt(cpu, illegal);
 			return Ok(());
-		},
+		}
 	}
 
 	if let Some(v) = result {

@@ -133,7 +133,9 @@ impl PagedMemory {
 
 	/// Read bytes.
 	pub fn read_bytes(&self, addr: u32, len: usize) -> Vec<u8> {
-		(0..len).map(|i| self.read_u8(addr.wrapping_add(i as u32))).collect()
+		(0..len)
+			.map(|i| self.read_u8(addr.wrapping_add(i as u32)))
+			.collect()
 	}
 
 	/// The 32-byte leaf with index `leaf`.
@@ -186,10 +188,10 @@ impl PagedMemory {
 						} else {
 							self.page_roots.insert(page, r);
 						}
-					},
+					}
 					None => {
 						self.page_roots.remove(&page);
-					},
+					}
 				}
 			}
 		}
@@ -235,19 +237,25 @@ impl PagedMemory {
 		let mut siblings = [[0u8; 32]; MEM_DEPTH as usize];
 		let in_page = leaf & ((1 << PAGE_HEIGHT) - 1);
 		match self.page_tree(page) {
-			Some(t) =>
+			Some(t) => {
 				for k in 0..PAGE_HEIGHT {
 					siblings[k as usize] = t.node(k, ((in_page >> k) ^ 1) as u64);
-				},
-			None =>
+				}
+			}
+			None => {
 				for k in 0..PAGE_HEIGHT {
 					siblings[k as usize] = self.zeros.get(k);
-				},
+				}
+			}
 		}
 		for k in 0..PAGE_TREE_DEPTH {
 			siblings[(PAGE_HEIGHT + k) as usize] = self.page_node(k, (page >> k) ^ 1);
 		}
-		MemProof { leaf_index: leaf, leaf: self.leaf(leaf), siblings }
+		MemProof {
+			leaf_index: leaf,
+			leaf: self.leaf(leaf),
+			siblings,
+		}
 	}
 }
 
@@ -333,7 +341,10 @@ impl FastVm {
 	pub fn witness(&mut self) -> StepWitness {
 		let pre = self.state();
 		let mut cpu = self.cpu;
-		let mut rec = Recorder { mem: &self.mem, leaves: Vec::new() };
+		let mut rec = Recorder {
+			mem: &self.mem,
+			leaves: Vec::new(),
+		};
 		let Ok(()) = exec::step(&mut cpu, &mut rec);
 		let leaves = rec.leaves;
 		let proofs = leaves.into_iter().map(|l| self.mem.proof(l)).collect();
@@ -357,7 +368,9 @@ impl Trace {
 		let mut vm = vm;
 		let mut checkpoints = vec![vm.clone()];
 		loop {
-			let target = (vm.cpu.step / interval + 1).saturating_mul(interval).min(max_steps);
+			let target = (vm.cpu.step / interval + 1)
+				.saturating_mul(interval)
+				.min(max_steps);
 			vm.run_until(target);
 			if vm.cpu.exit.is_halted() || vm.cpu.step >= max_steps {
 				break;
@@ -365,7 +378,11 @@ impl Trace {
 			checkpoints.push(vm.clone());
 		}
 		let final_step = vm.cpu.step;
-		Trace { interval, checkpoints, final_step }
+		Trace {
+			interval,
+			checkpoints,
+			final_step,
+		}
 	}
 
 	/// The machine at step `n` (a halted machine stays at its last step).

@@ -6,7 +6,16 @@ use scale_info::TypeInfo;
 
 /// Why a machine halted abnormally. Every variant names the faulting `pc`.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum Fault {
 	/// The word at `pc` is not an RV32IM instruction (or is a CSR instruction).
@@ -44,7 +53,16 @@ pub enum Fault {
 
 /// Whether the machine runs, and how it stopped.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum ExitStatus {
 	/// Still running.
@@ -64,7 +82,16 @@ impl ExitStatus {
 
 /// The CPU part of the state (everything but memory).
 #[derive(
-	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub struct Cpu {
 	/// Program counter.
@@ -80,13 +107,27 @@ pub struct Cpu {
 impl Cpu {
 	/// A running CPU at `pc` with all registers zero.
 	pub fn new(pc: u32) -> Self {
-		Cpu { pc, regs: [0; 32], step: 0, exit: ExitStatus::Running }
+		Cpu {
+			pc,
+			regs: [0; 32],
+			step: 0,
+			exit: ExitStatus::Running,
+		}
 	}
 }
 
 /// The full VM state: CPU plus the root of the memory tree.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub struct VmState {
 	/// Program counter.
@@ -104,12 +145,23 @@ pub struct VmState {
 impl VmState {
 	/// Combine a CPU and a memory root.
 	pub fn from_cpu(cpu: &Cpu, mem_root: Hash) -> Self {
-		VmState { pc: cpu.pc, regs: cpu.regs, mem_root, step: cpu.step, exit: cpu.exit }
+		VmState {
+			pc: cpu.pc,
+			regs: cpu.regs,
+			mem_root,
+			step: cpu.step,
+			exit: cpu.exit,
+		}
 	}
 
 	/// The CPU part.
 	pub fn cpu(&self) -> Cpu {
-		Cpu { pc: self.pc, regs: self.regs, step: self.step, exit: self.exit }
+		Cpu {
+			pc: self.pc,
+			regs: self.regs,
+			step: self.step,
+			exit: self.exit,
+		}
 	}
 
 	/// The state hash `H(tag, SCALE(state))`.

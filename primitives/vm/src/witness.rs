@@ -38,7 +38,11 @@ impl MemProof {
 		let mut acc = *leaf;
 		let mut idx = self.leaf_index;
 		for s in &self.siblings {
-			acc = if idx & 1 == 0 { hash_pair(&acc, s) } else { hash_pair(s, &acc) };
+			acc = if idx & 1 == 0 {
+				hash_pair(&acc, s)
+			} else {
+				hash_pair(s, &acc)
+			};
 			idx >>= 1;
 		}
 		acc
@@ -161,8 +165,12 @@ pub fn verify_step(witness: &StepWitness) -> Result<VmState, WitnessError> {
 		return Err(WitnessError::TooManyProofs);
 	}
 	let mut cpu = witness.pre.cpu();
-	let mut mem =
-		WitnessMemory { root: witness.pre.mem_root, proofs: &witness.proofs, next: 0, last_read: None };
+	let mut mem = WitnessMemory {
+		root: witness.pre.mem_root,
+		proofs: &witness.proofs,
+		next: 0,
+		last_read: None,
+	};
 	exec::step(&mut cpu, &mut mem)?;
 	if mem.next != witness.proofs.len() {
 		return Err(WitnessError::UnusedProofs);

@@ -3,7 +3,10 @@
 use std::process::Command;
 
 fn vm(args: &[&str]) -> (i32, String, String) {
-	let out = Command::new(env!("CARGO_BIN_EXE_opml-vm")).args(args).output().unwrap();
+	let out = Command::new(env!("CARGO_BIN_EXE_opml-vm"))
+		.args(args)
+		.output()
+		.unwrap();
 	(
 		out.status.code().unwrap_or(-1),
 		String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -27,20 +30,37 @@ fn run_witness_verify_round_trip() {
 	let dir = std::env::temp_dir().join(format!("opml-vm-cli-{}", std::process::id()));
 	std::fs::create_dir_all(&dir).unwrap();
 	let wfile = dir.join("w.hex");
-	let (code, out, err) =
-		vm(&["witness", &elf("sort"), "500", "--out", wfile.to_str().unwrap(), "--json"]);
+	let (code, out, err) = vm(&[
+		"witness",
+		&elf("sort"),
+		"500",
+		"--out",
+		wfile.to_str().unwrap(),
+		"--json",
+	]);
 	assert_eq!(code, 0, "{err}");
 	let w: serde_json::Value = serde_json::from_str(&out).unwrap();
 	assert_eq!(w["pre"]["step"], 500);
 	let post = w["post"]["hash"].as_str().unwrap().to_string();
 
-	let (code, out, err) = vm(&["verify", wfile.to_str().unwrap(), "--expect-post", &post, "--json"]);
+	let (code, out, err) = vm(&[
+		"verify",
+		wfile.to_str().unwrap(),
+		"--expect-post",
+		&post,
+		"--json",
+	]);
 	assert_eq!(code, 0, "{err}");
 	let v: serde_json::Value = serde_json::from_str(&out).unwrap();
 	assert_eq!(v["valid"], true);
 
 	// A wrong expected post-state: exit code 2.
-	let (code, _, _) = vm(&["verify", wfile.to_str().unwrap(), "--expect-post", &"00".repeat(32)]);
+	let (code, _, _) = vm(&[
+		"verify",
+		wfile.to_str().unwrap(),
+		"--expect-post",
+		&"00".repeat(32),
+	]);
 	assert_eq!(code, 2);
 
 	// A corrupted witness file: exit code 1 and a message, no panic.

@@ -18,7 +18,12 @@ fn lockstep(mut vm: FastVm, max: u64) -> FastVm {
 		let pre_hash = w.pre.hash();
 		let post = verify_step(&w).expect("witness of a fast step verifies");
 		vm.step();
-		assert_eq!(post, vm.state(), "fast and witnessed disagree at step {}", w.pre.step);
+		assert_eq!(
+			post,
+			vm.state(),
+			"fast and witnessed disagree at step {}",
+			w.pre.step
+		);
 		assert_eq!(verify_transition(&pre_hash, &w).unwrap(), post.hash());
 		assert!(w.encode_len() <= 4096);
 		if vm.cpu.exit.is_halted() {
@@ -46,24 +51,24 @@ fn program(code: &[u32], at: u32) -> FastVm {
 /// sum = 0; for i in 1..=n { sum += i*i; mem[0x2000 + 4*(i%8)] = sum }; exit(sum & 0xff)
 fn sum_squares(n: i32) -> Vec<u32> {
 	vec![
-		addi(10, 0, 0),  // a0 = 0
-		addi(5, 0, 1),   // t0 = 1
-		addi(6, 0, n),   // t1 = n
-		lui(2, 7),       // t2 = 0x2000
+		addi(10, 0, 0), // a0 = 0
+		addi(5, 0, 1),  // t0 = 1
+		addi(6, 0, n),  // t1 = n
+		lui(2, 7),      // t2 = 0x2000
 		// loop:
-		mul(28, 5, 5),   // t3 = t0*t0
-		add(10, 10, 28), // a0 += t3
-		i(7, 5, 7, 29, 0x13), // t4 = t0 & 7
-		i(2, 29, 1, 29, 0x13), // t4 <<= 2
-		add(29, 29, 7),  // t4 += 0x2000
-		sw(10, 29, 0),   // [t4] = a0
-		lw(30, 29, 0),   // t5 = [t4]
-		b(8, 30, 10, 0), // beq a0, t5, +8
-		ecall(),         // (never) exit with garbage a7 -> fault
-		addi(5, 5, 1),   // t0 += 1
-		b(-40, 5, 6, 5), // bge t1, t0, loop  (t0 <= t1)
+		mul(28, 5, 5),            // t3 = t0*t0
+		add(10, 10, 28),          // a0 += t3
+		i(7, 5, 7, 29, 0x13),     // t4 = t0 & 7
+		i(2, 29, 1, 29, 0x13),    // t4 <<= 2
+		add(29, 29, 7),           // t4 += 0x2000
+		sw(10, 29, 0),            // [t4] = a0
+		lw(30, 29, 0),            // t5 = [t4]
+		b(8, 30, 10, 0),          // beq a0, t5, +8
+		ecall(),                  // (never) exit with garbage a7 -> fault
+		addi(5, 5, 1),            // t0 += 1
+		b(-40, 5, 6, 5),          // bge t1, t0, loop  (t0 <= t1)
 		i(0xff, 10, 7, 10, 0x13), // a0 &= 0xff
-		addi(17, 0, 93), // a7 = exit
+		addi(17, 0, 93),          // a7 = exit
 		ecall(),
 	]
 }
@@ -93,23 +98,44 @@ fn faults_halt_without_panic() {
 	// Illegal instruction.
 	let mut vm = program(&[0xffff_ffff], 0x100);
 	vm.step();
-	assert_eq!(vm.cpu.exit, ExitStatus::Faulted(Fault::IllegalInstruction { pc: 0x100, word: 0xffff_ffff }));
+	assert_eq!(
+		vm.cpu.exit,
+		ExitStatus::Faulted(Fault::IllegalInstruction {
+			pc: 0x100,
+			word: 0xffff_ffff
+		})
+	);
 	// Misaligned load.
 	let mut vm = program(&[addi(5, 0, 3), lw(6, 5, 0)], 0x100);
 	vm.run_until(10);
-	assert_eq!(vm.cpu.exit, ExitStatus::Faulted(Fault::MisalignedAccess { pc: 0x104, addr: 3 }));
+	assert_eq!(
+		vm.cpu.exit,
+		ExitStatus::Faulted(Fault::MisalignedAccess { pc: 0x104, addr: 3 })
+	);
 	// Unknown syscall.
 	let mut vm = program(&[addi(17, 0, 64), ecall()], 0x100);
 	vm.run_until(10);
-	assert_eq!(vm.cpu.exit, ExitStatus::Faulted(Fault::UnknownSyscall { pc: 0x104, number: 64 }));
+	assert_eq!(
+		vm.cpu.exit,
+		ExitStatus::Faulted(Fault::UnknownSyscall {
+			pc: 0x104,
+			number: 64
+		})
+	);
 	// Jump to a misaligned target.
 	let mut vm = program(&[i(2, 0, 0, 0, 0x67)], 0x100);
 	vm.run_until(10);
-	assert_eq!(vm.cpu.exit, ExitStatus::Faulted(Fault::MisalignedFetch { pc: 2 }));
+	assert_eq!(
+		vm.cpu.exit,
+		ExitStatus::Faulted(Fault::MisalignedFetch { pc: 2 })
+	);
 	// CSR access is illegal.
 	let mut vm = program(&[0x3400_2073], 0x100);
 	vm.run_until(10);
-	assert!(matches!(vm.cpu.exit, ExitStatus::Faulted(Fault::IllegalInstruction { .. })));
+	assert!(matches!(
+		vm.cpu.exit,
+		ExitStatus::Faulted(Fault::IllegalInstruction { .. })
+	));
 }
 
 #[test]
@@ -120,7 +146,7 @@ fn self_modifying_code_is_seen_after_fence_i() {
 		lui(patched >> 12, 5),
 		addi(5, 5, ((patched & 0xfff) as i32) << 20 >> 20),
 		sw(5, 0, 0x110),
-		0x0000_100f, // fence.i
+		0x0000_100f,    // fence.i
 		addi(10, 0, 1), // replaced
 		addi(17, 0, 93),
 		ecall(),
@@ -157,15 +183,27 @@ fn malformed_witnesses_are_rejected_with_typed_errors() {
 	bad.proofs.push(w.proofs[0].clone());
 	assert_eq!(verify_step(&bad), Err(WitnessError::TooManyProofs));
 	// Wrong pre-state hash.
-	assert_eq!(verify_transition(&[0u8; 32], &w), Err(WitnessError::PreStateMismatch));
+	assert_eq!(
+		verify_transition(&[0u8; 32], &w),
+		Err(WitnessError::PreStateMismatch)
+	);
 	// Bytes: truncated, trailing, oversized.
 	let enc = codec::Encode::encode(&w);
 	assert_eq!(StepWitness::decode_bounded(&enc).unwrap(), w);
-	assert_eq!(StepWitness::decode_bounded(&enc[..enc.len() - 1]), Err(WitnessError::Malformed));
+	assert_eq!(
+		StepWitness::decode_bounded(&enc[..enc.len() - 1]),
+		Err(WitnessError::Malformed)
+	);
 	let mut t = enc.clone();
 	t.push(0);
-	assert_eq!(StepWitness::decode_bounded(&t), Err(WitnessError::Malformed));
-	assert_eq!(StepWitness::decode_bounded(&vec![0u8; 5000]), Err(WitnessError::TooLarge));
+	assert_eq!(
+		StepWitness::decode_bounded(&t),
+		Err(WitnessError::Malformed)
+	);
+	assert_eq!(
+		StepWitness::decode_bounded(&vec![0u8; 5000]),
+		Err(WitnessError::TooLarge)
+	);
 	// The good one still gives the same post-state.
 	assert_eq!(verify_step(&w).unwrap(), good);
 }
@@ -187,7 +225,12 @@ fn checkpoints_reproduce_states_and_witnesses() {
 fn arb_state() -> impl Strategy<Value = (u32, [u32; 32], Vec<(u32, u32)>)> {
 	(
 		any::<u32>(),
-		proptest::array::uniform32(prop_oneof![any::<u32>(), 0u32..64, Just(0x2000u32), (0u32..16).prop_map(|x| 0x2000 + x)]),
+		proptest::array::uniform32(prop_oneof![
+			any::<u32>(),
+			0u32..64,
+			Just(0x2000u32),
+			(0u32..16).prop_map(|x| 0x2000 + x)
+		]),
 		proptest::collection::vec((0u32..64, any::<u32>()), 0..16),
 	)
 }

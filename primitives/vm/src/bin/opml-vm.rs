@@ -78,7 +78,7 @@ fn hex(b: &[u8]) -> String {
 
 fn unhex(s: &str) -> Result<Vec<u8>> {
 	let s = s.trim().trim_start_matches("0x");
-	if s.len() % 2 != 0 {
+	if !s.len().is_multiple_of(2) {
 		bail!("odd number of hex digits");
 	}
 	(0..s.len())
@@ -104,7 +104,8 @@ fn state_json(s: &VmState) -> serde_json::Value {
 
 fn load(path: &PathBuf) -> Result<elf::Program> {
 	let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-	elf::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: not a loadable RV32 ELF: {e}", path.display()))
+	elf::parse(&bytes)
+		.map_err(|e| anyhow::anyhow!("{}: not a loadable RV32 ELF: {e}", path.display()))
 }
 
 fn main() {
@@ -113,35 +114,53 @@ fn main() {
 		Err(e) => {
 			eprintln!("error: {e:#}");
 			std::process::exit(1);
-		},
+		}
 	}
 }
 
 fn real_main() -> Result<i32> {
 	match Cli::parse().cmd {
-		Cmd::Run { elf, max_steps, json } => {
+		Cmd::Run {
+			elf,
+			max_steps,
+			json,
+		} => {
 			let mut vm = load(&elf)?.load();
 			let t0 = std::time::Instant::now();
 			vm.run_until(max_steps);
 			let secs = t0.elapsed().as_secs_f64();
 			let s = vm.state();
 			if json {
-				println!("{}", json!({"steps": s.step, "seconds": secs, "final": state_json(&s)}));
+				println!(
+					"{}",
+					json!({"steps": s.step, "seconds": secs, "final": state_json(&s)})
+				);
 			} else {
 				println!("steps:      {}", s.step);
 				println!("exit:       {:?}", s.exit);
 				println!("state hash: 0x{}", hex(&s.hash()));
-				println!("speed:      {:.1} M steps/s", s.step as f64 / secs.max(1e-9) / 1e6);
+				println!(
+					"speed:      {:.1} M steps/s",
+					s.step as f64 / secs.max(1e-9) / 1e6
+				);
 			}
-		},
-		Cmd::Witness { elf, step, checkpoint_interval, out, json } => {
+		}
+		Cmd::Witness {
+			elf,
+			step,
+			checkpoint_interval,
+			out,
+			json,
+		} => {
 			let vm = load(&elf)?.load();
 			let trace = Trace::record(vm, checkpoint_interval, step.saturating_add(1));
 			let w = trace.witness_at(step);
 			let enc = w.encode();
-			let post = verify_step(&w).map_err(|e| anyhow::anyhow!("internal: own witness rejected: {e}"))?;
+			let post = verify_step(&w)
+				.map_err(|e| anyhow::anyhow!("internal: own witness rejected: {e}"))?;
 			if let Some(path) = &out {
-				std::fs::write(path, hex(&enc)).with_context(|| format!("writing {}", path.display()))?;
+				std::fs::write(path, hex(&enc))
+					.with_context(|| format!("writing {}", path.display()))?;
 			}
 			if json {
 				println!(
@@ -154,14 +173,24 @@ fn real_main() -> Result<i32> {
 				if out.is_none() {
 					println!("{}", hex(&enc));
 				}
-				eprintln!("witness of step {step}: {} bytes, {} memory proofs", enc.len(), w.proofs.len());
+				eprintln!(
+					"witness of step {step}: {} bytes, {} memory proofs",
+					enc.len(),
+					w.proofs.len()
+				);
 			}
-		},
-		Cmd::Verify { witness, expect_pre, expect_post, json } => {
+		}
+		Cmd::Verify {
+			witness,
+			expect_pre,
+			expect_post,
+			json,
+		} => {
 			let text = std::fs::read_to_string(&witness)
 				.with_context(|| format!("reading {}", witness.display()))?;
 			let bytes = unhex(&text).context("witness file is not hex")?;
-			let w = StepWitness::decode_bounded(&bytes).map_err(|e| anyhow::anyhow!("malformed witness: {e}"))?;
+			let w = StepWitness::decode_bounded(&bytes)
+				.map_err(|e| anyhow::anyhow!("malformed witness: {e}"))?;
 			let post = verify_step(&w).map_err(|e| anyhow::anyhow!("invalid witness: {e}"))?;
 			let mut ok = true;
 			if let Some(p) = expect_pre {
@@ -171,14 +200,17 @@ fn real_main() -> Result<i32> {
 				ok &= unhex(&p)? == post.hash();
 			}
 			if json {
-				println!("{}", json!({"valid": ok, "pre": state_json(&w.pre), "post": state_json(&post)}));
+				println!(
+					"{}",
+					json!({"valid": ok, "pre": state_json(&w.pre), "post": state_json(&post)})
+				);
 			} else {
 				println!("pre:  0x{}", hex(&w.pre.hash()));
 				println!("post: 0x{}", hex(&post.hash()));
 				println!("{}", if ok { "valid" } else { "MISMATCH" });
 			}
 			return Ok(if ok { 0 } else { 2 });
-		},
+		}
 	}
 	Ok(0)
 }

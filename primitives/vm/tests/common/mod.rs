@@ -13,20 +13,23 @@ pub fn s(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
 }
 pub fn b(imm: i32, rs2: u32, rs1: u32, f3: u32) -> u32 {
 	let imm = imm as u32;
-	((imm >> 12) & 1) << 31 |
-		((imm >> 5) & 0x3f) << 25 |
-		rs2 << 20 | rs1 << 15 | f3 << 12 |
-		((imm >> 1) & 0xf) << 8 |
-		((imm >> 11) & 1) << 7 |
-		0x63
+	((imm >> 12) & 1) << 31
+		| ((imm >> 5) & 0x3f) << 25
+		| rs2 << 20
+		| rs1 << 15
+		| f3 << 12
+		| ((imm >> 1) & 0xf) << 8
+		| ((imm >> 11) & 1) << 7
+		| 0x63
 }
 pub fn jal(imm: i32, rd: u32) -> u32 {
 	let imm = imm as u32;
-	((imm >> 20) & 1) << 31 |
-		((imm >> 1) & 0x3ff) << 21 |
-		((imm >> 11) & 1) << 20 |
-		((imm >> 12) & 0xff) << 12 |
-		rd << 7 | 0x6f
+	((imm >> 20) & 1) << 31
+		| ((imm >> 1) & 0x3ff) << 21
+		| ((imm >> 11) & 1) << 20
+		| ((imm >> 12) & 0xff) << 12
+		| rd << 7
+		| 0x6f
 }
 pub fn lui(imm20: u32, rd: u32) -> u32 {
 	imm20 << 12 | rd << 7 | 0x37

@@ -11,7 +11,10 @@ static ROUNDS: u32 = 40;
 
 #[no_mangle]
 pub extern "C" fn main(rounds: u32) -> u32 {
-	let rounds =
-		if rounds != 0 { rounds } else { unsafe { core::ptr::read_volatile(core::ptr::addr_of!(ROUNDS)) } };
+	let rounds = if rounds != 0 {
+		rounds
+	} else {
+		unsafe { core::ptr::read_volatile(core::ptr::addr_of!(ROUNDS)) }
+	};
 	opml_vm_test_guests::algos::matmul_checksum(rounds)
 }
