@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/opml-target}"
-cargo build -p opml-node
+# Same build as the tests (`cargo test` features), so one set of artifacts serves both.
+cargo test --workspace --no-run
 node="$CARGO_TARGET_DIR/debug/opml-node"
 for chain in dev local; do
 	"$node" export-chain-spec --chain "$chain" --output "chain-spec/$chain.json" >/dev/null
