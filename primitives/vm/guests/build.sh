@@ -6,8 +6,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 out="$here/../tests/elf"
 mkdir -p "$out"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/opml-target}/vm-guests"
-# Profile settings by environment: this crate is excluded from the root workspace,
-# whose own profiles would otherwise apply.
+# Profile settings by environment (the workspace's release profile keeps unwinding
+# and symbols; guests want neither).
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_PROFILE_RELEASE_PANIC=abort \
 	CARGO_PROFILE_RELEASE_STRIP=true CARGO_PROFILE_RELEASE_LTO=true \
 	CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_DEBUG=false
