@@ -316,7 +316,7 @@ pub fn new_full(
 				let client = cidp_client.clone();
 				async move {
 					Ok(sp_timestamp::InherentDataProvider::new(dev_timestamp(
-						&*client,
+						&client,
 						parent_hash,
 						slot_ms,
 					)))

@@ -170,14 +170,20 @@ impl Node {
 	/// Fail with the node's log if the process has exited.
 	pub fn check_alive(&mut self) -> Result<()> {
 		if let Some(status) = self.child.try_wait()? {
-			bail!("{} exited ({status}); log:\n{}", self.name, tail(&self.log(), 60));
+			bail!(
+				"{} exited ({status}); log:\n{}",
+				self.name,
+				tail(&self.log(), 60)
+			);
 		}
 		Ok(())
 	}
 
 	/// Number of connected peers (`system_health`).
 	pub fn peers(&self) -> Result<u64> {
-		Ok(self.rpc("system_health", json!([]))?["peers"].as_u64().unwrap_or(0))
+		Ok(self.rpc("system_health", json!([]))?["peers"]
+			.as_u64()
+			.unwrap_or(0))
 	}
 
 	/// The libp2p multiaddress of this node (from its log), for `--bootnodes`.

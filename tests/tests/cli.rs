@@ -36,7 +36,13 @@ fn build_spec_emits_json_and_the_node_runs_from_a_spec_file() {
 	std::fs::write(&path, out).unwrap();
 	let mut node = Node::start(
 		"from-file",
-		&["--chain", path.to_str().unwrap(), "--alice", "--tmp", "--unsafe-force-node-key-generation"],
+		&[
+			"--chain",
+			path.to_str().unwrap(),
+			"--alice",
+			"--tmp",
+			"--unsafe-force-node-key-generation",
+		],
 	)
 	.unwrap();
 	node.wait_finalized(3, Duration::from_secs(300)).unwrap();

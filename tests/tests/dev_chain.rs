@@ -41,8 +41,10 @@ async fn dev_chain_finalizes_at_interval_and_includes_a_transfer() {
 	);
 	let events = tokio::time::timeout(Duration::from_secs(120), async {
 		let at = api.at_current_block().await?;
-		let progress =
-			at.transactions().sign_and_submit_then_watch_default(&tx, &dev::alice()).await?;
+		let progress = at
+			.transactions()
+			.sign_and_submit_then_watch_default(&tx, &dev::alice())
+			.await?;
 		let events = progress.wait_for_finalized_success().await?;
 		Ok::<_, subxt::Error>(events)
 	})

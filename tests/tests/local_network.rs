@@ -40,7 +40,10 @@ fn three_validators_finalize() {
 		}
 		if start.elapsed() > Duration::from_secs(300) {
 			let logs: Vec<String> = nodes.iter().map(|n| tail(&n.log(), 25)).collect();
-			panic!("peers {peers:?} after 300 s; logs:\n{}", logs.join("\n-----\n"));
+			panic!(
+				"peers {peers:?} after 300 s; logs:\n{}",
+				logs.join("\n-----\n")
+			);
 		}
 		std::thread::sleep(Duration::from_millis(500));
 	}
