@@ -167,6 +167,22 @@ pub fn extend_root(root: Hash, from: u32, to: u32) -> Result<Hash, MerkleError> 
 	Ok(r)
 }
 
+/// The root reached from `node` at position `index` by hashing with `siblings`
+/// (bottom first): the one path computation behind every single-path proof.
+pub fn fold_path(node: &Hash, index: u64, siblings: &[Hash]) -> Hash {
+	let mut acc = *node;
+	let mut idx = index;
+	for s in siblings {
+		acc = if idx & 1 == 0 {
+			hash_pair(&acc, s)
+		} else {
+			hash_pair(s, &acc)
+		};
+		idx >>= 1;
+	}
+	acc
+}
+
 /// A proof that the subtree of height `height` at position `index` of a depth-`depth`
 /// tree has a given root. `height = 0` makes it a leaf inclusion proof.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
@@ -202,17 +218,7 @@ impl SubtreeProof {
 	/// The root implied by this proof if the subtree's root is `node`.
 	pub fn compute_root(&self, node: &Hash) -> Result<Hash, MerkleError> {
 		self.check_shape()?;
-		let mut acc = *node;
-		let mut idx = self.index;
-		for s in &self.siblings {
-			acc = if idx & 1 == 0 {
-				hash_pair(&acc, s)
-			} else {
-				hash_pair(s, &acc)
-			};
-			idx >>= 1;
-		}
-		Ok(acc)
+		Ok(fold_path(node, self.index, &self.siblings))
 	}
 
 	/// Whether `node` is the subtree's root under `root`.

@@ -12,7 +12,7 @@ use crate::{
 	LEAF_BYTES, MEM_DEPTH,
 };
 use codec::{Decode, DecodeAll, DecodeWithMemTracking, Encode};
-use opml_primitives_core::{hash_pair, Hash};
+use opml_primitives_core::{merkle::fold_path, Hash};
 use scale_info::TypeInfo;
 
 /// At most this many memory proofs in one witness (fetch + one data word).
@@ -35,17 +35,7 @@ pub struct MemProof {
 impl MemProof {
 	/// The memory root this proof implies for `leaf`.
 	pub fn root_with(&self, leaf: &[u8; 32]) -> Hash {
-		let mut acc = *leaf;
-		let mut idx = self.leaf_index;
-		for s in &self.siblings {
-			acc = if idx & 1 == 0 {
-				hash_pair(&acc, s)
-			} else {
-				hash_pair(s, &acc)
-			};
-			idx >>= 1;
-		}
-		acc
+		fold_path(leaf, self.leaf_index as u64, &self.siblings)
 	}
 }
 
