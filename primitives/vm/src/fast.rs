@@ -14,7 +14,7 @@ use crate::{
 };
 use opml_primitives_core::{
 	hash_pair,
-	merkle::{MerkleTree, ZeroHashes},
+	merkle::{MerkleTree, SubtreeProof, ZeroHashes},
 	Hash,
 };
 use std::{collections::BTreeMap, convert::Infallible, sync::Arc};
@@ -227,6 +227,31 @@ impl PagedMemory {
 	pub fn root(&mut self) -> Hash {
 		self.flush();
 		self.page_node(PAGE_TREE_DEPTH, 0)
+	}
+
+	/// Root of the aligned subtree with `height` levels (at least [`PAGE_HEIGHT`], at
+	/// most [`MEM_DEPTH`]) at position `index` among the subtrees of that height: e.g.
+	/// the root of a memory region. Heights outside that range are clamped.
+	pub fn subtree_root(&mut self, height: u32, index: u32) -> Hash {
+		self.flush();
+		let height = height.clamp(PAGE_HEIGHT, MEM_DEPTH);
+		self.page_node(height - PAGE_HEIGHT, index)
+	}
+
+	/// A proof of the subtree [`Self::subtree_root`]`(height, index)` against
+	/// [`Self::root`].
+	pub fn subtree_proof(&mut self, height: u32, index: u32) -> SubtreeProof {
+		self.flush();
+		let height = height.clamp(PAGE_HEIGHT, MEM_DEPTH);
+		let siblings = (height..MEM_DEPTH)
+			.map(|k| self.page_node(k - PAGE_HEIGHT, (index >> (k - height)) ^ 1))
+			.collect();
+		SubtreeProof {
+			depth: MEM_DEPTH,
+			height,
+			index: index as u64,
+			siblings,
+		}
 	}
 
 	/// A proof of leaf `leaf` against [`Self::root`].

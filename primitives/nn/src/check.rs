@@ -1,0 +1,274 @@
+//! Validation: every shape, type, parameter and bound a kernel relies on is checked
+//! here, once, so the kernels can index without failing.
+
+use crate::{error::NnError, quant::requant_ok, types::*};
+use alloc::vec::Vec;
+
+fn shape_err(op: &Op) -> NnError {
+	NnError::Shape {
+		node: 0,
+		op: op.name(),
+	}
+}
+
+/// Check a tensor type against the global bounds.
+pub fn check_tensor(d: &TensorDesc) -> Result<(), NnError> {
+	if d.shape.is_empty() || d.shape.len() > MAX_RANK || d.shape.contains(&0) {
+		return Err(NnError::BadTensor);
+	}
+	match d.bytes() {
+		Some(b) if b <= MAX_TENSOR_BYTES => Ok(()),
+		_ => Err(NnError::BadTensor),
+	}
+}
+
+fn pool_out(h: u32, k: u8, s: u8, p0: u8, p1: u8) -> Option<u32> {
+	let (k, s) = (k as u32, s as u32);
+	if k == 0 || s == 0 || p0 as u32 >= k || p1 as u32 >= k {
+		return None;
+	}
+	let padded = h + p0 as u32 + p1 as u32;
+	if padded < k {
+		return None;
+	}
+	Some((padded - k) / s + 1)
+}
+
+/// The output shape the op produces from `inputs`, after checking every input's rank,
+/// type, shape and the op's parameters. `Reshape` has no inferred shape: it returns the
+/// input's and [`check_node`] compares element counts instead.
+pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
+	let e = || shape_err(op);
+	if inputs.len() != op.arity() {
+		return Err(NnError::Arity { node: 0 });
+	}
+	for d in inputs {
+		check_tensor(d)?;
+	}
+	let is_i8 = |d: &TensorDesc| d.dtype == DType::I8;
+	let is_i32 = |d: &TensorDesc| d.dtype == DType::I32;
+	let x = inputs[0];
+	if !is_i8(x) {
+		return Err(e());
+	}
+	let requant_check = |rq: &Requant| if requant_ok(*rq) { Ok(()) } else { Err(e()) };
+	match op {
+		Op::FullyConnected { requant, .. } => {
+			requant_check(requant)?;
+			let (w, b) = (inputs[1], inputs[2]);
+			let k = x.last_dim();
+			if !is_i8(w) || !is_i32(b) || w.shape.len() != 2 || b.shape.len() != 1 {
+				return Err(e());
+			}
+			let n = w.shape[0];
+			if w.shape[1] as usize != k || b.shape[0] != n || k > MAX_REDUCTION {
+				return Err(e());
+			}
+			let mut out = x.shape.clone();
+			*out.last_mut().ok_or_else(e)? = n;
+			Ok(out)
+		}
+		Op::MatMul {
+			transpose_b,
+			requant,
+		} => {
+			requant_check(requant)?;
+			let b = inputs[1];
+			let r = x.shape.len();
+			if !is_i8(b) || b.shape.len() != r || !(r == 2 || r == 3) {
+				return Err(e());
+			}
+			let (m, k) = (x.shape[r - 2], x.shape[r - 1]);
+			let (kb, n) = if *transpose_b {
+				(b.shape[r - 1], b.shape[r - 2])
+			} else {
+				(b.shape[r - 2], b.shape[r - 1])
+			};
+			if kb != k || k as usize > MAX_REDUCTION || (r == 3 && x.shape[0] != b.shape[0]) {
+				return Err(e());
+			}
+			let mut out = x.shape.clone();
+			out[r - 2] = m;
+			out[r - 1] = n;
+			Ok(out)
+		}
+		Op::Add {
+			a_mult,
+			b_mult,
+			shift,
+			..
+		} => {
+			let b = inputs[1];
+			const LIM: i32 = 1 << 22;
+			if !is_i8(b)
+				|| b.shape != x.shape
+				|| !(-LIM..=LIM).contains(a_mult)
+				|| !(-LIM..=LIM).contains(b_mult)
+				|| *shift > 31
+			{
+				return Err(e());
+			}
+			Ok(x.shape.clone())
+		}
+		Op::Relu | Op::Reshape => Ok(x.shape.clone()),
+		Op::Conv2d {
+			stride,
+			pad,
+			requant,
+			..
+		} => {
+			requant_check(requant)?;
+			let (w, b) = (inputs[1], inputs[2]);
+			if x.shape.len() != 4 || w.shape.len() != 4 || b.shape.len() != 1 {
+				return Err(e());
+			}
+			if !is_i8(w) || !is_i32(b) || w.shape[1] != x.shape[1] || b.shape[0] != w.shape[0] {
+				return Err(e());
+			}
+			let (kh, kw) = (w.shape[2], w.shape[3]);
+			if kh > 255 || kw > 255 {
+				return Err(e());
+			}
+			let red = (w.shape[1] as usize) * (kh as usize) * (kw as usize);
+			if red > MAX_REDUCTION {
+				return Err(e());
+			}
+			// padding may reach the kernel size for convolutions: only bound it
+			let oh = conv_out(x.shape[2], kh, stride[0], pad[0], pad[2]).ok_or_else(e)?;
+			let ow = conv_out(x.shape[3], kw, stride[1], pad[1], pad[3]).ok_or_else(e)?;
+			Ok(alloc::vec![x.shape[0], w.shape[0], oh, ow])
+		}
+		Op::MaxPool {
+			kernel,
+			stride,
+			pad,
+		} => {
+			if x.shape.len() != 4 {
+				return Err(e());
+			}
+			let oh = pool_out(x.shape[2], kernel[0], stride[0], pad[0], pad[2]).ok_or_else(e)?;
+			let ow = pool_out(x.shape[3], kernel[1], stride[1], pad[1], pad[3]).ok_or_else(e)?;
+			Ok(alloc::vec![x.shape[0], x.shape[1], oh, ow])
+		}
+		Op::AvgPool { kernel, stride } => {
+			if x.shape.len() != 4 {
+				return Err(e());
+			}
+			let oh = pool_out(x.shape[2], kernel[0], stride[0], 0, 0).ok_or_else(e)?;
+			let ow = pool_out(x.shape[3], kernel[1], stride[1], 0, 0).ok_or_else(e)?;
+			Ok(alloc::vec![x.shape[0], x.shape[1], oh, ow])
+		}
+		Op::Transpose { perm } => {
+			let r = x.shape.len();
+			if perm.len() != r {
+				return Err(e());
+			}
+			let mut seen = [false; MAX_RANK];
+			for &p in perm {
+				let p = p as usize;
+				if p >= r || seen[p] {
+					return Err(e());
+				}
+				seen[p] = true;
+			}
+			Ok(perm.iter().map(|&p| x.shape[p as usize]).collect())
+		}
+		Op::Softmax => {
+			let t = inputs[1];
+			if !is_i32(t) || t.shape != [256] || x.last_dim() > MAX_REDUCTION {
+				return Err(e());
+			}
+			Ok(x.shape.clone())
+		}
+		Op::LayerNorm { requant, .. } => {
+			requant_check(requant)?;
+			let (g, b) = (inputs[1], inputs[2]);
+			let d = x.last_dim() as u32;
+			if !is_i8(g) || !is_i32(b) || g.shape != [d] || b.shape != [d] {
+				return Err(e());
+			}
+			if d as usize > MAX_REDUCTION {
+				return Err(e());
+			}
+			Ok(x.shape.clone())
+		}
+		Op::Lut => {
+			let t = inputs[1];
+			if !is_i8(t) || t.shape != [256] {
+				return Err(e());
+			}
+			Ok(x.shape.clone())
+		}
+	}
+}
+
+fn conv_out(h: u32, k: u32, s: u8, p0: u8, p1: u8) -> Option<u32> {
+	if s == 0 || k == 0 {
+		return None;
+	}
+	let padded = h + p0 as u32 + p1 as u32;
+	if padded < k {
+		return None;
+	}
+	Some((padded - k) / s as u32 + 1)
+}
+
+/// Check one node on its own (as the guest and the chain see it): arity, input types,
+/// parameters and that the declared output type is what the op produces.
+pub fn check_node(node: &Node) -> Result<(), NnError> {
+	let descs: Vec<&TensorDesc> = node.inputs.iter().map(|i| &i.desc).collect();
+	if node.inputs.len() > MAX_NODE_INPUTS {
+		return Err(NnError::Arity { node: 0 });
+	}
+	let shape = infer(&node.op, &descs)?;
+	check_tensor(&node.output)?;
+	let out_ok = node.output.dtype == DType::I8
+		&& match node.op {
+			Op::Reshape => node.output.elements() == descs[0].elements(),
+			_ => node.output.shape == shape,
+		};
+	if !out_ok {
+		return Err(shape_err(&node.op));
+	}
+	Ok(())
+}
+
+/// Check a whole graph: size, topological order, sources, types and every node.
+/// `weights` are the model's weight types.
+pub fn check_graph(graph: &Graph, weights: &[TensorDesc]) -> Result<(), NnError> {
+	if graph.nodes.is_empty() || graph.nodes.len() > MAX_NODES || weights.len() > MAX_WEIGHTS {
+		return Err(NnError::GraphSize);
+	}
+	check_tensor(&graph.input)?;
+	if graph.input.dtype != DType::I8 {
+		return Err(NnError::BadTensor);
+	}
+	for (i, node) in graph.nodes.iter().enumerate() {
+		let j = i + 1;
+		for input in &node.inputs {
+			let src = match input.source {
+				Source::Slot(0) => &graph.input,
+				Source::Slot(s) if (s as usize) < j => &graph.nodes[s as usize - 1].output,
+				Source::Weight(w) if (w as usize) < weights.len() => &weights[w as usize],
+				_ => return Err(NnError::BadSource { node: j }),
+			};
+			if *src != input.desc {
+				return Err(NnError::TypeMismatch { node: j });
+			}
+		}
+		check_node(node).map_err(|e| e.at(j))?;
+	}
+	Ok(())
+}
+
+/// Check a whole model: the graph, and every weight's type and byte length.
+pub fn check_model(model: &Model) -> Result<(), NnError> {
+	let descs: Vec<TensorDesc> = model.weights.iter().map(|w| w.desc.clone()).collect();
+	for (i, w) in model.weights.iter().enumerate() {
+		check_tensor(&w.desc).map_err(|_| NnError::WeightLength { weight: i })?;
+		if w.desc.bytes() != Some(w.data.len()) {
+			return Err(NnError::WeightLength { weight: i });
+		}
+	}
+	check_graph(&model.graph, &descs)
+}

@@ -1,0 +1,137 @@
+//! Commitments (DESIGN.md §3): tensor roots, node leaves, the graph descriptor root,
+//! the model commitment and graph states.
+//!
+//! - tensor root: BMT of the canonical bytes at depth `ceil(log2(leaves))`;
+//! - node leaf: `H(NODE_DESCRIPTOR, SCALE(node))`; graph-input leaf:
+//!   `H(GRAPH_INPUT, SCALE(input type))`;
+//! - graph root: BMT of depth [`GRAPH_DEPTH`] over `[input leaf, node 1 leaf, ...]`;
+//! - model commitment: BMT of depth [`MODEL_DEPTH`] over
+//!   `[graph root, weight 0 root, weight 1 root, ...]`;
+//! - graph state `G_i`: BMT of depth [`STATE_DEPTH`], slot 0 the input tensor root,
+//!   slot `j <= i` the output tensor root of node `j`, later slots zero.
+//!
+//! Fixed depths make every proof's length part of the statement, so a proof can never
+//! pass an inner node off as a leaf.
+
+use crate::types::{Graph, Model, Node, TensorDesc, MAX_NODES, MAX_WEIGHTS};
+use alloc::vec::Vec;
+use codec::Encode;
+use opml_primitives_core::{
+	hash::{hash_tagged, tags, Tag},
+	merkle::{bytes_root, root, MerkleError, MerkleTree, SubtreeProof},
+	Hash, ZERO_HASH,
+};
+
+/// Tag of the graph-input leaf.
+pub const GRAPH_INPUT: Tag = Tag::new("opml/graph-input");
+/// Depth of the graph descriptor tree (slot 0 input, 1..=255 nodes).
+pub const GRAPH_DEPTH: u32 = 8;
+/// Depth of the model tree (graph root + 255 weights).
+pub const MODEL_DEPTH: u32 = 8;
+/// Depth of a graph state.
+pub const STATE_DEPTH: u32 = 8;
+
+const _: () = assert!(MAX_NODES < 1 << GRAPH_DEPTH && MAX_WEIGHTS < 1 << MODEL_DEPTH);
+
+/// A tensor root and the depth it was computed at.
+pub fn tensor_root(bytes: &[u8]) -> (Hash, u32) {
+	bytes_root(bytes)
+}
+
+/// The tensor root of int8 data.
+pub fn i8_root(x: &[i8]) -> Hash {
+	tensor_root(&crate::types::i8_bytes(x)).0
+}
+
+/// The leaf that commits to a node descriptor.
+pub fn node_leaf(node: &Node) -> Hash {
+	hash_tagged(tags::NODE_DESCRIPTOR, &[&node.encode()])
+}
+
+/// The leaf that commits to the graph input's type.
+pub fn input_leaf(input: &TensorDesc) -> Hash {
+	hash_tagged(GRAPH_INPUT, &[&input.encode()])
+}
+
+fn graph_leaves(graph: &Graph) -> Vec<Hash> {
+	core::iter::once(input_leaf(&graph.input))
+		.chain(graph.nodes.iter().map(node_leaf))
+		.collect()
+}
+
+/// The graph descriptor root.
+pub fn graph_root(graph: &Graph) -> Result<Hash, MerkleError> {
+	root(&graph_leaves(graph), GRAPH_DEPTH)
+}
+
+/// Proof that node `j` (1-based) is in the graph with the given root.
+pub fn node_proof(graph: &Graph, j: usize) -> Result<SubtreeProof, MerkleError> {
+	MerkleTree::new(graph_leaves(graph), GRAPH_DEPTH)?.proof(j as u64)
+}
+
+fn model_leaves(model: &Model) -> Result<Vec<Hash>, MerkleError> {
+	let mut leaves = Vec::with_capacity(1 + model.weights.len());
+	leaves.push(graph_root(&model.graph)?);
+	leaves.extend(model.weights.iter().map(|w| tensor_root(&w.data).0));
+	Ok(leaves)
+}
+
+/// The model commitment.
+pub fn model_commitment(model: &Model) -> Result<Hash, MerkleError> {
+	root(&model_leaves(model)?, MODEL_DEPTH)
+}
+
+/// Proof of the graph root (leaf 0) or weight `w`'s root (leaf `1 + w`) against the
+/// model commitment.
+pub fn model_proof(model: &Model, leaf: usize) -> Result<SubtreeProof, MerkleError> {
+	MerkleTree::new(model_leaves(model)?, MODEL_DEPTH)?.proof(leaf as u64)
+}
+
+/// The graph states `G_0..G_N` of one execution, from the slot roots (slot 0 the
+/// input's tensor root, slot `j` node `j`'s output root).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphStates {
+	slots: Vec<Hash>,
+}
+
+impl GraphStates {
+	/// From slot roots (`1 + N` of them, at most `2^STATE_DEPTH`).
+	pub fn new(slots: Vec<Hash>) -> Result<Self, MerkleError> {
+		if slots.len() > 1 << STATE_DEPTH {
+			return Err(MerkleError::TooManyLeaves);
+		}
+		Ok(GraphStates { slots })
+	}
+
+	/// Number of nodes `N`.
+	pub fn nodes(&self) -> usize {
+		self.slots.len().saturating_sub(1)
+	}
+
+	/// Slot roots.
+	pub fn slots(&self) -> &[Hash] {
+		&self.slots
+	}
+
+	/// `G_i` (`i <= N`; larger `i` gives `G_N`).
+	pub fn state(&self, i: usize) -> Hash {
+		let n = (i + 1).min(self.slots.len());
+		root(&self.slots[..n], STATE_DEPTH).unwrap_or(ZERO_HASH)
+	}
+
+	/// All of `G_0..=G_N`.
+	pub fn all(&self) -> Vec<Hash> {
+		(0..=self.nodes()).map(|i| self.state(i)).collect()
+	}
+
+	/// The result root `G_N` (what is committed and revealed).
+	pub fn result_root(&self) -> Hash {
+		self.state(self.nodes())
+	}
+
+	/// Proof of slot `j` in `G_i` (for `j <= i`, or a zero slot for `j > i`).
+	pub fn slot_proof(&self, i: usize, j: usize) -> Result<SubtreeProof, MerkleError> {
+		let n = (i + 1).min(self.slots.len());
+		MerkleTree::new(self.slots[..n].to_vec(), STATE_DEPTH)?.proof(j as u64)
+	}
+}

@@ -1,0 +1,409 @@
+//! The reference kernels (`no_std`, single-threaded): the definition of every op's
+//! bits. The VM guest runs exactly these; the CPU backend and the GPU shaders are
+//! tested against them.
+//!
+//! Every function here assumes its node passed [`crate::check::check_node`] and the
+//! data matches the descriptors ([`run_node`] checks both first), so indexing is
+//! in bounds.
+
+use crate::{
+	check::check_node,
+	error::NnError,
+	quant::{div_round, isqrt, requant, round_shift, sat32, sat8},
+	types::*,
+};
+
+/// Check `node` and its data, then compute its output into `out`.
+///
+/// `inputs` are in the node's input order; `out` must have the output's element count.
+pub fn run_node(node: &Node, inputs: &[TensorRef], out: &mut [i8]) -> Result<(), NnError> {
+	check_node(node)?;
+	check_data(node, inputs, out.len())?;
+	run_checked(node, inputs, out);
+	Ok(())
+}
+
+/// Check that data matches a (checked) node's descriptors.
+pub fn check_data(node: &Node, inputs: &[TensorRef], out_len: usize) -> Result<(), NnError> {
+	if inputs.len() != node.inputs.len() || Some(out_len) != node.output.elements() {
+		return Err(NnError::DataMismatch);
+	}
+	for (d, t) in node.inputs.iter().zip(inputs) {
+		let ok = matches!(
+			(d.desc.dtype, t),
+			(DType::I8, TensorRef::I8(_)) | (DType::I32, TensorRef::I32(_))
+		);
+		if !ok || Some(t.len()) != d.desc.elements() {
+			return Err(NnError::DataMismatch);
+		}
+	}
+	Ok(())
+}
+
+fn i8s<'a>(t: &TensorRef<'a>) -> &'a [i8] {
+	t.as_i8().unwrap_or(&[])
+}
+
+fn i32s<'a>(t: &TensorRef<'a>) -> &'a [i32] {
+	t.as_i32().unwrap_or(&[])
+}
+
+/// Compute a node whose descriptors and data were checked.
+pub fn run_checked(node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
+	let ds: [&[u32]; MAX_NODE_INPUTS] = core::array::from_fn(|i| {
+		node.inputs
+			.get(i)
+			.map(|d| d.desc.shape.as_slice())
+			.unwrap_or(&[])
+	});
+	let x = i8s(&inputs[0]);
+	match &node.op {
+		Op::FullyConnected { requant: rq, relu } => {
+			let (w, b) = (i8s(&inputs[1]), i32s(&inputs[2]));
+			let (n, k) = (ds[1][0] as usize, ds[1][1] as usize);
+			fully_connected(x, w, b, k, n, *rq, *relu, out);
+		}
+		Op::MatMul {
+			transpose_b,
+			requant: rq,
+		} => {
+			let b = i8s(&inputs[1]);
+			let r = ds[0].len();
+			let batch = if r == 3 { ds[0][0] as usize } else { 1 };
+			let (m, k) = (ds[0][r - 2] as usize, ds[0][r - 1] as usize);
+			let n = node.output.shape[r - 1] as usize;
+			matmul(x, b, batch, m, k, n, *transpose_b, *rq, out);
+		}
+		Op::Add {
+			a_mult,
+			b_mult,
+			shift,
+			relu,
+		} => {
+			let b = i8s(&inputs[1]);
+			add(x, b, *a_mult, *b_mult, *shift, *relu, out);
+		}
+		Op::Relu => {
+			for (o, &v) in out.iter_mut().zip(x) {
+				*o = v.max(0);
+			}
+		}
+		Op::Conv2d {
+			stride,
+			pad,
+			requant: rq,
+			relu,
+		} => {
+			let (w, b) = (i8s(&inputs[1]), i32s(&inputs[2]));
+			let xs = dims4(ds[0]);
+			let ws = dims4(ds[1]);
+			let os = dims4(&node.output.shape);
+			conv2d(x, w, b, xs, ws, os, *stride, *pad, *rq, *relu, out);
+		}
+		Op::MaxPool {
+			kernel,
+			stride,
+			pad,
+		} => pool(
+			x,
+			dims4(ds[0]),
+			dims4(&node.output.shape),
+			*kernel,
+			*stride,
+			*pad,
+			true,
+			out,
+		),
+		Op::AvgPool { kernel, stride } => pool(
+			x,
+			dims4(ds[0]),
+			dims4(&node.output.shape),
+			*kernel,
+			*stride,
+			[0; 4],
+			false,
+			out,
+		),
+		Op::Reshape => out.copy_from_slice(x),
+		Op::Transpose { perm } => transpose(x, ds[0], perm, out),
+		Op::Softmax => softmax(x, i32s(&inputs[1]), node.output.last_dim(), out),
+		Op::LayerNorm { eps, requant: rq } => {
+			let (g, b) = (i8s(&inputs[1]), i32s(&inputs[2]));
+			layer_norm(x, g, b, node.output.last_dim(), *eps, *rq, out)
+		}
+		Op::Lut => {
+			let t = i8s(&inputs[1]);
+			for (o, &v) in out.iter_mut().zip(x) {
+				*o = t[(v as i32 + 128) as usize];
+			}
+		}
+	}
+}
+
+fn dims4(s: &[u32]) -> [usize; 4] {
+	[s[0] as usize, s[1] as usize, s[2] as usize, s[3] as usize]
+}
+
+/// i32 dot product, ascending, wrapping.
+#[inline(always)]
+pub fn dot(a: &[i8], b: &[i8]) -> i32 {
+	a.iter()
+		.zip(b)
+		.fold(0i32, |acc, (&x, &w)| acc.wrapping_add(x as i32 * w as i32))
+}
+
+#[inline(always)]
+fn finish(acc: i32, rq: Requant, relu: bool) -> i8 {
+	let y = requant(acc, rq);
+	if relu {
+		y.max(0)
+	} else {
+		y
+	}
+}
+
+/// `FullyConnected` (see [`Op::FullyConnected`]).
+#[allow(clippy::too_many_arguments)]
+pub fn fully_connected(
+	x: &[i8],
+	w: &[i8],
+	b: &[i32],
+	k: usize,
+	n: usize,
+	rq: Requant,
+	relu: bool,
+	out: &mut [i8],
+) {
+	for (xr, orow) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+		for ((o, wr), &bias) in orow.iter_mut().zip(w.chunks_exact(k)).zip(b) {
+			*o = finish(bias.wrapping_add(dot(xr, wr)), rq, relu);
+		}
+	}
+}
+
+/// `MatMul` (see [`Op::MatMul`]).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+	a: &[i8],
+	b: &[i8],
+	batch: usize,
+	m: usize,
+	k: usize,
+	n: usize,
+	transpose_b: bool,
+	rq: Requant,
+	out: &mut [i8],
+) {
+	for bi in 0..batch {
+		let a_b = &a[bi * m * k..(bi + 1) * m * k];
+		let b_b = &b[bi * k * n..(bi + 1) * k * n];
+		let o_b = &mut out[bi * m * n..(bi + 1) * m * n];
+		for i in 0..m {
+			let ar = &a_b[i * k..(i + 1) * k];
+			for j in 0..n {
+				let acc = if transpose_b {
+					dot(ar, &b_b[j * k..(j + 1) * k])
+				} else {
+					let mut acc = 0i32;
+					for (t, &av) in ar.iter().enumerate() {
+						acc = acc.wrapping_add(av as i32 * b_b[t * n + j] as i32);
+					}
+					acc
+				};
+				o_b[i * n + j] = requant(acc, rq);
+			}
+		}
+	}
+}
+
+/// `Add` (see [`Op::Add`]).
+pub fn add(a: &[i8], b: &[i8], am: i32, bm: i32, shift: u8, relu: bool, out: &mut [i8]) {
+	for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+		let acc = (x as i32)
+			.wrapping_mul(am)
+			.wrapping_add((y as i32).wrapping_mul(bm));
+		let v = sat8(round_shift(acc as i64, shift as u32));
+		*o = if relu { v.max(0) } else { v };
+	}
+}
+
+/// `Conv2d` (see [`Op::Conv2d`]).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d(
+	x: &[i8],
+	w: &[i8],
+	b: &[i32],
+	xs: [usize; 4],
+	ws: [usize; 4],
+	os: [usize; 4],
+	stride: [u8; 2],
+	pad: [u8; 4],
+	rq: Requant,
+	relu: bool,
+	out: &mut [i8],
+) {
+	let [n, c, h, wd] = xs;
+	let [oc, _, kh, kw] = ws;
+	let [_, _, oh, ow] = os;
+	let (sh, sw) = (stride[0] as usize, stride[1] as usize);
+	let (pt, pl) = (pad[0] as usize, pad[1] as usize);
+	for ni in 0..n {
+		let xn = &x[ni * c * h * wd..(ni + 1) * c * h * wd];
+		for o in 0..oc {
+			let wo = &w[o * c * kh * kw..(o + 1) * c * kh * kw];
+			for oy in 0..oh {
+				// input rows iy = oy*sh + ky - pt within [0, h)
+				let y0 = oy * sh;
+				let ky0 = pt.saturating_sub(y0);
+				let ky1 = kh.min((h + pt).saturating_sub(y0));
+				for ox in 0..ow {
+					let x0 = ox * sw;
+					let kx0 = pl.saturating_sub(x0);
+					let kx1 = kw.min((wd + pl).saturating_sub(x0));
+					let mut acc = b[o];
+					if kx0 >= kx1 {
+						out[((ni * oc + o) * oh + oy) * ow + ox] = finish(acc, rq, relu);
+						continue;
+					}
+					for ci in 0..c {
+						let xc = &xn[ci * h * wd..(ci + 1) * h * wd];
+						let wc = &wo[ci * kh * kw..(ci + 1) * kh * kw];
+						for ky in ky0..ky1 {
+							let iy = y0 + ky - pt;
+							let xr = &xc[iy * wd + x0 + kx0 - pl..iy * wd + x0 + kx1 - pl];
+							let wr = &wc[ky * kw + kx0..ky * kw + kx1];
+							acc = acc.wrapping_add(dot(xr, wr));
+						}
+					}
+					out[((ni * oc + o) * oh + oy) * ow + ox] = finish(acc, rq, relu);
+				}
+			}
+		}
+	}
+}
+
+/// `MaxPool` (`max = true`) and `AvgPool` (see [`Op::MaxPool`], [`Op::AvgPool`]).
+#[allow(clippy::too_many_arguments)]
+pub fn pool(
+	x: &[i8],
+	xs: [usize; 4],
+	os: [usize; 4],
+	kernel: [u8; 2],
+	stride: [u8; 2],
+	pad: [u8; 4],
+	max: bool,
+	out: &mut [i8],
+) {
+	let [n, c, h, wd] = xs;
+	let [_, _, oh, ow] = os;
+	let (kh, kw) = (kernel[0] as usize, kernel[1] as usize);
+	let (sh, sw) = (stride[0] as usize, stride[1] as usize);
+	let (pt, pl) = (pad[0] as usize, pad[1] as usize);
+	let count = (kh * kw) as i64;
+	for nc in 0..n * c {
+		let xc = &x[nc * h * wd..(nc + 1) * h * wd];
+		for oy in 0..oh {
+			for ox in 0..ow {
+				let mut m = i8::MIN;
+				let mut sum = 0i32;
+				for ky in 0..kh {
+					let iy = oy * sh + ky;
+					if iy < pt || iy - pt >= h {
+						continue;
+					}
+					for kx in 0..kw {
+						let ix = ox * sw + kx;
+						if ix < pl || ix - pl >= wd {
+							continue;
+						}
+						let v = xc[(iy - pt) * wd + ix - pl];
+						m = m.max(v);
+						sum += v as i32;
+					}
+				}
+				out[(nc * oh + oy) * ow + ox] = if max {
+					m
+				} else {
+					sat8(div_round(sum as i64, count))
+				};
+			}
+		}
+	}
+}
+
+/// `Transpose` (see [`Op::Transpose`]).
+pub fn transpose(x: &[i8], shape: &[u32], perm: &[u8], out: &mut [i8]) {
+	let r = shape.len();
+	// pad to rank 4 with leading unit axes
+	let mut s = [1usize; 4];
+	let mut p = [0usize, 1, 2, 3];
+	for i in 0..r {
+		s[4 - r + i] = shape[i] as usize;
+		p[4 - r + i] = 4 - r + perm[i] as usize;
+	}
+	let mut stride = [0usize; 4];
+	let mut acc = 1;
+	for i in (0..4).rev() {
+		stride[i] = acc;
+		acc *= s[i];
+	}
+	let os = [s[p[0]], s[p[1]], s[p[2]], s[p[3]]];
+	let st = [stride[p[0]], stride[p[1]], stride[p[2]], stride[p[3]]];
+	let mut o = 0;
+	for i0 in 0..os[0] {
+		for i1 in 0..os[1] {
+			for i2 in 0..os[2] {
+				let base = i0 * st[0] + i1 * st[1] + i2 * st[2];
+				for i3 in 0..os[3] {
+					out[o] = x[base + i3 * st[3]];
+					o += 1;
+				}
+			}
+		}
+	}
+}
+
+/// `Softmax` (see [`Op::Softmax`]). Table entries are clamped into `[0, 2^16]`.
+pub fn softmax(x: &[i8], table: &[i32], d: usize, out: &mut [i8]) {
+	for (xr, orow) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+		let m = xr.iter().copied().max().unwrap_or(0) as i32;
+		let e = |v: i8| table[(m - v as i32) as usize].clamp(0, 1 << 16) as u32;
+		let s: u32 = xr.iter().map(|&v| e(v)).sum();
+		for (o, &v) in orow.iter_mut().zip(xr) {
+			*o = if s == 0 {
+				0
+			} else {
+				((254 * e(v) + s) / (2 * s)) as i8
+			};
+		}
+	}
+}
+
+/// `LayerNorm` (see [`Op::LayerNorm`]).
+pub fn layer_norm(
+	x: &[i8],
+	gamma: &[i8],
+	beta: &[i32],
+	d: usize,
+	eps: u64,
+	rq: Requant,
+	out: &mut [i8],
+) {
+	let dn = d as i32;
+	for (xr, orow) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+		let sum: i32 = xr.iter().map(|&v| v as i32).sum();
+		let mut sq = 0u64;
+		for &v in xr {
+			let c = (dn * v as i32 - sum) as i64;
+			sq += (c * c) as u64;
+		}
+		let var = (sq / d as u64).saturating_add(eps);
+		let sd = isqrt(var) as i64;
+		for ((o, &v), (&g, &b)) in orow.iter_mut().zip(xr).zip(gamma.iter().zip(beta)) {
+			let c = (dn * v as i32 - sum) as i64;
+			let z = if sd == 0 { 0 } else { (c << 16) / sd };
+			let acc = sat32(z * g as i64 + b as i64);
+			*o = requant(acc, rq);
+		}
+	}
+}

@@ -1,0 +1,202 @@
+//! Running graph nodes inside the OPML VM (feature `vm`): the guest ELF, the memory
+//! map of one node, and whole models node by node.
+
+use crate::{
+	commit::tensor_root,
+	error::NnError,
+	exec::Prepared,
+	layout::{self, descriptor_bytes, ENTRY, OUTPUT_BASE, OUTPUT_SLOT_INDEX, SLOT_HEIGHT},
+	types::*,
+};
+use opml_primitives_core::{merkle::SubtreeProof, Hash};
+use opml_vm::{
+	elf::{self, ElfError, Program},
+	fast::FastVm,
+	ExitStatus, VmState,
+};
+
+/// The guest ELF (built reproducibly by `primitives/guest/build.sh`).
+pub const GUEST_ELF: &[u8] = include_bytes!("../../guest/elf/opml-guest.elf");
+
+/// Why a node could not be run in the VM.
+#[derive(Debug, PartialEq, Eq)]
+pub enum VmRunError {
+	/// The guest program is not a loadable ELF.
+	Elf(ElfError),
+	/// The guest's entry point is not [`layout::ENTRY`].
+	WrongEntry(u32),
+	/// The node or its data is invalid.
+	Node(NnError),
+	/// The guest did not halt within the step limit.
+	StepLimit(u64),
+	/// The guest halted with a nonzero exit code or a fault.
+	Failed(ExitStatus),
+}
+
+impl core::fmt::Display for VmRunError {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		match self {
+			VmRunError::Elf(e) => write!(f, "guest ELF: {e}"),
+			VmRunError::WrongEntry(e) => {
+				write!(
+					f,
+					"guest entry point {e:#x} is not the memory map's {ENTRY:#x}"
+				)
+			}
+			VmRunError::Node(e) => write!(f, "{e}"),
+			VmRunError::StepLimit(n) => write!(f, "guest did not halt within {n} steps"),
+			VmRunError::Failed(s) => write!(f, "guest failed: {s:?}"),
+		}
+	}
+}
+
+impl std::error::Error for VmRunError {}
+
+/// The result of one node's execution in the VM.
+#[derive(Clone, Debug)]
+pub struct NodeRun {
+	/// Steps until the guest halted.
+	pub steps: u64,
+	/// The output tensor.
+	pub output: Vec<i8>,
+	/// The output tensor's root (natural depth).
+	pub output_root: Hash,
+	/// The halted final state.
+	pub final_state: VmState,
+}
+
+/// The guest program, loaded once.
+#[derive(Clone, Debug)]
+pub struct Guest {
+	program: Program,
+	program_root: Hash,
+}
+
+/// Default step limit for one node.
+pub const DEFAULT_MAX_STEPS: u64 = 1 << 34;
+
+impl Guest {
+	/// The checked-in guest.
+	pub fn builtin() -> Result<Self, VmRunError> {
+		Self::new(GUEST_ELF)
+	}
+
+	/// A guest from ELF bytes.
+	pub fn new(elf_bytes: &[u8]) -> Result<Self, VmRunError> {
+		let program = elf::parse(elf_bytes).map_err(VmRunError::Elf)?;
+		if program.entry != ENTRY {
+			return Err(VmRunError::WrongEntry(program.entry));
+		}
+		let mut vm = program.load();
+		let program_root = vm
+			.mem
+			.subtree_root(layout::REGION_HEIGHT, layout::PROGRAM_REGION);
+		Ok(Guest {
+			program,
+			program_root,
+		})
+	}
+
+	/// The program root: region 0's root after loading (registered with a model).
+	pub fn program_root(&self) -> Hash {
+		self.program_root
+	}
+
+	/// A machine at step 0 for `node` with `inputs` (canonical bytes, in the node's
+	/// input order) in the environment.
+	pub fn node_vm(&self, node: &Node, inputs: &[&[u8]]) -> Result<FastVm, VmRunError> {
+		crate::check::check_node(node).map_err(VmRunError::Node)?;
+		if inputs.len() != node.inputs.len() {
+			return Err(VmRunError::Node(NnError::DataMismatch));
+		}
+		for (d, b) in node.inputs.iter().zip(inputs) {
+			if d.desc.bytes() != Some(b.len()) {
+				return Err(VmRunError::Node(NnError::DataMismatch));
+			}
+		}
+		let mut vm = self.program.load();
+		vm.mem
+			.write_bytes(layout::env_slot(0), &descriptor_bytes(node));
+		for (k, b) in inputs.iter().enumerate() {
+			vm.mem.write_bytes(layout::env_slot(1 + k as u32), b);
+		}
+		Ok(vm)
+	}
+
+	/// The initial memory root of `node` computed as the chain does (from roots only).
+	pub fn initial_memory_root(&self, node: &Node, inputs: &[&[u8]]) -> Result<Hash, VmRunError> {
+		let roots: Vec<(Hash, u32)> = inputs.iter().map(|b| tensor_root(b)).collect();
+		layout::initial_memory_root(self.program_root, &descriptor_bytes(node), &roots)
+			.map_err(|_| VmRunError::Node(NnError::BadTensor))
+	}
+
+	/// Run `node` to completion in fast mode.
+	pub fn run_node(
+		&self,
+		node: &Node,
+		inputs: &[&[u8]],
+		max_steps: u64,
+	) -> Result<NodeRun, VmRunError> {
+		let mut vm = self.node_vm(node, inputs)?;
+		vm.run_until(max_steps);
+		finish(vm, node, max_steps)
+	}
+
+	/// Run every node of `model` on `input` in the VM, one machine per node, each fed
+	/// the previous nodes' VM outputs.
+	pub fn run_model(
+		&self,
+		model: &Prepared,
+		input: &[i8],
+		max_steps: u64,
+	) -> Result<Vec<NodeRun>, VmRunError> {
+		let g = &model.model.graph;
+		if Some(input.len()) != g.input.elements() {
+			return Err(VmRunError::Node(NnError::DataMismatch));
+		}
+		let mut runs: Vec<NodeRun> = Vec::with_capacity(g.nodes.len());
+		for node in &g.nodes {
+			let bytes: Vec<Vec<u8>> = node
+				.inputs
+				.iter()
+				.map(|i| match i.source {
+					Source::Slot(0) => i8_bytes(input),
+					Source::Slot(s) => i8_bytes(&runs[s as usize - 1].output),
+					Source::Weight(w) => model.model.weights[w as usize].data.clone(),
+				})
+				.collect();
+			let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+			runs.push(self.run_node(node, &refs, max_steps)?);
+		}
+		Ok(runs)
+	}
+}
+
+fn finish(mut vm: FastVm, node: &Node, max_steps: u64) -> Result<NodeRun, VmRunError> {
+	match vm.cpu.exit {
+		ExitStatus::Running => return Err(VmRunError::StepLimit(max_steps)),
+		ExitStatus::Exited(0) => {}
+		s => return Err(VmRunError::Failed(s)),
+	}
+	let n = node.output.elements().unwrap_or(0);
+	let output: Vec<i8> = vm
+		.mem
+		.read_bytes(OUTPUT_BASE, n)
+		.into_iter()
+		.map(|b| b as i8)
+		.collect();
+	let output_root = tensor_root(&i8_bytes(&output)).0;
+	Ok(NodeRun {
+		steps: vm.cpu.step,
+		output,
+		output_root,
+		final_state: vm.state(),
+	})
+}
+
+/// A proof of the output slot's root in a machine's memory (what the defender posts at
+/// the handoff), with that root.
+pub fn output_slot_proof(vm: &mut FastVm) -> (Hash, SubtreeProof) {
+	let root = vm.mem.subtree_root(SLOT_HEIGHT, OUTPUT_SLOT_INDEX);
+	(root, vm.mem.subtree_proof(SLOT_HEIGHT, OUTPUT_SLOT_INDEX))
+}

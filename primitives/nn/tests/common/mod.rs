@@ -1,0 +1,318 @@
+//! Shared test helpers: a small deterministic RNG and random nodes of every op.
+#![allow(dead_code)]
+
+use opml_nn::{types::*, TensorData};
+
+/// SplitMix64.
+pub struct Rng(pub u64);
+
+impl Rng {
+	pub fn next(&mut self) -> u64 {
+		self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+		let mut z = self.0;
+		z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+		z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+		z ^ (z >> 31)
+	}
+	/// Uniform in `lo..=hi`.
+	pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+		lo + (self.next() % ((hi - lo + 1) as u64)) as i64
+	}
+	pub fn i8s(&mut self, n: usize) -> Vec<i8> {
+		(0..n).map(|_| self.next() as i8).collect()
+	}
+	pub fn i32s(&mut self, n: usize, lim: i64) -> Vec<i32> {
+		(0..n).map(|_| self.range(-lim, lim) as i32).collect()
+	}
+	pub fn requant(&mut self, lo: i64, hi: i64) -> Requant {
+		Requant {
+			multiplier: self.range(1 << 29, (1 << 31) - 1) as i32,
+			shift: self.range(lo, hi) as u8,
+		}
+	}
+}
+
+/// A node with its input data.
+pub struct Case {
+	pub node: Node,
+	pub data: Vec<TensorData>,
+}
+
+impl Case {
+	pub fn refs(&self) -> Vec<TensorRef<'_>> {
+		self.data.iter().map(|d| d.as_ref()).collect()
+	}
+	pub fn bytes(&self) -> Vec<Vec<u8>> {
+		self.data.iter().map(|d| d.to_bytes()).collect()
+	}
+}
+
+fn input(i: u16, desc: TensorDesc) -> NodeInput {
+	let source = if i == 0 {
+		Source::Slot(0)
+	} else {
+		Source::Weight(i - 1)
+	};
+	NodeInput { source, desc }
+}
+
+fn i8d(shape: &[usize]) -> TensorDesc {
+	TensorDesc::i8(&shape.iter().map(|&d| d as u32).collect::<Vec<_>>(), 0.05)
+}
+
+fn i32d(shape: &[usize]) -> TensorDesc {
+	TensorDesc::i32(&shape.iter().map(|&d| d as u32).collect::<Vec<_>>())
+}
+
+fn node(op: Op, ins: Vec<TensorDesc>, out: TensorDesc) -> Node {
+	Node {
+		op,
+		inputs: ins
+			.into_iter()
+			.enumerate()
+			.map(|(i, d)| input(i as u16, d))
+			.collect(),
+		output: out,
+	}
+}
+
+/// The op kinds, for per-op tests.
+pub const OPS: &[&str] = &[
+	"fc",
+	"matmul",
+	"add",
+	"relu",
+	"conv",
+	"maxpool",
+	"avgpool",
+	"reshape",
+	"transpose",
+	"softmax",
+	"layernorm",
+	"lut",
+];
+
+/// A random valid node of kind `op` (sizes kept small enough for the VM) and its data.
+pub fn random_case(op: &str, seed: u64) -> Case {
+	let mut r = Rng(seed);
+	let mut dim = |lo: i64, hi: i64| r.range(lo, hi) as usize;
+	match op {
+		"fc" => {
+			let (m, k, n) = (dim(1, 3), dim(1, 48), dim(1, 24));
+			let mut r = Rng(seed ^ 1);
+			let rq = r.requant(28, 44);
+			let relu = r.next().is_multiple_of(2);
+			Case {
+				node: node(
+					Op::FullyConnected { requant: rq, relu },
+					vec![i8d(&[m, k]), i8d(&[n, k]), i32d(&[n])],
+					i8d(&[m, n]),
+				),
+				data: vec![
+					TensorData::I8(r.i8s(m * k)),
+					TensorData::I8(r.i8s(n * k)),
+					TensorData::I32(r.i32s(n, 1 << 20)),
+				],
+			}
+		}
+		"matmul" => {
+			let (b, m, k, n) = (dim(1, 3), dim(1, 8), dim(1, 16), dim(1, 8));
+			let rank3 = dim(0, 1) == 1;
+			let mut r = Rng(seed ^ 2);
+			let t = r.next().is_multiple_of(2);
+			let sh = |d: &[usize]| if rank3 { d.to_vec() } else { d[1..].to_vec() };
+			let b = if rank3 { b } else { 1 };
+			let bshape = if t { [b, n, k] } else { [b, k, n] };
+			Case {
+				node: node(
+					Op::MatMul {
+						transpose_b: t,
+						requant: r.requant(28, 40),
+					},
+					vec![i8d(&sh(&[b, m, k])), i8d(&sh(&bshape))],
+					i8d(&sh(&[b, m, n])),
+				),
+				data: vec![
+					TensorData::I8(r.i8s(b * m * k)),
+					TensorData::I8(r.i8s(b * k * n)),
+				],
+			}
+		}
+		"add" => {
+			let shape = [dim(1, 3), dim(1, 20)];
+			let mut r = Rng(seed ^ 3);
+			let n = shape[0] * shape[1];
+			let op = Op::Add {
+				a_mult: r.range(-(1 << 22), 1 << 22) as i32,
+				b_mult: r.range(-(1 << 22), 1 << 22) as i32,
+				shift: r.range(14, 24) as u8,
+				relu: r.next().is_multiple_of(2),
+			};
+			Case {
+				node: node(op, vec![i8d(&shape), i8d(&shape)], i8d(&shape)),
+				data: vec![TensorData::I8(r.i8s(n)), TensorData::I8(r.i8s(n))],
+			}
+		}
+		"relu" | "reshape" => {
+			let (a, b) = (dim(1, 6), dim(1, 10));
+			let mut r = Rng(seed ^ 4);
+			let (op, out) = if op == "relu" {
+				(Op::Relu, i8d(&[a, b]))
+			} else {
+				(Op::Reshape, i8d(&[a * b]))
+			};
+			Case {
+				node: node(op, vec![i8d(&[a, b])], out),
+				data: vec![TensorData::I8(r.i8s(a * b))],
+			}
+		}
+		"conv" => {
+			let (n, c, h, w, o) = (dim(1, 2), dim(1, 3), dim(1, 9), dim(1, 9), dim(1, 4));
+			let (kh, kw) = (dim(1, 4), dim(1, 4));
+			let pad = [
+				dim(0, kh as i64 - 1) as u8,
+				dim(0, kw as i64 - 1) as u8,
+				dim(0, kh as i64 - 1) as u8,
+				dim(0, kw as i64 - 1) as u8,
+			];
+			let stride = [dim(1, 3) as u8, dim(1, 3) as u8];
+			let ph = h + pad[0] as usize + pad[2] as usize;
+			let pw = w + pad[1] as usize + pad[3] as usize;
+			// keep the kernel within the padded input
+			let (kh, kw) = (kh.min(ph), kw.min(pw));
+			let pad = [
+				pad[0].min(kh as u8 - 1),
+				pad[1].min(kw as u8 - 1),
+				pad[2].min(kh as u8 - 1),
+				pad[3].min(kw as u8 - 1),
+			];
+			let ph = h + pad[0] as usize + pad[2] as usize;
+			let pw = w + pad[1] as usize + pad[3] as usize;
+			let (kh, kw) = (kh.min(ph), kw.min(pw));
+			let oh = (ph - kh) / stride[0] as usize + 1;
+			let ow = (pw - kw) / stride[1] as usize + 1;
+			let mut r = Rng(seed ^ 5);
+			Case {
+				node: node(
+					Op::Conv2d {
+						stride,
+						pad,
+						requant: r.requant(28, 42),
+						relu: r.next().is_multiple_of(2),
+					},
+					vec![i8d(&[n, c, h, w]), i8d(&[o, c, kh, kw]), i32d(&[o])],
+					i8d(&[n, o, oh, ow]),
+				),
+				data: vec![
+					TensorData::I8(r.i8s(n * c * h * w)),
+					TensorData::I8(r.i8s(o * c * kh * kw)),
+					TensorData::I32(r.i32s(o, 1 << 18)),
+				],
+			}
+		}
+		"maxpool" | "avgpool" => {
+			let (n, c, h, w) = (dim(1, 2), dim(1, 3), dim(1, 10), dim(1, 10));
+			let (kh, kw) = (dim(1, 3).min(h), dim(1, 3).min(w));
+			let stride = [dim(1, 3) as u8, dim(1, 3) as u8];
+			let max = op == "maxpool";
+			let pad = if max {
+				[
+					dim(0, kh as i64 - 1) as u8,
+					dim(0, kw as i64 - 1) as u8,
+					dim(0, kh as i64 - 1) as u8,
+					dim(0, kw as i64 - 1) as u8,
+				]
+			} else {
+				[0; 4]
+			};
+			let oh = (h + pad[0] as usize + pad[2] as usize - kh) / stride[0] as usize + 1;
+			let ow = (w + pad[1] as usize + pad[3] as usize - kw) / stride[1] as usize + 1;
+			let kernel = [kh as u8, kw as u8];
+			let op = if max {
+				Op::MaxPool {
+					kernel,
+					stride,
+					pad,
+				}
+			} else {
+				Op::AvgPool { kernel, stride }
+			};
+			let mut r = Rng(seed ^ 6);
+			Case {
+				node: node(op, vec![i8d(&[n, c, h, w])], i8d(&[n, c, oh, ow])),
+				data: vec![TensorData::I8(r.i8s(n * c * h * w))],
+			}
+		}
+		"transpose" => {
+			let rank = dim(1, 4);
+			let shape: Vec<usize> = (0..rank).map(|_| dim(1, 5)).collect();
+			let mut r = Rng(seed ^ 7);
+			let mut perm: Vec<u8> = (0..rank as u8).collect();
+			for i in (1..rank).rev() {
+				let j = r.range(0, i as i64) as usize;
+				perm.swap(i, j);
+			}
+			let out: Vec<usize> = perm.iter().map(|&p| shape[p as usize]).collect();
+			let n = shape.iter().product();
+			Case {
+				node: node(Op::Transpose { perm }, vec![i8d(&shape)], i8d(&out)),
+				data: vec![TensorData::I8(r.i8s(n))],
+			}
+		}
+		"softmax" => {
+			let shape = [dim(1, 4), dim(1, 32)];
+			let mut r = Rng(seed ^ 8);
+			// a decreasing exp-like table, sometimes with out-of-range entries (clamped)
+			let s = r.range(1, 200) as f64 / 1000.0;
+			let wild = r.next().is_multiple_of(4);
+			let table: Vec<i32> = (0..256)
+				.map(|d| {
+					if wild {
+						r.range(-1000, 70000) as i32
+					} else {
+						(65536.0 * (-(d as f64) * s).exp()).round() as i32
+					}
+				})
+				.collect();
+			Case {
+				node: node(Op::Softmax, vec![i8d(&shape), i32d(&[256])], i8d(&shape)),
+				data: vec![
+					TensorData::I8(r.i8s(shape[0] * shape[1])),
+					TensorData::I32(table),
+				],
+			}
+		}
+		"layernorm" => {
+			let (rows, d) = (dim(1, 4), dim(1, 48));
+			let mut r = Rng(seed ^ 9);
+			let eps = r.range(0, 2000) as u64;
+			Case {
+				node: node(
+					Op::LayerNorm {
+						eps,
+						requant: r.requant(36, 50),
+					},
+					vec![i8d(&[rows, d]), i8d(&[d]), i32d(&[d])],
+					i8d(&[rows, d]),
+				),
+				data: vec![
+					TensorData::I8(r.i8s(rows * d)),
+					TensorData::I8(r.i8s(d)),
+					TensorData::I32(r.i32s(d, 1 << 22)),
+				],
+			}
+		}
+		"lut" => {
+			let shape = [dim(1, 5), dim(1, 17)];
+			let mut r = Rng(seed ^ 10);
+			Case {
+				node: node(Op::Lut, vec![i8d(&shape), i8d(&[256])], i8d(&shape)),
+				data: vec![
+					TensorData::I8(r.i8s(shape[0] * shape[1])),
+					TensorData::I8(r.i8s(256)),
+				],
+			}
+		}
+		_ => panic!("unknown op {op}"),
+	}
+}

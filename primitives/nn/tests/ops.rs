@@ -1,0 +1,207 @@
+//! Per op, over random shapes and values: the CPU backend and the guest running in the
+//! VM give exactly the reference kernels' bits; the VM's initial memory root is the
+//! one the chain computes from roots alone; the output slot's proof opens the final
+//! state's memory root to the output tensor root.
+
+mod common;
+
+use common::{random_case, OPS};
+use opml_nn::{
+	commit::tensor_root,
+	cpu::Cpu,
+	kernels, layout,
+	vm::{output_slot_proof, Guest, DEFAULT_MAX_STEPS},
+	Backend,
+};
+use proptest::prelude::*;
+use std::sync::OnceLock;
+
+fn guest() -> &'static Guest {
+	static G: OnceLock<Guest> = OnceLock::new();
+	G.get_or_init(|| Guest::builtin().expect("the checked-in guest loads"))
+}
+
+fn reference(case: &common::Case) -> Vec<i8> {
+	let mut out = vec![0i8; case.node.output.elements().unwrap()];
+	kernels::run_node(&case.node, &case.refs(), &mut out).expect("valid random node");
+	out
+}
+
+fn check_cpu(op: &str, seed: u64) -> Result<(), TestCaseError> {
+	let case = random_case(op, seed);
+	let want = reference(&case);
+	let mut got = vec![0i8; want.len()];
+	Cpu.run_node(&case.node, &case.refs(), &mut got);
+	prop_assert_eq!(got, want, "{} seed {}", op, seed);
+	Ok(())
+}
+
+fn check_vm(op: &str, seed: u64) -> Result<(), TestCaseError> {
+	let case = random_case(op, seed);
+	let want = reference(&case);
+	let bytes = case.bytes();
+	let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+	let g = guest();
+	// initial memory root: machine == chain's computation from roots
+	let mut vm = g.node_vm(&case.node, &refs).unwrap();
+	let chain_root = g.initial_memory_root(&case.node, &refs).unwrap();
+	prop_assert_eq!(vm.mem.root(), chain_root);
+	// run
+	vm.run_until(DEFAULT_MAX_STEPS);
+	prop_assert_eq!(
+		vm.cpu.exit,
+		opml_vm::ExitStatus::Exited(0),
+		"{} seed {}",
+		op,
+		seed
+	);
+	let run = g.run_node(&case.node, &refs, DEFAULT_MAX_STEPS).unwrap();
+	prop_assert_eq!(&run.output, &want, "{} seed {}", op, seed);
+	// output slot proof against the final memory root
+	let (slot_root, proof) = output_slot_proof(&mut vm);
+	let (root, depth) = tensor_root(&opml_nn::types::i8_bytes(&want));
+	prop_assert_eq!(slot_root, layout::slot_root(root, depth).unwrap());
+	prop_assert!(proof.verify(&run.final_state.mem_root, &slot_root));
+	Ok(())
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(200))]
+	#[test]
+	fn cpu_backend_equals_reference(op in 0..OPS.len(), seed in any::<u64>()) {
+		check_cpu(OPS[op], seed)?;
+	}
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(24))]
+	#[test]
+	fn vm_fc(seed in any::<u64>()) { check_vm("fc", seed)?; }
+	#[test]
+	fn vm_matmul(seed in any::<u64>()) { check_vm("matmul", seed)?; }
+	#[test]
+	fn vm_add(seed in any::<u64>()) { check_vm("add", seed)?; }
+	#[test]
+	fn vm_relu(seed in any::<u64>()) { check_vm("relu", seed)?; }
+	#[test]
+	fn vm_conv(seed in any::<u64>()) { check_vm("conv", seed)?; }
+	#[test]
+	fn vm_maxpool(seed in any::<u64>()) { check_vm("maxpool", seed)?; }
+	#[test]
+	fn vm_avgpool(seed in any::<u64>()) { check_vm("avgpool", seed)?; }
+	#[test]
+	fn vm_reshape(seed in any::<u64>()) { check_vm("reshape", seed)?; }
+	#[test]
+	fn vm_transpose(seed in any::<u64>()) { check_vm("transpose", seed)?; }
+	#[test]
+	fn vm_softmax(seed in any::<u64>()) { check_vm("softmax", seed)?; }
+	#[test]
+	fn vm_layernorm(seed in any::<u64>()) { check_vm("layernorm", seed)?; }
+	#[test]
+	fn vm_lut(seed in any::<u64>()) { check_vm("lut", seed)?; }
+}
+
+/// Every op kind per seed on the CPU backend at sizes where it runs multithreaded.
+#[test]
+fn cpu_backend_parallel_paths_equal_reference() {
+	use opml_nn::{types::*, TensorData};
+	let mut r = common::Rng(7);
+	// FC batch 1 (split outputs), FC batch 8 (split rows), conv, matmul
+	let fc = |m: usize, k: usize, n: usize, r: &mut common::Rng| common::Case {
+		node: Node {
+			op: Op::FullyConnected {
+				requant: r.requant(30, 40),
+				relu: true,
+			},
+			inputs: vec![
+				NodeInput {
+					source: Source::Slot(0),
+					desc: TensorDesc::i8(&[m as u32, k as u32], 1.0),
+				},
+				NodeInput {
+					source: Source::Weight(0),
+					desc: TensorDesc::i8(&[n as u32, k as u32], 1.0),
+				},
+				NodeInput {
+					source: Source::Weight(1),
+					desc: TensorDesc::i32(&[n as u32]),
+				},
+			],
+			output: TensorDesc::i8(&[m as u32, n as u32], 1.0),
+		},
+		data: vec![
+			TensorData::I8(r.i8s(m * k)),
+			TensorData::I8(r.i8s(n * k)),
+			TensorData::I32(r.i32s(n, 1 << 20)),
+		],
+	};
+	for case in [fc(1, 784, 300, &mut r), fc(8, 256, 200, &mut r)] {
+		let want = reference(&case);
+		let mut got = vec![0i8; want.len()];
+		Cpu.run_node(&case.node, &case.refs(), &mut got);
+		assert_eq!(got, want);
+	}
+	let conv = common::Case {
+		node: Node {
+			op: Op::Conv2d {
+				stride: [1, 1],
+				pad: [2, 2, 2, 2],
+				requant: r.requant(30, 40),
+				relu: false,
+			},
+			inputs: vec![
+				NodeInput {
+					source: Source::Slot(0),
+					desc: TensorDesc::i8(&[1, 6, 28, 28], 1.0),
+				},
+				NodeInput {
+					source: Source::Weight(0),
+					desc: TensorDesc::i8(&[16, 6, 5, 5], 1.0),
+				},
+				NodeInput {
+					source: Source::Weight(1),
+					desc: TensorDesc::i32(&[16]),
+				},
+			],
+			output: TensorDesc::i8(&[1, 16, 28, 28], 1.0),
+		},
+		data: vec![
+			TensorData::I8(r.i8s(6 * 28 * 28)),
+			TensorData::I8(r.i8s(16 * 6 * 25)),
+			TensorData::I32(r.i32s(16, 1 << 20)),
+		],
+	};
+	let want = reference(&conv);
+	let mut got = vec![0i8; want.len()];
+	Cpu.run_node(&conv.node, &conv.refs(), &mut got);
+	assert_eq!(got, want);
+	for t in [false, true] {
+		let mm = common::Case {
+			node: Node {
+				op: Op::MatMul {
+					transpose_b: t,
+					requant: r.requant(30, 40),
+				},
+				inputs: vec![
+					NodeInput {
+						source: Source::Slot(0),
+						desc: TensorDesc::i8(&[4, 32, 64], 1.0),
+					},
+					NodeInput {
+						source: Source::Slot(0),
+						desc: TensorDesc::i8(if t { &[4, 32, 64] } else { &[4, 64, 32] }, 1.0),
+					},
+				],
+				output: TensorDesc::i8(&[4, 32, 32], 1.0),
+			},
+			data: vec![
+				TensorData::I8(r.i8s(4 * 32 * 64)),
+				TensorData::I8(r.i8s(4 * 64 * 32)),
+			],
+		};
+		let want = reference(&mm);
+		let mut got = vec![0i8; want.len()];
+		Cpu.run_node(&mm.node, &mm.refs(), &mut got);
+		assert_eq!(got, want);
+	}
+}
