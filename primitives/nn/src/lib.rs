@@ -40,6 +40,8 @@ pub mod wire;
 pub mod cpu;
 #[cfg(feature = "vm")]
 pub mod vm;
+#[cfg(feature = "std")]
+pub mod zoo;
 
 pub use error::NnError;
 #[cfg(feature = "codec")]

@@ -1,0 +1,145 @@
+//! Whole models: reference == CPU backend (every node), every node's VM output root ==
+//! the native output root, graph states and commitments consistent, model files
+//! round-trip, bad files rejected with typed errors.
+
+use opml_nn::{
+	commit::{self, GraphStates},
+	cpu::Cpu,
+	decode_model, encode_model,
+	vm::{Guest, DEFAULT_MAX_STEPS},
+	zoo, Model, NnError, Prepared, Reference,
+};
+
+fn models() -> Vec<(&'static str, Model)> {
+	vec![
+		("mlp", zoo::mlp(&[64, 32, 10], 1)),
+		("lenet5", zoo::lenet5(2)),
+		("transformer", zoo::transformer_block(8, 16, 2, 32, 3)),
+	]
+}
+
+fn input_for(m: &Model, seed: u64) -> Vec<i8> {
+	zoo::Rng(seed).i8s(m.graph.input.elements().unwrap())
+}
+
+#[test]
+fn every_node_vm_root_equals_native_root() {
+	let guest = Guest::builtin().unwrap();
+	for (name, m) in models() {
+		let p = Prepared::new(m.clone()).unwrap();
+		let input = input_for(&m, 9);
+		let native = p.run(&Reference, &input).unwrap();
+		let cpu = p.run(&Cpu, &input).unwrap();
+		assert_eq!(native.outputs, cpu.outputs, "{name}: CPU backend differs");
+		assert_eq!(native.states, cpu.states);
+		let runs = guest.run_model(&p, &input, DEFAULT_MAX_STEPS).unwrap();
+		assert_eq!(runs.len(), m.graph.nodes.len());
+		for (j, run) in runs.iter().enumerate() {
+			assert_eq!(
+				run.output_root,
+				native.states.slots()[j + 1],
+				"{name}: node {}",
+				j + 1
+			);
+			assert!(run.final_state.exit.is_halted());
+		}
+		// the output is not trivially constant
+		let out = native.output();
+		assert!(
+			out.iter().any(|&v| v != out[0]),
+			"{name}: degenerate output {out:?}"
+		);
+	}
+}
+
+#[test]
+fn graph_states_and_commitments() {
+	let (_, m) = models().remove(0);
+	let p = Prepared::new(m.clone()).unwrap();
+	let e = p.run(&Reference, &input_for(&m, 1)).unwrap();
+	let n = m.graph.nodes.len();
+	let g = e.states.all();
+	assert_eq!(g.len(), n + 1);
+	// G_i differs from G_{i-1} exactly by slot i: an update proof takes one to the other
+	for i in 1..=n {
+		let proof = e.states.slot_proof(i - 1, i).unwrap();
+		let next = proof
+			.update(
+				&g[i - 1],
+				&opml_primitives_core::ZERO_HASH,
+				&e.states.slots()[i],
+			)
+			.unwrap();
+		assert_eq!(next, g[i]);
+	}
+	assert_eq!(e.result_root(), g[n]);
+	// the model commitment opens to the graph root and every weight root
+	let c = commit::model_commitment(&m).unwrap();
+	let graph_root = commit::graph_root(&m.graph).unwrap();
+	assert!(commit::model_proof(&m, 0).unwrap().verify(&c, &graph_root));
+	for (i, w) in m.weights.iter().enumerate() {
+		let r = commit::tensor_root(&w.data).0;
+		assert!(commit::model_proof(&m, i + 1).unwrap().verify(&c, &r));
+		assert_eq!(
+			commit::model_proof(&m, i + 1).unwrap().siblings.len(),
+			commit::MODEL_DEPTH as usize
+		);
+	}
+	for j in 1..=n {
+		let leaf = commit::node_leaf(&m.graph.nodes[j - 1]);
+		assert!(commit::node_proof(&m.graph, j)
+			.unwrap()
+			.verify(&graph_root, &leaf));
+	}
+	// states of too many slots are refused
+	assert!(GraphStates::new(vec![[0; 32]; 257]).is_err());
+}
+
+#[test]
+fn model_files_round_trip_and_bad_files_fail_typed() {
+	for (_, m) in models() {
+		let f = encode_model(&m);
+		assert_eq!(decode_model(&f).unwrap(), m);
+		// truncated anywhere: a typed error, no panic
+		for cut in [0, 3, 8, 9, f.len() / 2, f.len() - 1] {
+			assert!(decode_model(&f[..cut]).is_err());
+		}
+		let mut bad = f.clone();
+		bad[0] ^= 1;
+		assert_eq!(decode_model(&bad), Err(NnError::BadMagic));
+		let mut trailing = f.clone();
+		trailing.push(0);
+		assert_eq!(decode_model(&trailing), Err(NnError::Decode));
+	}
+	// shape mismatch: a node whose declared input type differs from its source
+	let mut m = zoo::mlp(&[8, 4, 2], 5);
+	m.graph.nodes[1].inputs[0].desc.shape = vec![1, 5];
+	assert_eq!(
+		decode_model(&encode_model(&m)),
+		Err(NnError::TypeMismatch { node: 2 })
+	);
+	// weight bytes that do not match the weight's type
+	let mut m = zoo::mlp(&[8, 4, 2], 5);
+	m.weights[0].data.pop();
+	assert_eq!(
+		decode_model(&encode_model(&m)),
+		Err(NnError::WeightLength { weight: 0 })
+	);
+	// a tensor above the size bound
+	let mut m = zoo::mlp(&[8, 4, 2], 5);
+	m.graph.input.shape = vec![1 << 13, 1 << 12];
+	assert_eq!(decode_model(&encode_model(&m)), Err(NnError::BadTensor));
+	// a forward reference
+	let mut m = zoo::mlp(&[8, 4, 2], 5);
+	m.graph.nodes[0].inputs[0].source = opml_nn::Source::Slot(2);
+	assert_eq!(
+		decode_model(&encode_model(&m)),
+		Err(NnError::BadSource { node: 1 })
+	);
+	// wrong input length at run time
+	let p = Prepared::new(zoo::mlp(&[8, 4, 2], 5)).unwrap();
+	assert_eq!(
+		p.run(&Reference, &[0; 7]).unwrap_err(),
+		NnError::DataMismatch
+	);
+}
