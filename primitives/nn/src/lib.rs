@@ -14,7 +14,7 @@
 //! - [`layout`]: the VM memory map for one node and the roots the chain computes.
 //! - `std` extras: [`cpu`] (multithreaded backend, feature `cpu`), [`onnx`] (import
 //!   with post-training quantization, feature `onnx`), [`vm`] (running nodes in the
-//!   OPML VM, feature `vm`), [`float`] (the float reference used for calibration).
+//!   OPML VM, feature `vm`), [`zoo`] (reference architectures with random weights).
 //!
 //! All committed values are integers: int8 activations and weights, i32 biases and
 //! accumulators, symmetric quantization (zero point 0). Floats appear only off chain,
@@ -38,6 +38,8 @@ pub mod wire;
 
 #[cfg(feature = "cpu")]
 pub mod cpu;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 #[cfg(feature = "vm")]
 pub mod vm;
 #[cfg(feature = "std")]

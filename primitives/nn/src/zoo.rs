@@ -305,7 +305,7 @@ pub fn lenet5(seed: u64) -> Model {
 	let x = b.reshape(&x, &[1, 400]);
 	let x = b.fc(&x, 120, true);
 	let x = b.fc(&x, 84, true);
-	let x = b.fc(&x, 10, false);
+	b.fc(&x, 10, false);
 	b.finish()
 }
 
