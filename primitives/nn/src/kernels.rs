@@ -144,12 +144,25 @@ fn dims4(s: &[u32]) -> [usize; 4] {
 	[s[0] as usize, s[1] as usize, s[2] as usize, s[3] as usize]
 }
 
-/// i32 dot product, ascending, wrapping.
+/// i32 dot product of equal-length slices, wrapping (four products at a time: the sum of four int8 products
+/// cannot overflow, and wrapping addition is associative, so the grouping does not
+/// change the result).
 #[inline(always)]
 pub fn dot(a: &[i8], b: &[i8]) -> i32 {
-	a.iter()
-		.zip(b)
-		.fold(0i32, |acc, (&x, &w)| acc.wrapping_add(x as i32 * w as i32))
+	let mut acc = 0i32;
+	let mut ac = a.chunks_exact(4);
+	let mut bc = b.chunks_exact(4);
+	for (x, w) in (&mut ac).zip(&mut bc) {
+		let s = x[0] as i32 * w[0] as i32
+			+ x[1] as i32 * w[1] as i32
+			+ x[2] as i32 * w[2] as i32
+			+ x[3] as i32 * w[3] as i32;
+		acc = acc.wrapping_add(s);
+	}
+	for (&x, &w) in ac.remainder().iter().zip(bc.remainder()) {
+		acc = acc.wrapping_add(x as i32 * w as i32);
+	}
+	acc
 }
 
 #[inline(always)]
@@ -227,7 +240,11 @@ pub fn add(a: &[i8], b: &[i8], am: i32, bm: i32, shift: u8, relu: bool, out: &mu
 	}
 }
 
-/// `Conv2d` (see [`Op::Conv2d`]).
+/// `Conv2d` (see [`Op::Conv2d`]). Computed weight-stationary: for each output channel,
+/// an i32 accumulator plane starts at the bias and every weight adds its shifted input
+/// rows (long contiguous inner loops, cheap in the VM); wrapping addition is
+/// associative and commutative, so this is the sum over `c, kh, kw` of the op's
+/// definition.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d(
 	x: &[i8],
@@ -247,36 +264,50 @@ pub fn conv2d(
 	let [_, _, oh, ow] = os;
 	let (sh, sw) = (stride[0] as usize, stride[1] as usize);
 	let (pt, pl) = (pad[0] as usize, pad[1] as usize);
+	let mut acc = alloc::vec![0i32; oh * ow];
 	for ni in 0..n {
 		let xn = &x[ni * c * h * wd..(ni + 1) * c * h * wd];
 		for o in 0..oc {
-			let wo = &w[o * c * kh * kw..(o + 1) * c * kh * kw];
-			for oy in 0..oh {
-				// input rows iy = oy*sh + ky - pt within [0, h)
-				let y0 = oy * sh;
-				let ky0 = pt.saturating_sub(y0);
-				let ky1 = kh.min((h + pt).saturating_sub(y0));
-				for ox in 0..ow {
-					let x0 = ox * sw;
-					let kx0 = pl.saturating_sub(x0);
-					let kx1 = kw.min((wd + pl).saturating_sub(x0));
-					let mut acc = b[o];
-					if kx0 >= kx1 {
-						out[((ni * oc + o) * oh + oy) * ow + ox] = finish(acc, rq, relu);
-						continue;
-					}
-					for ci in 0..c {
-						let xc = &xn[ci * h * wd..(ci + 1) * h * wd];
-						let wc = &wo[ci * kh * kw..(ci + 1) * kh * kw];
-						for ky in ky0..ky1 {
-							let iy = y0 + ky - pt;
-							let xr = &xc[iy * wd + x0 + kx0 - pl..iy * wd + x0 + kx1 - pl];
-							let wr = &wc[ky * kw + kx0..ky * kw + kx1];
-							acc = acc.wrapping_add(dot(xr, wr));
+			acc.iter_mut().for_each(|a| *a = b[o]);
+			for ci in 0..c {
+				let xc = &xn[ci * h * wd..(ci + 1) * h * wd];
+				for ky in 0..kh {
+					for kx in 0..kw {
+						let wv = w[((o * c + ci) * kh + ky) * kw + kx] as i32;
+						// output columns whose input column ox*sw + kx - pl is in [0, wd)
+						let ox0 = if kx < pl { (pl - kx).div_ceil(sw) } else { 0 };
+						let ox1 = if wd + pl > kx {
+							((wd + pl - kx - 1) / sw + 1).min(ow)
+						} else {
+							0
+						};
+						if ox0 >= ox1 {
+							continue;
+						}
+						for oy in 0..oh {
+							let iy = oy * sh + ky;
+							if iy < pt || iy - pt >= h {
+								continue;
+							}
+							let xrow = &xc[(iy - pt) * wd..(iy - pt + 1) * wd];
+							let arow = &mut acc[oy * ow + ox0..oy * ow + ox1];
+							let ix0 = ox0 * sw + kx - pl;
+							if sw == 1 {
+								for (a, &v) in arow.iter_mut().zip(&xrow[ix0..]) {
+									*a = a.wrapping_add(wv * v as i32);
+								}
+							} else {
+								for (a, &v) in arow.iter_mut().zip(xrow[ix0..].iter().step_by(sw)) {
+									*a = a.wrapping_add(wv * v as i32);
+								}
+							}
 						}
 					}
-					out[((ni * oc + o) * oh + oy) * ow + ox] = finish(acc, rq, relu);
 				}
+			}
+			let oo = &mut out[(ni * oc + o) * oh * ow..(ni * oc + o + 1) * oh * ow];
+			for (y, &a) in oo.iter_mut().zip(acc.iter()) {
+				*y = finish(a, rq, relu);
 			}
 		}
 	}
