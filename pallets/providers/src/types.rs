@@ -1,0 +1,98 @@
+//! Types of pallet-opml-providers and the trait other pallets use.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{pallet_prelude::*, BoundedVec};
+use scale_info::TypeInfo;
+use sp_runtime::{DispatchResult, Perbill};
+
+/// A task type: a registered model's id (pallet-opml-market).
+pub type TaskType = u32;
+
+/// Capacity for one task type: how many units of that type's work the provider
+/// offers per auction round.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Capacity {
+	/// The task type (model id).
+	pub task_type: TaskType,
+	/// Units offered per round (at least 1).
+	pub units: u32,
+}
+
+/// A provider's lifecycle state.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum Status<BlockNumber> {
+	/// Offers capacity in auctions.
+	Active,
+	/// Left the market; the bond can be withdrawn from this block on (once no game
+	/// against the provider is open).
+	Unbonding(BlockNumber),
+	/// Removed with prejudice (lost a dispute): never trades again; what is left of the
+	/// bond can be withdrawn from this block on (once no game is open).
+	Banned(BlockNumber),
+}
+
+/// A registered provider.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxTypes))]
+pub struct ProviderInfo<Balance, BlockNumber, MaxTypes: Get<u32>> {
+	/// Bonded stake, held on the provider's balance (`HoldReason::ProviderBond`).
+	pub bond: Balance,
+	/// Capacity per task type (distinct types).
+	pub capacity: BoundedVec<Capacity, MaxTypes>,
+	/// Asking price per unit of work (`q_j` of the auction).
+	pub unit_cost: Balance,
+	/// Benchmarked power term `Ψ_j` (higher is more capable; ranks the provider).
+	pub power: u32,
+	/// Lifecycle state.
+	pub status: Status<BlockNumber>,
+	/// Dispute games currently open against the provider (barred while > 0).
+	pub open_challenges: u32,
+}
+
+/// What a provider offers to the auction (see [`ProviderRegistry::offer`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Offer<Balance> {
+	/// Capacity per task type.
+	pub capacity: sp_runtime::Vec<Capacity>,
+	/// Asking price per unit.
+	pub unit_cost: Balance,
+	/// Power term.
+	pub power: u32,
+}
+
+/// What the market and arbitration pallets need from the provider registry.
+pub trait ProviderRegistry<AccountId> {
+	/// The balance type.
+	type Balance;
+
+	/// Providers that may trade now (active, no open game), in registration order.
+	fn eligible() -> sp_runtime::Vec<AccountId>;
+	/// Whether `who` may trade now.
+	fn is_eligible(who: &AccountId) -> bool;
+	/// `who`'s offer, if `who` may trade now.
+	fn offer(who: &AccountId) -> Option<Offer<Self::Balance>>;
+	/// The bond currently held for `who`.
+	fn bond(who: &AccountId) -> Self::Balance;
+	/// A game against `who` opened: bar it from new trades until every game closes.
+	fn begin_challenge(who: &AccountId) -> DispatchResult;
+	/// A game against `who` closed.
+	fn end_challenge(who: &AccountId);
+	/// Slash up to `amount` of `who`'s bond: `beneficiary_share` of it to
+	/// `beneficiary` (if any), the rest to the configured destination (burn or
+	/// treasury). Returns the amount actually slashed.
+	fn slash(
+		who: &AccountId,
+		amount: Self::Balance,
+		beneficiary: Option<&AccountId>,
+		beneficiary_share: Perbill,
+	) -> Self::Balance;
+	/// Remove `who` with prejudice: slash the configured fraction of its bond (share to
+	/// `beneficiary`), never let it trade or register again.
+	fn ban(who: &AccountId, beneficiary: Option<&AccountId>, beneficiary_share: Perbill);
+}
