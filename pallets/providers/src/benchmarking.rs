@@ -19,7 +19,10 @@ fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
 
 fn full_capacity<T: Config>() -> BoundedVec<Capacity, T::MaxTaskTypes> {
 	(0..T::MaxTaskTypes::get())
-		.map(|t| Capacity { task_type: t, units: 1_000 })
+		.map(|t| Capacity {
+			task_type: t,
+			units: 1_000,
+		})
 		.collect::<alloc::vec::Vec<_>>()
 		.try_into()
 		.expect("MaxTaskTypes entries fit")
@@ -49,7 +52,13 @@ mod benchmarks {
 		}
 		let who = funded::<T>("provider", 0);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), T::MinBond::get(), full_capacity::<T>(), 1_000u32.into(), 100);
+		_(
+			RawOrigin::Signed(who.clone()),
+			T::MinBond::get(),
+			full_capacity::<T>(),
+			1_000u32.into(),
+			100,
+		);
 		assert!(crate::pallet::Providers::<T>::contains_key(&who));
 	}
 
@@ -57,7 +66,12 @@ mod benchmarks {
 	fn update() {
 		let who = registered::<T>(0);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), full_capacity::<T>(), 2_000u32.into(), 7);
+		_(
+			RawOrigin::Signed(who),
+			full_capacity::<T>(),
+			2_000u32.into(),
+			7,
+		);
 	}
 
 	#[benchmark]

@@ -41,11 +41,15 @@ impl<T: Config> Pallet<T> {
 		power: u32,
 	) -> DispatchResult {
 		ensure!(!Banned::<T>::contains_key(&who), Error::<T>::BannedAccount);
-		ensure!(!Providers::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
+		ensure!(
+			!Providers::<T>::contains_key(&who),
+			Error::<T>::AlreadyRegistered
+		);
 		ensure!(bond >= T::MinBond::get(), Error::<T>::BondTooLow);
 		Self::check_capacity(&capacity)?;
 		let mut list = ProviderList::<T>::get();
-		list.try_push(who.clone()).map_err(|_| Error::<T>::TooManyProviders)?;
+		list.try_push(who.clone())
+			.map_err(|_| Error::<T>::TooManyProviders)?;
 		Self::hold(&who, bond)?;
 		ProviderList::<T>::put(list);
 		Providers::<T>::insert(
@@ -96,8 +100,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn do_unbond(who: T::AccountId) -> DispatchResult {
-		let until = frame_system::Pallet::<T>::block_number()
-			.saturating_add(T::UnbondingPeriod::get());
+		let until =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 		Providers::<T>::try_mutate(&who, |p| -> DispatchResult {
 			let p = p.as_mut().ok_or(Error::<T>::NotRegistered)?;
 			ensure!(p.status == Status::Active, Error::<T>::NotActive);
@@ -114,7 +118,10 @@ impl<T: Config> Pallet<T> {
 			Status::Unbonding(u) | Status::Banned(u) => u,
 			Status::Active => return Err(Error::<T>::NotUnbonding.into()),
 		};
-		ensure!(frame_system::Pallet::<T>::block_number() >= until, Error::<T>::StillUnbonding);
+		ensure!(
+			frame_system::Pallet::<T>::block_number() >= until,
+			Error::<T>::StillUnbonding
+		);
 		ensure!(p.open_challenges == 0, Error::<T>::UnderChallenge);
 		let held = T::Currency::balance_on_hold(&HoldReason::ProviderBond.into(), &who);
 		let amount = T::Currency::release(
@@ -153,8 +160,14 @@ impl<T: Config> Pallet<T> {
 				return moved;
 			}
 		}
-		T::Currency::burn_held(&reason, who, amount, Precision::BestEffort, Fortitude::Force)
-			.unwrap_or_else(|_| Zero::zero())
+		T::Currency::burn_held(
+			&reason,
+			who,
+			amount,
+			Precision::BestEffort,
+			Fortitude::Force,
+		)
+		.unwrap_or_else(|_| Zero::zero())
 	}
 
 	pub(crate) fn do_slash(
@@ -163,9 +176,15 @@ impl<T: Config> Pallet<T> {
 		beneficiary: Option<&T::AccountId>,
 		share: Perbill,
 	) -> BalanceOf<T> {
-		let Some(mut p) = Providers::<T>::get(who) else { return Zero::zero() };
+		let Some(mut p) = Providers::<T>::get(who) else {
+			return Zero::zero();
+		};
 		let amount = amount.min(p.bond);
-		let to_b = if beneficiary.is_some() { share * amount } else { Zero::zero() };
+		let to_b = if beneficiary.is_some() {
+			share * amount
+		} else {
+			Zero::zero()
+		};
 		let dest = T::SlashDestination::get();
 		let paid = Self::take_held(who, to_b, beneficiary);
 		let rest = Self::take_held(who, amount.saturating_sub(paid), dest.as_ref());
@@ -189,11 +208,23 @@ impl<T: Config> Pallet<T> {
 		for (who, p) in Providers::<T>::iter() {
 			count += 1;
 			let held = T::Currency::balance_on_hold(&HoldReason::ProviderBond.into(), &who);
-			ensure!(held == p.bond, "provider bond differs from its held balance");
-			ensure!(list.iter().filter(|a| **a == who).count() == 1, "provider not listed once");
-			ensure!(Self::check_capacity(&p.capacity).is_ok(), "invalid capacity stored");
+			ensure!(
+				held == p.bond,
+				"provider bond differs from its held balance"
+			);
+			ensure!(
+				list.iter().filter(|a| **a == who).count() == 1,
+				"provider not listed once"
+			);
+			ensure!(
+				Self::check_capacity(&p.capacity).is_ok(),
+				"invalid capacity stored"
+			);
 			if Banned::<T>::contains_key(&who) {
-				ensure!(matches!(p.status, Status::Banned(_)), "banned account still active");
+				ensure!(
+					matches!(p.status, Status::Banned(_)),
+					"banned account still active"
+				);
 			}
 		}
 		ensure!(count as usize == list.len(), "list and providers differ");
@@ -205,7 +236,10 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 	type Balance = BalanceOf<T>;
 
 	fn eligible() -> Vec<T::AccountId> {
-		ProviderList::<T>::get().into_iter().filter(|a| Self::is_eligible(a)).collect()
+		ProviderList::<T>::get()
+			.into_iter()
+			.filter(Self::is_eligible)
+			.collect()
 	}
 
 	fn is_eligible(who: &T::AccountId) -> bool {
@@ -217,11 +251,17 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 	fn offer(who: &T::AccountId) -> Option<Offer<BalanceOf<T>>> {
 		Providers::<T>::get(who)
 			.filter(|p| p.status == Status::Active && p.open_challenges == 0)
-			.map(|p| Offer { capacity: p.capacity.into_inner(), unit_cost: p.unit_cost, power: p.power })
+			.map(|p| Offer {
+				capacity: p.capacity.into_inner(),
+				unit_cost: p.unit_cost,
+				power: p.power,
+			})
 	}
 
 	fn bond(who: &T::AccountId) -> BalanceOf<T> {
-		Providers::<T>::get(who).map(|p| p.bond).unwrap_or_else(Zero::zero)
+		Providers::<T>::get(who)
+			.map(|p| p.bond)
+			.unwrap_or_else(Zero::zero)
 	}
 
 	fn begin_challenge(who: &T::AccountId) -> DispatchResult {
@@ -230,7 +270,10 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 			p.open_challenges = p.open_challenges.saturating_add(1);
 			Ok(p.open_challenges)
 		})?;
-		Self::deposit_event(Event::ChallengeOpened { who: who.clone(), open });
+		Self::deposit_event(Event::ChallengeOpened {
+			who: who.clone(),
+			open,
+		});
 		Ok(())
 	}
 
@@ -242,7 +285,10 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 			})
 		});
 		if let Some(open) = open {
-			Self::deposit_event(Event::ChallengeClosed { who: who.clone(), open });
+			Self::deposit_event(Event::ChallengeClosed {
+				who: who.clone(),
+				open,
+			});
 		}
 	}
 
@@ -262,7 +308,12 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 			Self::deposit_event(Event::Banned { who: who.clone() });
 			return;
 		};
-		Self::do_slash(who, T::BanSlash::get() * p.bond, beneficiary, beneficiary_share);
+		Self::do_slash(
+			who,
+			T::BanSlash::get() * p.bond,
+			beneficiary,
+			beneficiary_share,
+		);
 		Providers::<T>::mutate(who, |p| {
 			if let Some(p) = p.as_mut() {
 				p.status = Status::Banned(now.saturating_add(T::UnbondingPeriod::get()));

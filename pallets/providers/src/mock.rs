@@ -51,9 +51,14 @@ parameter_types! {
 
 /// Accounts 1..=10 start with 10_000; 99 (treasury) with 1_000.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	let mut t = frame_system::GenesisConfig::<Test>::default()
+		.build_storage()
+		.unwrap();
 	pallet_balances::GenesisConfig::<Test> {
-		balances: (1..=10).map(|a| (a, 10_000)).chain([(TREASURY, 1_000)]).collect(),
+		balances: (1..=10)
+			.map(|a| (a, 10_000))
+			.chain([(TREASURY, 1_000)])
+			.collect(),
 		..Default::default()
 	}
 	.assimilate_storage(&mut t)

@@ -12,7 +12,10 @@ use sp_runtime::Perbill;
 
 fn cap(v: &[(u32, u32)]) -> BoundedVec<Capacity, frame_support::traits::ConstU32<4>> {
 	v.iter()
-		.map(|&(t, u)| Capacity { task_type: t, units: u })
+		.map(|&(t, u)| Capacity {
+			task_type: t,
+			units: u,
+		})
 		.collect::<Vec<_>>()
 		.try_into()
 		.unwrap()
@@ -23,7 +26,13 @@ fn held(who: u64) -> u64 {
 }
 
 fn reg(who: u64, bond: u64) {
-	assert_ok!(Providers::register(RuntimeOrigin::signed(who), bond, cap(&[(0, 10)]), 5, 100));
+	assert_ok!(Providers::register(
+		RuntimeOrigin::signed(who),
+		bond,
+		cap(&[(0, 10)]),
+		5,
+		100
+	));
 }
 
 fn last_event() -> RuntimeEvent {
@@ -39,7 +48,10 @@ fn register_holds_the_bond() {
 		let p = ProviderMap::<Test>::get(1).unwrap();
 		assert_eq!(p.status, Status::Active);
 		assert_eq!(ProviderList::<Test>::get().into_inner(), vec![1]);
-		assert_eq!(last_event(), RuntimeEvent::Providers(Event::Registered { who: 1, bond: 500 }));
+		assert_eq!(
+			last_event(),
+			RuntimeEvent::Providers(Event::Registered { who: 1, bond: 500 })
+		);
 	});
 }
 
@@ -47,8 +59,14 @@ fn register_holds_the_bond() {
 fn register_errors_leave_state_untouched() {
 	test(|| {
 		let o = || RuntimeOrigin::signed(1);
-		assert_noop!(Providers::register(o(), 99, cap(&[(0, 1)]), 1, 1), Error::<Test>::BondTooLow);
-		assert_noop!(Providers::register(o(), 100, cap(&[]), 1, 1), Error::<Test>::InvalidCapacity);
+		assert_noop!(
+			Providers::register(o(), 99, cap(&[(0, 1)]), 1, 1),
+			Error::<Test>::BondTooLow
+		);
+		assert_noop!(
+			Providers::register(o(), 100, cap(&[]), 1, 1),
+			Error::<Test>::InvalidCapacity
+		);
 		assert_noop!(
 			Providers::register(o(), 100, cap(&[(0, 0)]), 1, 1),
 			Error::<Test>::InvalidCapacity
@@ -84,14 +102,22 @@ fn update_and_bond_extra() {
 			Error::<Test>::NotRegistered
 		);
 		reg(1, 100);
-		assert_ok!(Providers::update(RuntimeOrigin::signed(1), cap(&[(1, 2), (2, 4)]), 7, 3));
+		assert_ok!(Providers::update(
+			RuntimeOrigin::signed(1),
+			cap(&[(1, 2), (2, 4)]),
+			7,
+			3
+		));
 		let p = ProviderMap::<Test>::get(1).unwrap();
 		assert_eq!((p.capacity.len(), p.unit_cost, p.power), (2, 7, 3));
 		assert_noop!(
 			Providers::update(RuntimeOrigin::signed(1), cap(&[]), 7, 3),
 			Error::<Test>::InvalidCapacity
 		);
-		assert_noop!(Providers::bond_extra(RuntimeOrigin::signed(1), 0), Error::<Test>::ZeroAmount);
+		assert_noop!(
+			Providers::bond_extra(RuntimeOrigin::signed(1), 0),
+			Error::<Test>::ZeroAmount
+		);
 		assert_noop!(
 			Providers::bond_extra(RuntimeOrigin::signed(1), 1_000_000),
 			Error::<Test>::InsufficientBalance
@@ -100,7 +126,11 @@ fn update_and_bond_extra() {
 		assert_eq!(held(1), 150);
 		assert_eq!(
 			last_event(),
-			RuntimeEvent::Providers(Event::Bonded { who: 1, amount: 50, bond: 150 })
+			RuntimeEvent::Providers(Event::Bonded {
+				who: 1,
+				amount: 50,
+				bond: 150
+			})
 		);
 	});
 }
@@ -109,26 +139,47 @@ fn update_and_bond_extra() {
 fn unbond_then_withdraw_after_the_period() {
 	test(|| {
 		reg(1, 300);
-		assert_noop!(Providers::withdraw(RuntimeOrigin::signed(1)), Error::<Test>::NotUnbonding);
+		assert_noop!(
+			Providers::withdraw(RuntimeOrigin::signed(1)),
+			Error::<Test>::NotUnbonding
+		);
 		assert_ok!(Providers::unbond(RuntimeOrigin::signed(1)));
-		assert_eq!(last_event(), RuntimeEvent::Providers(Event::Unbonding { who: 1, until: 21 }));
+		assert_eq!(
+			last_event(),
+			RuntimeEvent::Providers(Event::Unbonding { who: 1, until: 21 })
+		);
 		assert!(!Providers::is_eligible(&1));
-		assert_noop!(Providers::unbond(RuntimeOrigin::signed(1)), Error::<Test>::NotActive);
+		assert_noop!(
+			Providers::unbond(RuntimeOrigin::signed(1)),
+			Error::<Test>::NotActive
+		);
 		assert_noop!(
 			Providers::update(RuntimeOrigin::signed(1), cap(&[(0, 1)]), 1, 1),
 			Error::<Test>::NotActive
 		);
-		assert_noop!(Providers::bond_extra(RuntimeOrigin::signed(1), 5), Error::<Test>::NotActive);
+		assert_noop!(
+			Providers::bond_extra(RuntimeOrigin::signed(1), 5),
+			Error::<Test>::NotActive
+		);
 		System::set_block_number(20);
-		assert_noop!(Providers::withdraw(RuntimeOrigin::signed(1)), Error::<Test>::StillUnbonding);
+		assert_noop!(
+			Providers::withdraw(RuntimeOrigin::signed(1)),
+			Error::<Test>::StillUnbonding
+		);
 		System::set_block_number(21);
 		assert_ok!(Providers::withdraw(RuntimeOrigin::signed(1)));
 		assert_eq!(held(1), 0);
 		assert_eq!(Balances::free_balance(1), 10_000);
 		assert!(ProviderMap::<Test>::get(1).is_none());
 		assert!(ProviderList::<Test>::get().is_empty());
-		assert_noop!(Providers::withdraw(RuntimeOrigin::signed(1)), Error::<Test>::NotRegistered);
-		assert_noop!(Providers::unbond(RuntimeOrigin::signed(2)), Error::<Test>::NotRegistered);
+		assert_noop!(
+			Providers::withdraw(RuntimeOrigin::signed(1)),
+			Error::<Test>::NotRegistered
+		);
+		assert_noop!(
+			Providers::unbond(RuntimeOrigin::signed(2)),
+			Error::<Test>::NotRegistered
+		);
 	});
 }
 
@@ -145,11 +196,20 @@ fn challenges_bar_trading_and_withdrawal() {
 		assert_eq!(Providers::eligible(), vec![2]);
 		assert_ok!(Providers::unbond(RuntimeOrigin::signed(1)));
 		System::set_block_number(30);
-		assert_noop!(Providers::withdraw(RuntimeOrigin::signed(1)), Error::<Test>::UnderChallenge);
+		assert_noop!(
+			Providers::withdraw(RuntimeOrigin::signed(1)),
+			Error::<Test>::UnderChallenge
+		);
 		Providers::end_challenge(&1);
-		assert_noop!(Providers::withdraw(RuntimeOrigin::signed(1)), Error::<Test>::UnderChallenge);
+		assert_noop!(
+			Providers::withdraw(RuntimeOrigin::signed(1)),
+			Error::<Test>::UnderChallenge
+		);
 		Providers::end_challenge(&1);
-		assert_eq!(last_event(), RuntimeEvent::Providers(Event::ChallengeClosed { who: 1, open: 0 }));
+		assert_eq!(
+			last_event(),
+			RuntimeEvent::Providers(Event::ChallengeClosed { who: 1, open: 0 })
+		);
 		assert_ok!(Providers::withdraw(RuntimeOrigin::signed(1)));
 		assert!(Providers::begin_challenge(&7).is_err());
 		let o = Providers::offer(&2).unwrap();
@@ -207,8 +267,14 @@ fn ban_slashes_bars_and_forbids_reregistration() {
 		assert_eq!(Balances::free_balance(3), 10_250);
 		assert!(!Providers::is_eligible(&1));
 		assert!(Banned::<Test>::contains_key(1));
-		assert_eq!(last_event(), RuntimeEvent::Providers(Event::Banned { who: 1 }));
-		assert_noop!(Providers::update(RuntimeOrigin::signed(1), cap(&[(0, 1)]), 1, 1), Error::<Test>::NotActive);
+		assert_eq!(
+			last_event(),
+			RuntimeEvent::Providers(Event::Banned { who: 1 })
+		);
+		assert_noop!(
+			Providers::update(RuntimeOrigin::signed(1), cap(&[(0, 1)]), 1, 1),
+			Error::<Test>::NotActive
+		);
 		// the rest is withdrawable after the unbonding period
 		System::set_block_number(21);
 		assert_ok!(Providers::withdraw(RuntimeOrigin::signed(1)));

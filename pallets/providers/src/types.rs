@@ -11,7 +11,16 @@ pub type TaskType = u32;
 /// Capacity for one task type: how many units of that type's work the provider
 /// offers per auction round.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub struct Capacity {
 	/// The task type (model id).
@@ -22,7 +31,16 @@ pub struct Capacity {
 
 /// A provider's lifecycle state.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum Status<BlockNumber> {
 	/// Offers capacity in auctions.
