@@ -1,10 +1,438 @@
 //! # pallet-opml-market
 //!
-//! The OPML task market (DESIGN.md §7). This crate starts with the clearing function
-//! ([`auction`]); the pallet (model registry, tasks and escrow, rounds, assignment,
-//! deadlines, settlement) builds on it.
+//! The OPML task market (DESIGN.md §7): a model registry, tasks paid from an escrow
+//! held on the requester's balance, and every [`Config::AuctionPeriod`] blocks a
+//! combinatorial double auction ([`auction`]) between the open tasks and the offers of
+//! eligible providers (pallet-opml-providers). A round is cleared at most
+//! [`Config::MaxTasksPerBlock`] tasks per block, so a round bigger than one block
+//! continues in the next. Each won task is assigned to `redundancy` distinct
+//! providers with a deadline; a provider that misses it is slashed
+//! [`Config::DeadlinePenalty`], paid to the requester and added to the task's escrow
+//! and valuation, and the task goes back to auction with a higher priority (the
+//! whitepaper's re-auction). Settlement ([`TaskSettlement`]) is driven by the
+//! submissions pallet once a result is final.
+//!
+//! ## Calls
+//! - [`Pallet::register_model`], [`Pallet::deregister_model`]: signed, any account.
+//! - [`Pallet::submit_task`], [`Pallet::cancel_task`]: signed, the requester.
+//! - [`Pallet::expire`]: signed, anyone — permissionless processing of deadlines
+//!   that the bounded hook left for later.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
 pub mod auction;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod impls;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::fungible::{Inspect, InspectHold, Mutate, MutateHold},
+	};
+	use frame_system::pallet_prelude::*;
+	use pallet_opml_providers::ProviderRegistry;
+	use sp_core::H256;
+	use sp_runtime::Perbill;
+
+	/// Balance type.
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	/// A model record.
+	pub type ModelOf<T> = ModelInfo<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		<T as Config>::MaxMetadataLen,
+	>;
+	/// A task record.
+	pub type TaskOf<T> = TaskInfo<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		BlockNumberFor<T>,
+		<T as Config>::MaxInlineInput,
+		<T as Config>::MaxRedundancy,
+	>;
+	/// A round record.
+	pub type RoundOf<T> = Round<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		<T as Config>::MaxOpenTasks,
+		<T as Config>::MaxProviders,
+		<T as Config>::MaxTaskTypes,
+		<T as Config>::MaxRedundancy,
+	>;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A task's payment, until settlement or cancellation.
+		TaskEscrow,
+		/// A model registration's deposit.
+		ModelDeposit,
+	}
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency escrows and deposits are held in.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		/// The runtime's hold reasons.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// The provider registry.
+		type Providers: ProviderRegistry<Self::AccountId, Balance = BalanceOf<Self>>;
+		/// Who delivered results (the submissions pallet).
+		type Delivery: DeliveryCheck<Self::AccountId>;
+		/// Deposit held for a model registration.
+		#[pallet::constant]
+		type ModelDeposit: Get<BalanceOf<Self>>;
+		/// Longest model metadata.
+		#[pallet::constant]
+		type MaxMetadataLen: Get<u32>;
+		/// Longest inline task input.
+		#[pallet::constant]
+		type MaxInlineInput: Get<u32>;
+		/// Most open tasks (the auction's task side).
+		#[pallet::constant]
+		type MaxOpenTasks: Get<u32>;
+		/// Most providers in a round (at most the registry's `MaxProviders`).
+		#[pallet::constant]
+		type MaxProviders: Get<u32>;
+		/// Most task types per provider (as in the registry).
+		#[pallet::constant]
+		type MaxTaskTypes: Get<u32>;
+		/// Highest redundancy of a task.
+		#[pallet::constant]
+		type MaxRedundancy: Get<u32>;
+		/// Blocks between auction rounds.
+		#[pallet::constant]
+		type AuctionPeriod: Get<BlockNumberFor<Self>>;
+		/// Tasks a block clears at most (bounds the hook's work).
+		#[pallet::constant]
+		type MaxTasksPerBlock: Get<u32>;
+		/// Deadlines processed per block at most by the hook (the rest by `expire`).
+		#[pallet::constant]
+		type MaxDeadlinesPerBlock: Get<u32>;
+		/// Shortest and longest deadline a task may ask for, in blocks.
+		#[pallet::constant]
+		type MinDeadline: Get<BlockNumberFor<Self>>;
+		/// Longest deadline.
+		#[pallet::constant]
+		type MaxDeadline: Get<BlockNumberFor<Self>>;
+		/// Slash of a provider that misses a deadline (paid to the requester, added to
+		/// the task's escrow and valuation).
+		#[pallet::constant]
+		type DeadlinePenalty: Get<BalanceOf<Self>>;
+		/// Valuation raise of a re-auctioned task, on top of the penalties received,
+		/// taken from the requester's free balance if it can pay it.
+		#[pallet::constant]
+		type ReauctionRaise: Get<Perbill>;
+		/// Pricing: midpoint pair prices or McAfee trade reduction.
+		type Pricing: Get<auction::Mode>;
+		/// Where the McAfee surplus goes: `Some(account)` or `None` (burned).
+		type SurplusDestination: Get<Option<Self::AccountId>>;
+		/// Weights.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Registered models.
+	#[pallet::storage]
+	pub type Models<T: Config> = StorageMap<_, Twox64Concat, ModelId, ModelOf<T>>;
+
+	/// Next model id.
+	#[pallet::storage]
+	pub type NextModelId<T> = StorageValue<_, ModelId, ValueQuery>;
+
+	/// Tasks (open or assigned; removed when settled or cancelled).
+	#[pallet::storage]
+	pub type Tasks<T: Config> = StorageMap<_, Twox64Concat, TaskId, TaskOf<T>>;
+
+	/// Next task id.
+	#[pallet::storage]
+	pub type NextTaskId<T> = StorageValue<_, TaskId, ValueQuery>;
+
+	/// Open tasks waiting for a round, in submission order.
+	#[pallet::storage]
+	pub type OpenTasks<T: Config> =
+		StorageValue<_, BoundedVec<TaskId, T::MaxOpenTasks>, ValueQuery>;
+
+	/// The round being cleared, if any.
+	#[pallet::storage]
+	pub type CurrentRound<T: Config> = StorageValue<_, RoundOf<T>>;
+
+	/// Number of rounds started.
+	#[pallet::storage]
+	pub type RoundCount<T> = StorageValue<_, u32, ValueQuery>;
+
+	/// Assigned tasks by the block their deadline passes.
+	#[pallet::storage]
+	pub type Deadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<TaskId, T::MaxOpenTasks>,
+		ValueQuery,
+	>;
+
+	/// Deadline blocks passed but not yet fully processed (oldest first).
+	#[pallet::storage]
+	pub type ExpiryBacklog<T: Config> =
+		StorageValue<_, BoundedVec<BlockNumberFor<T>, ConstU32<1024>>, ValueQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A model was registered.
+		ModelRegistered {
+			/// Its id (its task type).
+			model: ModelId,
+			/// Who registered it.
+			owner: T::AccountId,
+			/// Model commitment.
+			commitment: H256,
+			/// VM program root.
+			program_root: H256,
+		},
+		/// A model was deregistered (no new tasks).
+		ModelDeregistered {
+			/// Its id.
+			model: ModelId,
+		},
+		/// A task was submitted; its valuation is held in escrow.
+		TaskSubmitted {
+			/// The task.
+			task: TaskId,
+			/// The requester.
+			requester: T::AccountId,
+			/// The model.
+			model: ModelId,
+			/// Escrowed valuation.
+			valuation: BalanceOf<T>,
+		},
+		/// A task was cancelled before assignment; its escrow was released.
+		TaskCancelled {
+			/// The task.
+			task: TaskId,
+		},
+		/// An auction round started.
+		RoundStarted {
+			/// Round number.
+			round: u32,
+			/// Task bids.
+			tasks: u32,
+			/// Provider asks.
+			providers: u32,
+		},
+		/// A round finished clearing.
+		RoundCleared {
+			/// Round number.
+			round: u32,
+			/// Tasks assigned.
+			assigned: u32,
+			/// McAfee surplus (0 with midpoint prices).
+			surplus: BalanceOf<T>,
+		},
+		/// A task was assigned to providers.
+		TaskAssigned {
+			/// The task.
+			task: TaskId,
+			/// `(provider, payment)`.
+			providers: BoundedVec<(T::AccountId, BalanceOf<T>), T::MaxRedundancy>,
+			/// Total the requester pays.
+			price: BalanceOf<T>,
+			/// Last block for results.
+			due: BlockNumberFor<T>,
+		},
+		/// A provider missed a task's deadline and was penalized.
+		DeadlineMissed {
+			/// The task.
+			task: TaskId,
+			/// The provider.
+			provider: T::AccountId,
+			/// Amount slashed (paid into the task's escrow).
+			penalty: BalanceOf<T>,
+		},
+		/// A task went back to auction.
+		TaskReauctioned {
+			/// The task.
+			task: TaskId,
+			/// Its new valuation.
+			valuation: BalanceOf<T>,
+			/// Its new priority.
+			priority: u32,
+		},
+		/// A task was settled: providers paid, escrow remainder refunded.
+		TaskSettled {
+			/// The task.
+			task: TaskId,
+			/// Paid to providers in total.
+			paid: BalanceOf<T>,
+			/// Refunded to the requester.
+			refunded: BalanceOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No such model.
+		UnknownModel,
+		/// The model's weight is zero.
+		ZeroWeight,
+		/// Only the model's owner may do this.
+		NotModelOwner,
+		/// No such task.
+		UnknownTask,
+		/// Only the task's requester may do this.
+		NotRequester,
+		/// The task is not open (already assigned) or is in the round being cleared.
+		NotCancellable,
+		/// Redundancy must be between 1 and `MaxRedundancy`.
+		BadRedundancy,
+		/// The demand is zero or below the model's weight.
+		BadDemand,
+		/// The deadline is outside `[MinDeadline, MaxDeadline]`.
+		BadDeadline,
+		/// The valuation is zero.
+		ZeroValuation,
+		/// The free balance cannot cover the escrow or deposit.
+		InsufficientBalance,
+		/// `MaxOpenTasks` tasks are open already.
+		TooManyOpenTasks,
+		/// The task is not assigned.
+		NotAssigned,
+		/// A paid provider was not assigned to the task.
+		NotAssignedProvider,
+		/// No deadline is waiting for processing.
+		NothingToExpire,
+		/// Arithmetic overflow.
+		Overflow,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::on_block(now)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxTasksPerBlock::get() > 0 && T::MaxRedundancy::get() > 0);
+			assert!(T::MinDeadline::get() <= T::MaxDeadline::get());
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Register a model (DESIGN.md §3). Its id is its task type.
+		///
+		/// - `origin`: signed; `ModelDeposit` is held from it.
+		/// - `commitment`: the model commitment (graph root and weight roots).
+		/// - `program_root`: root of the VM program region the model runs under.
+		/// - `weight`: least units of work a task of this model demands per provider.
+		/// - `metadata`: up to `MaxMetadataLen` bytes.
+		///
+		/// Emits [`Event::ModelRegistered`].
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register_model(metadata.len() as u32))]
+		pub fn register_model(
+			origin: OriginFor<T>,
+			commitment: H256,
+			program_root: H256,
+			weight: u32,
+			metadata: BoundedVec<u8, T::MaxMetadataLen>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_register_model(who, commitment, program_root, weight, metadata)
+		}
+
+		/// Deregister a model: no new tasks; tasks already submitted run to the end.
+		/// Releases the deposit.
+		///
+		/// - `origin`: signed by the model's owner.
+		/// - `model`: the model.
+		///
+		/// Emits [`Event::ModelDeregistered`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::deregister_model())]
+		pub fn deregister_model(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_deregister_model(who, model)
+		}
+
+		/// Submit a task; `valuation` is held in escrow until settlement.
+		///
+		/// - `origin`: signed by the requester.
+		/// - `model`: a registered model.
+		/// - `input`: the input's tensor root, or the input bytes inline.
+		/// - `demand`: units of work per provider (at least the model's weight).
+		/// - `valuation`: the most paid for the task, all providers together (non-zero).
+		/// - `redundancy`: distinct providers, `1..=MaxRedundancy`.
+		/// - `deadline`: blocks the providers get after assignment.
+		///
+		/// Emits [`Event::TaskSubmitted`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::submit_task())]
+		pub fn submit_task(
+			origin: OriginFor<T>,
+			model: ModelId,
+			input: TaskInput<T::MaxInlineInput>,
+			demand: u32,
+			valuation: BalanceOf<T>,
+			redundancy: u8,
+			deadline: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_submit_task(who, model, input, demand, valuation, redundancy, deadline)
+		}
+
+		/// Cancel an open task that is not in the round being cleared; releases its
+		/// escrow.
+		///
+		/// - `origin`: signed by the requester.
+		/// - `task`: the task.
+		///
+		/// Emits [`Event::TaskCancelled`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::cancel_task())]
+		pub fn cancel_task(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_cancel_task(who, task)
+		}
+
+		/// Process up to `MaxDeadlinesPerBlock` passed deadlines the hook left over
+		/// (anyone may call; fails with `NothingToExpire` if there are none).
+		///
+		/// - `origin`: signed, any account.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::expire(T::MaxDeadlinesPerBlock::get()))]
+		pub fn expire(origin: OriginFor<T>) -> DispatchResult {
+			ensure_signed(origin)?;
+			ensure!(
+				Self::process_deadlines(T::MaxDeadlinesPerBlock::get()) > 0,
+				Error::<T>::NothingToExpire
+			);
+			Ok(())
+		}
+	}
+}

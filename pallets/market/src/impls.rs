@@ -1,0 +1,605 @@
+//! The market's logic: models, tasks and escrow, rounds, deadlines, settlement.
+
+use crate::{auction, pallet::*, types::*, WeightInfo};
+use alloc::vec::Vec;
+use codec::Encode;
+use frame_support::{
+	pallet_prelude::*,
+	traits::{
+		fungible::{InspectHold, MutateHold},
+		tokens::{Fortitude, Precision, Restriction},
+	},
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use pallet_opml_providers::ProviderRegistry;
+use sp_core::H256;
+use sp_runtime::{
+	traits::{Saturating, UniqueSaturatedInto, Zero},
+	Perbill,
+};
+
+fn tie<E: Encode>(x: &E) -> [u8; 32] {
+	sp_io::hashing::blake2_256(&x.encode())
+}
+
+impl<T: Config> Pallet<T> {
+	fn escrow() -> T::RuntimeHoldReason {
+		HoldReason::TaskEscrow.into()
+	}
+
+	pub(crate) fn do_register_model(
+		owner: T::AccountId,
+		commitment: H256,
+		program_root: H256,
+		weight: u32,
+		metadata: BoundedVec<u8, T::MaxMetadataLen>,
+	) -> DispatchResult {
+		ensure!(weight > 0, Error::<T>::ZeroWeight);
+		let deposit = T::ModelDeposit::get();
+		let model = NextModelId::<T>::get();
+		let next = model.checked_add(1).ok_or(Error::<T>::Overflow)?;
+		T::Currency::hold(&HoldReason::ModelDeposit.into(), &owner, deposit)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		NextModelId::<T>::put(next);
+		Models::<T>::insert(
+			model,
+			ModelInfo {
+				owner: owner.clone(),
+				commitment,
+				program_root,
+				weight,
+				metadata,
+				deposit,
+			},
+		);
+		Self::deposit_event(Event::ModelRegistered {
+			model,
+			owner,
+			commitment,
+			program_root,
+		});
+		Ok(())
+	}
+
+	pub(crate) fn do_deregister_model(who: T::AccountId, model: ModelId) -> DispatchResult {
+		let m = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
+		ensure!(m.owner == who, Error::<T>::NotModelOwner);
+		T::Currency::release(
+			&HoldReason::ModelDeposit.into(),
+			&who,
+			m.deposit,
+			Precision::BestEffort,
+		)?;
+		Models::<T>::remove(model);
+		Self::deposit_event(Event::ModelDeregistered { model });
+		Ok(())
+	}
+
+	#[allow(clippy::too_many_arguments)]
+	pub(crate) fn do_submit_task(
+		requester: T::AccountId,
+		model: ModelId,
+		input: TaskInput<T::MaxInlineInput>,
+		demand: u32,
+		valuation: BalanceOf<T>,
+		redundancy: u8,
+		deadline: BlockNumberFor<T>,
+	) -> DispatchResult {
+		let m = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
+		ensure!(
+			redundancy >= 1 && redundancy as u32 <= T::MaxRedundancy::get(),
+			Error::<T>::BadRedundancy
+		);
+		ensure!(demand >= m.weight, Error::<T>::BadDemand);
+		ensure!(
+			deadline >= T::MinDeadline::get() && deadline <= T::MaxDeadline::get(),
+			Error::<T>::BadDeadline
+		);
+		ensure!(!valuation.is_zero(), Error::<T>::ZeroValuation);
+		let task = NextTaskId::<T>::get();
+		let next = task.checked_add(1).ok_or(Error::<T>::Overflow)?;
+		let mut open = OpenTasks::<T>::get();
+		open.try_push(task)
+			.map_err(|_| Error::<T>::TooManyOpenTasks)?;
+		T::Currency::hold(&Self::escrow(), &requester, valuation)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		OpenTasks::<T>::put(open);
+		NextTaskId::<T>::put(next);
+		Tasks::<T>::insert(
+			task,
+			TaskInfo {
+				requester: requester.clone(),
+				model,
+				input,
+				demand,
+				valuation,
+				redundancy,
+				deadline,
+				priority: 0,
+				status: TaskStatus::Open,
+			},
+		);
+		Self::deposit_event(Event::TaskSubmitted {
+			task,
+			requester,
+			model,
+			valuation,
+		});
+		Ok(())
+	}
+
+	fn in_current_round(task: TaskId) -> bool {
+		CurrentRound::<T>::get()
+			.map(|r| r.bids.iter().any(|b| b.task == task))
+			.unwrap_or(false)
+	}
+
+	pub(crate) fn do_cancel_task(who: T::AccountId, task: TaskId) -> DispatchResult {
+		let t = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		ensure!(t.requester == who, Error::<T>::NotRequester);
+		ensure!(
+			t.status == TaskStatus::Open && !Self::in_current_round(task),
+			Error::<T>::NotCancellable
+		);
+		Self::drop_task(task, &t);
+		Self::deposit_event(Event::TaskCancelled { task });
+		Ok(())
+	}
+
+	/// Release a task's escrow and forget it.
+	fn drop_task(task: TaskId, t: &TaskOf<T>) {
+		let _ = T::Currency::release(
+			&Self::escrow(),
+			&t.requester,
+			t.valuation,
+			Precision::BestEffort,
+		);
+		Tasks::<T>::remove(task);
+		OpenTasks::<T>::mutate(|o| o.retain(|x| *x != task));
+	}
+
+	/// The hook: deadlines, then the auction round.
+	pub(crate) fn on_block(now: BlockNumberFor<T>) -> Weight {
+		let mut weight = T::DbWeight::get().reads(2);
+		if Deadlines::<T>::contains_key(now) {
+			ExpiryBacklog::<T>::mutate(|b| {
+				// a full backlog only delays processing: `expire` drains it
+				let _ = b.try_push(now);
+			});
+		}
+		if !ExpiryBacklog::<T>::get().is_empty() {
+			let n = Self::process_deadlines(T::MaxDeadlinesPerBlock::get());
+			weight.saturating_accrue(T::WeightInfo::expire(n));
+		}
+		let period = T::AuctionPeriod::get();
+		let round_due = !period.is_zero() && (now % period).is_zero();
+		if CurrentRound::<T>::exists() || round_due {
+			weight.saturating_accrue(T::WeightInfo::clear_round(
+				T::MaxOpenTasks::get(),
+				T::MaxProviders::get(),
+			));
+			Self::step_round();
+		}
+		weight
+	}
+
+	fn bids_asks(r: &RoundOf<T>) -> (Vec<auction::TaskBid>, Vec<auction::ProviderAsk>) {
+		let bal = |b: BalanceOf<T>| -> u128 { b.unique_saturated_into() };
+		let bids = r
+			.bids
+			.iter()
+			.map(|b| auction::TaskBid {
+				task_type: b.task_type,
+				demand: b.demand,
+				valuation: bal(b.valuation),
+				redundancy: b.redundancy as u32,
+				priority: b.priority,
+				tie: tie(&b.task),
+			})
+			.collect();
+		let asks = r
+			.asks
+			.iter()
+			.map(|a| auction::ProviderAsk {
+				capacity: a.capacity.to_vec(),
+				unit_cost: bal(a.unit_cost),
+				power: a.power,
+				tie: tie(&a.who),
+			})
+			.collect();
+		(bids, asks)
+	}
+
+	/// Start a round (snapshot and sort) if none is running, then clear up to
+	/// `MaxTasksPerBlock` tasks, then finish the round if every task was considered.
+	pub(crate) fn step_round() {
+		let mut round = match CurrentRound::<T>::get() {
+			Some(r) => r,
+			None => match Self::start_round() {
+				Some(r) => r,
+				None => return,
+			},
+		};
+		let (bids, asks) = Self::bids_asks(&round);
+		let mut c = auction::Clearing {
+			task_order: round.task_order.to_vec(),
+			provider_order: round.provider_order.to_vec(),
+			remaining: asks.iter().map(|a| a.capacity.clone()).collect(),
+			cursor: round.cursor,
+			wins: round.wins.iter().map(|(t, ps)| (*t, ps.to_vec())).collect(),
+		};
+		c.advance(&bids, &asks, T::MaxTasksPerBlock::get() as usize);
+		if !c.done() {
+			round.cursor = c.cursor;
+			for (a, rem) in round.asks.iter_mut().zip(&c.remaining) {
+				a.capacity = BoundedVec::truncate_from(rem.clone());
+			}
+			round.wins = BoundedVec::truncate_from(
+				c.wins
+					.iter()
+					.map(|(t, ps)| (*t, BoundedVec::truncate_from(ps.clone())))
+					.collect::<Vec<_>>(),
+			);
+			CurrentRound::<T>::put(round);
+			return;
+		}
+		CurrentRound::<T>::kill();
+		let outcome = c.finish(&bids, &asks, T::Pricing::get());
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut assigned = 0u32;
+		for w in &outcome.wins {
+			let Some(b) = round.bids.get(w.task) else {
+				continue;
+			};
+			let Some(mut t) = Tasks::<T>::get(b.task) else {
+				continue;
+			};
+			if t.status != TaskStatus::Open {
+				continue;
+			}
+			let providers: Vec<(T::AccountId, BalanceOf<T>)> = w
+				.providers
+				.iter()
+				.filter_map(|&(pj, pay)| {
+					round
+						.asks
+						.get(pj)
+						.map(|a| (a.who.clone(), pay.unique_saturated_into()))
+				})
+				.collect();
+			let providers = BoundedVec::truncate_from(providers);
+			let price: BalanceOf<T> = w.price.unique_saturated_into();
+			let due = now.saturating_add(t.deadline);
+			t.status = TaskStatus::Assigned {
+				due,
+				providers: providers.clone(),
+				price,
+			};
+			Tasks::<T>::insert(b.task, t);
+			OpenTasks::<T>::mutate(|o| o.retain(|x| *x != b.task));
+			Self::schedule_deadline(due, b.task);
+			assigned += 1;
+			Self::deposit_event(Event::TaskAssigned {
+				task: b.task,
+				providers,
+				price,
+				due,
+			});
+		}
+		Self::deposit_event(Event::RoundCleared {
+			round: round.index,
+			assigned,
+			surplus: outcome.surplus.unique_saturated_into(),
+		});
+	}
+
+	fn schedule_deadline(due: BlockNumberFor<T>, task: TaskId) {
+		let mut at = due;
+		// a full bucket moves the deadline processing one block later, never loses it
+		for _ in 0..16 {
+			if Deadlines::<T>::mutate(at, |d| d.try_push(task)).is_ok() {
+				return;
+			}
+			at = at.saturating_add(1u32.into());
+		}
+	}
+
+	fn start_round() -> Option<RoundOf<T>> {
+		let open = OpenTasks::<T>::get();
+		if open.is_empty() {
+			return None;
+		}
+		let mut bids = Vec::with_capacity(open.len());
+		for &task in open.iter() {
+			if let Some(t) = Tasks::<T>::get(task) {
+				bids.push(BidRecord {
+					task,
+					task_type: t.model,
+					demand: t.demand,
+					valuation: t.valuation,
+					redundancy: t.redundancy,
+					priority: t.priority,
+				});
+			}
+		}
+		let mut asks = Vec::new();
+		for who in T::Providers::eligible()
+			.into_iter()
+			.take(T::MaxProviders::get() as usize)
+		{
+			if let Some(o) = T::Providers::offer(&who) {
+				let capacity: Vec<(u32, u32)> =
+					o.capacity.iter().map(|c| (c.task_type, c.units)).collect();
+				asks.push(AskRecord {
+					who,
+					capacity: BoundedVec::truncate_from(capacity),
+					unit_cost: o.unit_cost,
+					power: o.power,
+				});
+			}
+		}
+		if asks.is_empty() {
+			return None;
+		}
+		let index = RoundCount::<T>::mutate(|c| {
+			*c = c.saturating_add(1);
+			*c
+		});
+		let mut round = Round {
+			index,
+			bids: BoundedVec::truncate_from(bids),
+			asks: BoundedVec::truncate_from(asks),
+			task_order: Default::default(),
+			provider_order: Default::default(),
+			cursor: 0,
+			wins: Default::default(),
+		};
+		let (b, a) = Self::bids_asks(&round);
+		let c = auction::Clearing::new(&b, &a);
+		round.task_order = BoundedVec::truncate_from(c.task_order);
+		round.provider_order = BoundedVec::truncate_from(c.provider_order);
+		Self::deposit_event(Event::RoundStarted {
+			round: index,
+			tasks: round.bids.len() as u32,
+			providers: round.asks.len() as u32,
+		});
+		Some(round)
+	}
+
+	/// Process up to `max` tasks whose deadline passed; returns how many.
+	pub(crate) fn process_deadlines(max: u32) -> u32 {
+		let mut done = 0u32;
+		let mut backlog = ExpiryBacklog::<T>::get();
+		while done < max {
+			let Some(&block) = backlog.first() else { break };
+			let mut tasks = Deadlines::<T>::get(block);
+			while done < max {
+				let Some(task) = tasks.pop() else { break };
+				Self::expire_task(task, block);
+				done += 1;
+			}
+			if tasks.is_empty() {
+				Deadlines::<T>::remove(block);
+				backlog.remove(0);
+			} else {
+				Deadlines::<T>::insert(block, tasks);
+			}
+		}
+		ExpiryBacklog::<T>::put(backlog);
+		done
+	}
+
+	/// A task's deadline passed: penalize every assigned provider that did not deliver
+	/// and, if any did not, send the task back to auction.
+	fn expire_task(task: TaskId, block: BlockNumberFor<T>) {
+		let Some(t) = Tasks::<T>::get(task) else {
+			return;
+		};
+		let TaskStatus::Assigned { providers, due, .. } = &t.status else {
+			return;
+		};
+		if *due > block {
+			// re-assigned since this deadline was scheduled
+			return;
+		}
+		let mut missed = false;
+		let mut received: BalanceOf<T> = Zero::zero();
+		for (p, _) in providers.iter() {
+			if T::Delivery::delivered(task, p) {
+				continue;
+			}
+			missed = true;
+			let penalty = T::Providers::slash(
+				p,
+				T::DeadlinePenalty::get(),
+				Some(&t.requester),
+				Perbill::one(),
+			);
+			received = received.saturating_add(penalty);
+			Self::deposit_event(Event::DeadlineMissed {
+				task,
+				provider: p.clone(),
+				penalty,
+			});
+		}
+		if missed {
+			Self::requeue(task, received);
+		}
+	}
+
+	/// Send `task` back to auction with a higher priority; its valuation grows by
+	/// `extra` (penalties paid to the requester) and `ReauctionRaise`, both held.
+	fn requeue(task: TaskId, extra: BalanceOf<T>) {
+		let Some(mut t) = Tasks::<T>::get(task) else {
+			return;
+		};
+		let raise = T::ReauctionRaise::get() * t.valuation;
+		let mut add: BalanceOf<T> = Zero::zero();
+		for amount in [extra, raise] {
+			if !amount.is_zero() && T::Currency::hold(&Self::escrow(), &t.requester, amount).is_ok()
+			{
+				add = add.saturating_add(amount);
+			}
+		}
+		t.valuation = t.valuation.saturating_add(add);
+		t.priority = t.priority.saturating_add(1);
+		t.status = TaskStatus::Open;
+		if OpenTasks::<T>::mutate(|o| o.try_push(task)).is_err() {
+			// no room to re-auction: give the requester everything back
+			Self::drop_task(task, &t);
+			Self::deposit_event(Event::TaskCancelled { task });
+			return;
+		}
+		let (valuation, priority) = (t.valuation, t.priority);
+		Tasks::<T>::insert(task, t);
+		Self::deposit_event(Event::TaskReauctioned {
+			task,
+			valuation,
+			priority,
+		});
+	}
+
+	/// Invariants: each account's escrow hold equals the valuations of its tasks; each
+	/// owner's deposit hold equals its models' deposits; open tasks are listed once and
+	/// are `Open`; assigned tasks have `redundancy` distinct providers and a price
+	/// within the valuation; a running round's capacities never exceed the offers.
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use alloc::collections::btree_map::BTreeMap;
+		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let open = OpenTasks::<T>::get();
+		for (id, t) in Tasks::<T>::iter() {
+			let e = escrow.entry(t.requester.clone()).or_insert_with(Zero::zero);
+			*e = e.saturating_add(t.valuation);
+			match &t.status {
+				TaskStatus::Open => {
+					ensure!(
+						open.iter().filter(|x| **x == id).count() == 1,
+						"open task not listed once"
+					)
+				}
+				TaskStatus::Assigned {
+					providers, price, ..
+				} => {
+					ensure!(!open.contains(&id), "assigned task still open");
+					ensure!(
+						providers.len() == t.redundancy as usize,
+						"wrong provider count"
+					);
+					let mut ps: Vec<_> = providers.iter().map(|p| p.0.clone()).collect();
+					ps.sort();
+					ps.dedup();
+					ensure!(ps.len() == providers.len(), "providers not distinct");
+					ensure!(*price <= t.valuation, "price above valuation");
+				}
+			}
+		}
+		for (who, total) in escrow {
+			ensure!(
+				T::Currency::balance_on_hold(&Self::escrow(), &who) == total,
+				"escrow hold differs from the valuations of the requester's tasks"
+			);
+		}
+		ensure!(
+			open.iter().all(Tasks::<T>::contains_key),
+			"dangling open task"
+		);
+		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (_, m) in Models::<T>::iter() {
+			let e = deposits.entry(m.owner.clone()).or_insert_with(Zero::zero);
+			*e = e.saturating_add(m.deposit);
+		}
+		for (who, total) in deposits {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::ModelDeposit.into(), &who) == total,
+				"model deposit hold differs"
+			);
+		}
+		Ok(())
+	}
+}
+
+impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
+	fn settle(task: TaskId, paid: &[T::AccountId]) -> DispatchResult {
+		let t = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let TaskStatus::Assigned {
+			providers, price, ..
+		} = &t.status
+		else {
+			return Err(Error::<T>::NotAssigned.into());
+		};
+		ensure!(
+			paid.iter().all(|p| providers.iter().any(|(a, _)| a == p)),
+			Error::<T>::NotAssignedProvider
+		);
+		let mut total: BalanceOf<T> = Zero::zero();
+		for (who, pay) in providers.iter().filter(|(a, _)| paid.contains(a)) {
+			let moved = T::Currency::transfer_on_hold(
+				&Self::escrow(),
+				&t.requester,
+				who,
+				*pay,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Force,
+			)
+			.unwrap_or_else(|_| Zero::zero());
+			total = total.saturating_add(moved);
+		}
+		// the McAfee surplus of the paid trades (price beyond the providers' payments)
+		let all: BalanceOf<T> = providers
+			.iter()
+			.fold(Zero::zero(), |s: BalanceOf<T>, (_, p)| s.saturating_add(*p));
+		let surplus = if all.is_zero() || paid.is_empty() {
+			Zero::zero()
+		} else {
+			let share = Perbill::from_rational(total, all);
+			share * price.saturating_sub(all)
+		};
+		if !surplus.is_zero() {
+			let reason = Self::escrow();
+			let moved = match T::SurplusDestination::get() {
+				Some(d) => T::Currency::transfer_on_hold(
+					&reason,
+					&t.requester,
+					&d,
+					surplus,
+					Precision::BestEffort,
+					Restriction::Free,
+					Fortitude::Force,
+				),
+				None => T::Currency::burn_held(
+					&reason,
+					&t.requester,
+					surplus,
+					Precision::BestEffort,
+					Fortitude::Force,
+				),
+			};
+			total = total.saturating_add(moved.unwrap_or_else(|_| Zero::zero()));
+		}
+		let refunded = t.valuation.saturating_sub(total);
+		let _ = T::Currency::release(
+			&Self::escrow(),
+			&t.requester,
+			refunded,
+			Precision::BestEffort,
+		);
+		Tasks::<T>::remove(task);
+		Self::deposit_event(Event::TaskSettled {
+			task,
+			paid: total,
+			refunded,
+		});
+		Ok(())
+	}
+
+	fn reauction(task: TaskId) -> DispatchResult {
+		let t = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		ensure!(
+			matches!(t.status, TaskStatus::Assigned { .. }),
+			Error::<T>::NotAssigned
+		);
+		Self::requeue(task, Zero::zero());
+		Ok(())
+	}
+}

@@ -1,0 +1,131 @@
+//! A mock runtime: System, Balances, Providers, Market; a settable delivery check.
+
+use crate as pallet_opml_market;
+use crate::{auction::Mode, types::*};
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, ConstU64},
+};
+use sp_runtime::{BuildStorage, Perbill};
+use std::{cell::RefCell, collections::BTreeSet};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system = 0,
+		Balances: pallet_balances = 1,
+		Providers: pallet_opml_providers = 2,
+		Market: pallet_opml_market = 3,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<u64>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const BanSlash: Perbill = Perbill::from_percent(100);
+	pub static Pricing: Mode = Mode::Midpoint;
+	pub static MaxTasksPerBlock: u32 = 64;
+	pub const NoDestination: Option<u64> = None;
+	pub const Raise: Perbill = Perbill::from_percent(10);
+}
+
+impl pallet_opml_providers::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinBond = ConstU64<100>;
+	type UnbondingPeriod = ConstU64<50>;
+	type MaxChallengeWindow = ConstU64<20>;
+	type MaxTaskTypes = ConstU32<4>;
+	type MaxProviders = ConstU32<16>;
+	type BanSlash = BanSlash;
+	type SlashDestination = NoDestination;
+	type WeightInfo = ();
+}
+
+thread_local! {
+	/// (task, provider) pairs that delivered.
+	pub static DELIVERED: RefCell<BTreeSet<(TaskId, u64)>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// The submissions pallet's stand-in: who delivered is set by the tests.
+pub struct MockDelivery;
+impl DeliveryCheck<u64> for MockDelivery {
+	fn delivered(task: TaskId, who: &u64) -> bool {
+		DELIVERED.with(|d| d.borrow().contains(&(task, *who)))
+	}
+}
+
+pub fn deliver(task: TaskId, who: u64) {
+	DELIVERED.with(|d| d.borrow_mut().insert((task, who)));
+}
+
+impl pallet_opml_market::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Providers = Providers;
+	type Delivery = MockDelivery;
+	type ModelDeposit = ConstU64<10>;
+	type MaxMetadataLen = ConstU32<64>;
+	type MaxInlineInput = ConstU32<256>;
+	type MaxOpenTasks = ConstU32<256>;
+	type MaxProviders = ConstU32<16>;
+	type MaxTaskTypes = ConstU32<4>;
+	type MaxRedundancy = ConstU32<5>;
+	type AuctionPeriod = ConstU64<5>;
+	type MaxTasksPerBlock = MaxTasksPerBlock;
+	type MaxDeadlinesPerBlock = ConstU32<8>;
+	type MinDeadline = ConstU64<2>;
+	type MaxDeadline = ConstU64<100>;
+	type DeadlinePenalty = ConstU64<30>;
+	type ReauctionRaise = Raise;
+	type Pricing = Pricing;
+	type SurplusDestination = NoDestination;
+	type WeightInfo = ();
+}
+
+/// Accounts 1..=20 start with 100_000.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut t = frame_system::GenesisConfig::<Test>::default()
+		.build_storage()
+		.unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: (1..=20).map(|a| (a, 100_000)).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut t)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(t);
+	ext.execute_with(|| System::set_block_number(1));
+	DELIVERED.with(|d| d.borrow_mut().clear());
+	ext
+}
+
+/// Run `f`, then check both pallets' invariants.
+pub fn test(f: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		f();
+		Market::do_try_state().expect("market invariants");
+		Providers::do_try_state().expect("provider invariants");
+	});
+}
+
+/// Advance to block `n`, running the market's hook on each block.
+pub fn run_to(n: u64) {
+	use frame_support::traits::Hooks;
+	while System::block_number() < n {
+		let b = System::block_number() + 1;
+		System::set_block_number(b);
+		Market::on_initialize(b);
+	}
+}

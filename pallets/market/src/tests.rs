@@ -1,0 +1,437 @@
+//! Unit tests of the market: every call and error path, rounds (one block and several),
+//! assignment, deadlines and re-auction, settlement; invariants after each test.
+
+use crate::{
+	auction::Mode,
+	mock::*,
+	pallet::{CurrentRound, Event, HoldReason, Models, OpenTasks, Tasks},
+	types::*,
+	Error,
+};
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, BoundedVec};
+use pallet_opml_providers::Capacity;
+use sp_core::H256;
+
+const ALICE: u64 = 1; // requester
+const BOB: u64 = 2; // requester
+
+fn escrow(who: u64) -> u64 {
+	Balances::balance_on_hold(&HoldReason::TaskEscrow.into(), &who)
+}
+
+fn model(weight: u32) -> ModelId {
+	let id = crate::pallet::NextModelId::<Test>::get();
+	assert_ok!(Market::register_model(
+		RuntimeOrigin::signed(ALICE),
+		H256::repeat_byte(1),
+		H256::repeat_byte(2),
+		weight,
+		BoundedVec::truncate_from(b"mnist-mlp".to_vec()),
+	));
+	id
+}
+
+fn provider(who: u64, ty: u32, units: u32, cost: u64) {
+	let cap = BoundedVec::truncate_from(vec![Capacity {
+		task_type: ty,
+		units,
+	}]);
+	assert_ok!(Providers::register(
+		RuntimeOrigin::signed(who),
+		1_000,
+		cap,
+		cost,
+		10
+	));
+}
+
+fn submit(who: u64, m: ModelId, demand: u32, v: u64, r: u8) -> TaskId {
+	let id = crate::pallet::NextTaskId::<Test>::get();
+	assert_ok!(Market::submit_task(
+		RuntimeOrigin::signed(who),
+		m,
+		TaskInput::Root(H256::repeat_byte(9)),
+		demand,
+		v,
+		r,
+		10
+	));
+	id
+}
+
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::Market(e) => Some(e),
+			_ => None,
+		})
+		.collect()
+}
+
+fn assigned(task: TaskId) -> Vec<(u64, u64)> {
+	match Tasks::<Test>::get(task).unwrap().status {
+		TaskStatus::Assigned { providers, .. } => providers.into_inner(),
+		_ => vec![],
+	}
+}
+
+#[test]
+fn register_and_deregister_models() {
+	test(|| {
+		let m = model(3);
+		assert_eq!(Models::<Test>::get(m).unwrap().weight, 3);
+		assert_eq!(
+			Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE),
+			10
+		);
+		assert_noop!(
+			Market::register_model(
+				RuntimeOrigin::signed(ALICE),
+				H256::zero(),
+				H256::zero(),
+				0,
+				Default::default()
+			),
+			Error::<Test>::ZeroWeight
+		);
+		assert_noop!(
+			Market::deregister_model(RuntimeOrigin::signed(BOB), m),
+			Error::<Test>::NotModelOwner
+		);
+		assert_ok!(Market::deregister_model(RuntimeOrigin::signed(ALICE), m));
+		assert_noop!(
+			Market::deregister_model(RuntimeOrigin::signed(ALICE), m),
+			Error::<Test>::UnknownModel
+		);
+		assert_eq!(
+			Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE),
+			0
+		);
+	});
+}
+
+#[test]
+fn submit_task_holds_escrow_and_checks_parameters() {
+	test(|| {
+		let m = model(2);
+		let o = || RuntimeOrigin::signed(BOB);
+		let input = || TaskInput::Inline(BoundedVec::truncate_from(vec![1, 2, 3]));
+		assert_noop!(
+			Market::submit_task(o(), 7, input(), 2, 100, 1, 10),
+			Error::<Test>::UnknownModel
+		);
+		assert_noop!(
+			Market::submit_task(o(), m, input(), 1, 100, 1, 10),
+			Error::<Test>::BadDemand
+		);
+		assert_noop!(
+			Market::submit_task(o(), m, input(), 2, 100, 0, 10),
+			Error::<Test>::BadRedundancy
+		);
+		assert_noop!(
+			Market::submit_task(o(), m, input(), 2, 100, 6, 10),
+			Error::<Test>::BadRedundancy
+		);
+		assert_noop!(
+			Market::submit_task(o(), m, input(), 2, 100, 1, 1),
+			Error::<Test>::BadDeadline
+		);
+		assert_noop!(
+			Market::submit_task(o(), m, input(), 2, 100, 1, 101),
+			Error::<Test>::BadDeadline
+		);
+		assert_noop!(
+			Market::submit_task(o(), m, input(), 2, 0, 1, 10),
+			Error::<Test>::ZeroValuation
+		);
+		assert_noop!(
+			Market::submit_task(o(), m, input(), 2, 1_000_000, 1, 10),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_ok!(Market::submit_task(o(), m, input(), 2, 500, 2, 10));
+		assert_eq!(escrow(BOB), 500);
+		assert_eq!(OpenTasks::<Test>::get().into_inner(), vec![0]);
+		assert!(matches!(
+			events().last(),
+			Some(Event::TaskSubmitted {
+				task: 0,
+				valuation: 500,
+				..
+			})
+		));
+	});
+}
+
+#[test]
+fn cancel_task_releases_escrow() {
+	test(|| {
+		let m = model(1);
+		let t = submit(BOB, m, 1, 300, 1);
+		assert_noop!(
+			Market::cancel_task(RuntimeOrigin::signed(ALICE), t),
+			Error::<Test>::NotRequester
+		);
+		assert_noop!(
+			Market::cancel_task(RuntimeOrigin::signed(BOB), 9),
+			Error::<Test>::UnknownTask
+		);
+		assert_ok!(Market::cancel_task(RuntimeOrigin::signed(BOB), t));
+		assert_eq!(escrow(BOB), 0);
+		assert!(OpenTasks::<Test>::get().is_empty());
+		assert!(Tasks::<Test>::get(t).is_none());
+	});
+}
+
+#[test]
+fn a_round_assigns_tasks_to_distinct_cheap_enough_providers() {
+	test(|| {
+		let m = model(1);
+		provider(10, m, 100, 5);
+		provider(11, m, 100, 8);
+		provider(12, m, 100, 50); // too expensive for the task below
+		let t = submit(BOB, m, 4, 400, 2); // unit price 400 / (4·2) = 50 ... cost 50 ok
+		let t2 = submit(BOB, m, 4, 100, 2); // unit price 12.5: only the two cheap ones
+		run_to(5);
+		let a = assigned(t);
+		assert_eq!(a.len(), 2);
+		let b = assigned(t2);
+		let mut who: Vec<u64> = b.iter().map(|p| p.0).collect();
+		who.sort();
+		assert_eq!(who, vec![10, 11]);
+		// midpoint payments: (v + q·d·r) / 2r
+		for (p, pay) in b {
+			let q = if p == 10 { 5 } else { 8 };
+			assert_eq!(pay, (100 + q * 4 * 2) / 4);
+		}
+		assert!(OpenTasks::<Test>::get().is_empty());
+		assert!(events()
+			.iter()
+			.any(|e| matches!(e, Event::RoundCleared { assigned: 2, .. })));
+		// cannot cancel an assigned task
+		assert_noop!(
+			Market::cancel_task(RuntimeOrigin::signed(BOB), t),
+			Error::<Test>::NotCancellable
+		);
+	});
+}
+
+#[test]
+fn barred_providers_and_missing_capacity_get_nothing() {
+	test(|| {
+		let m = model(1);
+		provider(10, m, 3, 1);
+		provider(11, m, 100, 1);
+		use pallet_opml_providers::ProviderRegistry;
+		assert_ok!(Providers::begin_challenge(&11));
+		let t = submit(BOB, m, 5, 1_000, 1); // 10 has only 3 units, 11 is barred
+		run_to(5);
+		assert!(assigned(t).is_empty());
+		assert_eq!(OpenTasks::<Test>::get().into_inner(), vec![t]);
+		Providers::end_challenge(&11);
+		run_to(10);
+		assert_eq!(assigned(t), vec![(11, (1_000 + 5) / 2)]);
+	});
+}
+
+#[test]
+fn a_big_round_continues_over_several_blocks() {
+	test(|| {
+		MaxTasksPerBlock::set(3);
+		let m = model(1);
+		provider(10, m, 1_000, 1);
+		let tasks: Vec<TaskId> = (0..8).map(|_| submit(BOB, m, 1, 100, 1)).collect();
+		run_to(5);
+		assert!(CurrentRound::<Test>::get().is_some());
+		// a task in the running round cannot be cancelled
+		assert_noop!(
+			Market::cancel_task(RuntimeOrigin::signed(BOB), tasks[0]),
+			Error::<Test>::NotCancellable
+		);
+		run_to(6);
+		assert!(CurrentRound::<Test>::get().is_some());
+		run_to(7);
+		assert!(CurrentRound::<Test>::get().is_none());
+		assert!(tasks.iter().all(|&t| assigned(t).len() == 1));
+		MaxTasksPerBlock::set(64);
+	});
+}
+
+#[test]
+fn a_missed_deadline_penalizes_and_reauctions_with_a_higher_valuation() {
+	test(|| {
+		let m = model(1);
+		provider(10, m, 100, 1);
+		provider(11, m, 100, 2);
+		let t = submit(BOB, m, 1, 100, 2);
+		run_to(5);
+		assert_eq!(assigned(t).len(), 2);
+		deliver(t, 10); // 11 will miss
+		let bond11 = pallet_opml_providers::Providers::<Test>::get(11)
+			.unwrap()
+			.bond;
+		run_to(15); // due = 5 + 10
+		let e = events();
+		assert!(e.iter().any(|e| matches!(
+			e,
+			Event::DeadlineMissed {
+				provider: 11,
+				penalty: 30,
+				..
+			}
+		)));
+		assert_eq!(
+			pallet_opml_providers::Providers::<Test>::get(11)
+				.unwrap()
+				.bond,
+			bond11 - 30
+		);
+		let task = Tasks::<Test>::get(t).unwrap();
+		assert_eq!(task.priority, 1);
+		// valuation: 100 + 30 (penalty) + 10 % raise
+		assert_eq!(task.valuation, 140);
+		assert_eq!(escrow(BOB), 140);
+		assert!(e.iter().any(|e| matches!(
+			e,
+			Event::TaskReauctioned {
+				valuation: 140,
+				priority: 1,
+				..
+			}
+		)));
+		// block 15 is also a round: the task was assigned again at once, due 25
+		assert!(matches!(task.status, TaskStatus::Assigned { due: 25, .. }));
+		assert_eq!(assigned(t).len(), 2);
+	});
+}
+
+#[test]
+fn delivered_tasks_are_not_penalized_and_settle() {
+	test(|| {
+		use crate::TaskSettlement;
+		let m = model(1);
+		provider(10, m, 100, 1);
+		provider(11, m, 100, 3);
+		let t = submit(BOB, m, 2, 100, 2);
+		run_to(5);
+		deliver(t, 10);
+		deliver(t, 11);
+		run_to(16);
+		assert!(matches!(
+			Tasks::<Test>::get(t).unwrap().status,
+			TaskStatus::Assigned { .. }
+		));
+		let a = assigned(t);
+		let (b10, b11, bob) = (
+			Balances::free_balance(10),
+			Balances::free_balance(11),
+			Balances::free_balance(BOB),
+		);
+		// only the majority (10) is paid; 11's share is refunded
+		assert_noop!(Market::settle(t, &[12]), Error::<Test>::NotAssignedProvider);
+		assert_ok!(Market::settle(t, &[10]));
+		let pay10 = a.iter().find(|p| p.0 == 10).unwrap().1;
+		assert_eq!(Balances::free_balance(10), b10 + pay10);
+		assert_eq!(Balances::free_balance(11), b11);
+		assert_eq!(Balances::free_balance(BOB), bob + 100 - pay10);
+		assert_eq!(escrow(BOB), 0);
+		assert!(Tasks::<Test>::get(t).is_none());
+		assert_noop!(Market::settle(t, &[10]), Error::<Test>::UnknownTask);
+	});
+}
+
+#[test]
+fn reauction_after_a_lost_dispute() {
+	test(|| {
+		use crate::TaskSettlement;
+		let m = model(1);
+		provider(10, m, 100, 1);
+		let t = submit(BOB, m, 1, 100, 1);
+		assert_noop!(Market::reauction(t), Error::<Test>::NotAssigned);
+		run_to(5);
+		assert_ok!(Market::reauction(t));
+		let task = Tasks::<Test>::get(t).unwrap();
+		assert_eq!(
+			(task.status, task.priority, task.valuation),
+			(TaskStatus::Open, 1, 110)
+		);
+		// the stale deadline of the first assignment does not expire the new one
+		run_to(10);
+		assert_eq!(assigned(t).len(), 1);
+		run_to(16);
+		assert!(matches!(
+			Tasks::<Test>::get(t).unwrap().status,
+			TaskStatus::Assigned { .. }
+		));
+	});
+}
+
+#[test]
+fn mcafee_mode_reduces_a_trade_and_keeps_a_surplus() {
+	test(|| {
+		Pricing::set(Mode::McAfee);
+		let m = model(1);
+		provider(10, m, 100, 1);
+		provider(11, m, 100, 2);
+		let ts: Vec<TaskId> = [100u64, 80, 60]
+			.iter()
+			.map(|&v| submit(BOB, m, 1, v, 1))
+			.collect();
+		run_to(5);
+		let won: Vec<TaskId> = ts
+			.iter()
+			.copied()
+			.filter(|&t| !assigned(t).is_empty())
+			.collect();
+		assert_eq!(won.len(), 2, "the lowest-priced trade is reduced");
+		assert!(assigned(ts[2]).is_empty());
+		// every winner pays the dropped task's unit price (60); the cheaper provider (10)
+		// ranks first and serves both, and is paid the highest remaining cost (its own, 1)
+		for &t in &won {
+			match Tasks::<Test>::get(t).unwrap().status {
+				TaskStatus::Assigned {
+					price, providers, ..
+				} => {
+					assert_eq!(price, 60);
+					assert_eq!(providers.into_inner(), vec![(10, 1)]);
+				}
+				_ => unreachable!(),
+			}
+		}
+		assert!(events().iter().any(|e| matches!(
+			e,
+			Event::RoundCleared {
+				assigned: 2,
+				surplus: 118,
+				..
+			}
+		)));
+		// settlement burns the surplus share of the paid trades
+		use crate::TaskSettlement;
+		let issuance = Balances::total_issuance();
+		assert_ok!(Market::settle(won[0], &[10]));
+		assert_eq!(Balances::total_issuance(), issuance - 59);
+		Pricing::set(Mode::Midpoint);
+	});
+}
+
+#[test]
+fn expire_is_permissionless_and_drains_the_backlog() {
+	test(|| {
+		let m = model(1);
+		provider(10, m, 1_000, 1);
+		let tasks: Vec<TaskId> = (0..20).map(|_| submit(BOB, m, 1, 100, 1)).collect();
+		run_to(5);
+		assert!(tasks.iter().all(|&t| !assigned(t).is_empty()));
+		assert_noop!(
+			Market::expire(RuntimeOrigin::signed(3)),
+			Error::<Test>::NothingToExpire
+		);
+		run_to(15); // the hook processes 8 of 20
+		assert_ok!(Market::expire(RuntimeOrigin::signed(3)));
+		assert_ok!(Market::expire(RuntimeOrigin::signed(3)));
+		assert!(tasks
+			.iter()
+			.all(|&t| Tasks::<Test>::get(t).unwrap().priority == 1));
+	});
+}

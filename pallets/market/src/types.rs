@@ -1,0 +1,255 @@
+//! Types of pallet-opml-market.
+// The `*NoBound` derives repeat the generic bounds in where-clauses.
+#![allow(clippy::multiple_bound_locations)]
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{pallet_prelude::*, BoundedVec};
+use frame_support::{CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use scale_info::TypeInfo;
+use sp_core::H256;
+use sp_runtime::DispatchResult;
+
+/// A registered model's id (also its task type).
+pub type ModelId = u32;
+/// A task's id.
+pub type TaskId = u64;
+
+/// A registered model (DESIGN.md §3).
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxMeta))]
+pub struct ModelInfo<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxMeta: Get<u32>,
+> {
+	/// Who registered it (and holds its deposit).
+	pub owner: AccountId,
+	/// Model commitment: BMT over the graph root and weight roots.
+	pub commitment: H256,
+	/// Root of the VM program (guest) region the model runs under.
+	pub program_root: H256,
+	/// Units of work one task of this model demands from one provider, at least.
+	pub weight: u32,
+	/// Free-form metadata (name, input format, URL of the model file).
+	pub metadata: BoundedVec<u8, MaxMeta>,
+	/// Deposit held from the owner.
+	pub deposit: Balance,
+}
+
+/// A task's input: a root of data held off chain, or small inline bytes.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxInline))]
+pub enum TaskInput<MaxInline: Get<u32>> {
+	/// Tensor root of the input (the bytes are published off chain).
+	Root(H256),
+	/// The input's canonical bytes.
+	Inline(BoundedVec<u8, MaxInline>),
+}
+
+/// Where a task is in its life.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxR))]
+pub enum TaskStatus<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxR: Get<u32>,
+> {
+	/// Waiting for an auction round.
+	Open,
+	/// Won in a round: computed by `providers` (each paid its amount on settlement)
+	/// until `due`.
+	Assigned {
+		/// Last block for the providers' results.
+		due: BlockNumber,
+		/// `(provider, payment)`: distinct providers, `redundancy` of them.
+		providers: BoundedVec<(AccountId, Balance), MaxR>,
+		/// What the requester pays in total on settlement (≤ valuation).
+		price: Balance,
+	},
+}
+
+/// A task.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxInline, MaxR))]
+pub struct TaskInfo<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxInline: Get<u32>,
+	MaxR: Get<u32>,
+> {
+	/// Who submitted it (and whose escrow pays for it).
+	pub requester: AccountId,
+	/// The model to run.
+	pub model: ModelId,
+	/// The input.
+	pub input: TaskInput<MaxInline>,
+	/// Units of work per provider.
+	pub demand: u32,
+	/// The most the requester pays (for all providers together); held in escrow.
+	pub valuation: Balance,
+	/// Distinct providers that compute it.
+	pub redundancy: u8,
+	/// Blocks the providers have after assignment.
+	pub deadline: BlockNumber,
+	/// Times it went back to auction (ahead of equal-density tasks).
+	pub priority: u32,
+	/// Status.
+	pub status: TaskStatus<AccountId, Balance, BlockNumber, MaxR>,
+}
+
+/// A task's bid as snapshotted for a round.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct BidRecord<Balance: Clone + PartialEq + Eq + core::fmt::Debug> {
+	/// The task.
+	pub task: TaskId,
+	/// Its model.
+	pub task_type: ModelId,
+	/// Units per provider.
+	pub demand: u32,
+	/// Valuation.
+	pub valuation: Balance,
+	/// Redundancy.
+	pub redundancy: u8,
+	/// Re-auction priority.
+	pub priority: u32,
+}
+
+/// A provider's ask as snapshotted for a round.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxTypes))]
+pub struct AskRecord<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxTypes: Get<u32>,
+> {
+	/// The provider.
+	pub who: AccountId,
+	/// `(task type, units)` for this round (remaining units while the round clears).
+	pub capacity: BoundedVec<(u32, u32), MaxTypes>,
+	/// Unit cost.
+	pub unit_cost: Balance,
+	/// Power term.
+	pub power: u32,
+}
+
+/// An auction round in progress (cleared over as many blocks as it needs).
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxTasks, MaxProviders, MaxTypes, MaxR))]
+pub struct Round<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxTasks: Get<u32>,
+	MaxProviders: Get<u32>,
+	MaxTypes: Get<u32>,
+	MaxR: Get<u32>,
+> {
+	/// Round number.
+	pub index: u32,
+	/// Task bids.
+	pub bids: BoundedVec<BidRecord<Balance>, MaxTasks>,
+	/// Provider asks (capacity = remaining capacity).
+	pub asks: BoundedVec<AskRecord<AccountId, Balance, MaxTypes>, MaxProviders>,
+	/// Bid indices in density order.
+	pub task_order: BoundedVec<u32, MaxTasks>,
+	/// Ask indices in density order.
+	pub provider_order: BoundedVec<u32, MaxProviders>,
+	/// Next position in `task_order`.
+	pub cursor: u32,
+	/// Tentative wins: bid index and ask indices.
+	pub wins: BoundedVec<(u32, BoundedVec<u32, MaxR>), MaxTasks>,
+}
+
+/// What the submissions pallet tells the market (implemented by this pallet).
+pub trait TaskSettlement<AccountId> {
+	/// The task's result is final: pay the providers in `paid` (a subset of the
+	/// assigned ones: the majority), refund the rest of the escrow, close the task.
+	fn settle(task: TaskId, paid: &[AccountId]) -> DispatchResult;
+	/// The task's result was overturned (a provider lost a dispute): send the task back
+	/// to auction with a higher priority (its escrow stays held).
+	fn reauction(task: TaskId) -> DispatchResult;
+}
+
+/// What the market asks the submissions pallet (who delivered a result in time).
+pub trait DeliveryCheck<AccountId> {
+	/// Whether `who` handed in (committed) a result for `task`.
+	fn delivered(task: TaskId, who: &AccountId) -> bool;
+}
+
+/// No submissions pallet: nobody ever delivers (every assignment times out).
+impl<AccountId> DeliveryCheck<AccountId> for () {
+	fn delivered(_: TaskId, _: &AccountId) -> bool {
+		false
+	}
+}
