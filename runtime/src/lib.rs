@@ -196,4 +196,10 @@ mod runtime {
 
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+
+	#[runtime::pallet_index(10)]
+	pub type Providers = pallet_opml_providers;
+
+	#[runtime::pallet_index(11)]
+	pub type Market = pallet_opml_market;
 }

@@ -13,7 +13,7 @@ use sp_runtime::traits::Bounded;
 
 fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, i, 0);
-	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 1024u32.into());
 	who
 }
 

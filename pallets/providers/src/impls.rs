@@ -321,4 +321,17 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 		});
 		Self::deposit_event(Event::Banned { who: who.clone() });
 	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmark(
+		who: &T::AccountId,
+		capacity: Vec<Capacity>,
+		unit_cost: BalanceOf<T>,
+	) -> DispatchResult {
+		use frame_support::traits::fungible::Mutate;
+		use sp_runtime::traits::Bounded;
+		T::Currency::set_balance(who, BalanceOf::<T>::max_value() / 1024u32.into());
+		let capacity = BoundedVec::try_from(capacity).map_err(|_| Error::<T>::InvalidCapacity)?;
+		Self::do_register(who.clone(), T::MinBond::get(), capacity, unit_cost, 100)
+	}
 }

@@ -113,4 +113,12 @@ pub trait ProviderRegistry<AccountId> {
 	/// Remove `who` with prejudice: slash the configured fraction of its bond (share to
 	/// `beneficiary`), never let it trade or register again.
 	fn ban(who: &AccountId, beneficiary: Option<&AccountId>, beneficiary_share: Perbill);
+
+	/// Benchmarks of other pallets: register `who` (funding it) with `capacity`.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmark(
+		who: &AccountId,
+		capacity: sp_runtime::Vec<Capacity>,
+		unit_cost: Self::Balance,
+	) -> DispatchResult;
 }

@@ -125,3 +125,57 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
+
+parameter_types! {
+	/// Removed with prejudice: the whole bond goes.
+	pub const ProviderBanSlash: Perbill = Perbill::from_percent(100);
+	/// Slashed funds that no beneficiary receives are burned (no treasury yet).
+	pub const NoSlashDestination: Option<AccountId> = None;
+	/// Re-auctioned tasks bid 10 % more (on top of the penalties received).
+	pub const ReauctionRaise: Perbill = Perbill::from_percent(10);
+	/// Midpoint pair prices (McAfee trade reduction is the alternative).
+	pub const MarketPricing: pallet_opml_market::auction::Mode =
+		pallet_opml_market::auction::Mode::Midpoint;
+}
+
+/// Blocks per hour at the 2 s slot.
+const HOURS: BlockNumber = 1_800;
+
+impl pallet_opml_providers::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinBond = ConstU128<{ 100 * crate::UNIT }>;
+	/// Longer than the longest challenge window below.
+	type UnbondingPeriod = ConstU32<{ 2 * HOURS }>;
+	type MaxChallengeWindow = ConstU32<HOURS>;
+	type MaxTaskTypes = ConstU32<16>;
+	type MaxProviders = ConstU32<64>;
+	type BanSlash = ProviderBanSlash;
+	type SlashDestination = NoSlashDestination;
+	type WeightInfo = pallet_opml_providers::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_opml_market::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Providers = crate::Providers;
+	/// Until the submissions pallet lands nobody delivers: assignments time out.
+	type Delivery = ();
+	type ModelDeposit = ConstU128<{ 10 * crate::UNIT }>;
+	type MaxMetadataLen = ConstU32<256>;
+	type MaxInlineInput = ConstU32<4096>;
+	type MaxOpenTasks = ConstU32<256>;
+	type MaxProviders = ConstU32<64>;
+	type MaxTaskTypes = ConstU32<16>;
+	type MaxRedundancy = ConstU32<8>;
+	type AuctionPeriod = ConstU32<5>;
+	type MaxTasksPerBlock = ConstU32<256>;
+	type MaxDeadlinesPerBlock = ConstU32<32>;
+	type MinDeadline = ConstU32<2>;
+	type MaxDeadline = ConstU32<{ 24 * HOURS }>;
+	type DeadlinePenalty = ConstU128<{ crate::UNIT }>;
+	type ReauctionRaise = ReauctionRaise;
+	type Pricing = MarketPricing;
+	type SurplusDestination = NoSlashDestination;
+	type WeightInfo = pallet_opml_market::weights::SubstrateWeight<Runtime>;
+}

@@ -1,0 +1,166 @@
+//! Benchmarks (frame-benchmarking v2) of every call and of clearing a round at the
+//! bounds (`clear_round(t, p)`: `t` open tasks, `p` providers, every task won).
+
+use super::*;
+use crate::pallet::{CurrentRound, Pallet as Market};
+use alloc::vec;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	traits::{fungible::Mutate, Get},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use pallet_opml_providers::{Capacity, ProviderRegistry};
+use sp_core::H256;
+use sp_runtime::traits::Bounded;
+
+fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, i, 0);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 1024u32.into());
+	who
+}
+
+fn model<T: Config>() -> ModelId {
+	let owner = funded::<T>("owner", 0);
+	Market::<T>::register_model(
+		RawOrigin::Signed(owner).into(),
+		H256::repeat_byte(1),
+		H256::repeat_byte(2),
+		1,
+		BoundedVec::truncate_from(vec![0u8; T::MaxMetadataLen::get() as usize]),
+	)
+	.expect("registers");
+	crate::pallet::NextModelId::<T>::get() - 1
+}
+
+fn task<T: Config>(who: &T::AccountId, m: ModelId, r: u8) -> TaskId {
+	Market::<T>::submit_task(
+		RawOrigin::Signed(who.clone()).into(),
+		m,
+		TaskInput::Inline(BoundedVec::truncate_from(vec![
+			7u8;
+			T::MaxInlineInput::get()
+				as usize
+		])),
+		1,
+		1_000_000u32.into(),
+		r,
+		T::MinDeadline::get(),
+	)
+	.expect("submits");
+	crate::pallet::NextTaskId::<T>::get() - 1
+}
+
+fn providers<T: Config>(m: ModelId, p: u32) {
+	for i in 0..p {
+		let who: T::AccountId = account("provider", i, 0);
+		T::Providers::register_for_benchmark(
+			&who,
+			vec![Capacity {
+				task_type: m,
+				units: 1_000_000,
+			}],
+			(1 + i).into(),
+		)
+		.expect("provider registers");
+	}
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register_model(m: Linear<0, { T::MaxMetadataLen::get() }>) {
+		let owner = funded::<T>("owner", 0);
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(owner),
+			H256::repeat_byte(1),
+			H256::repeat_byte(2),
+			1,
+			BoundedVec::truncate_from(vec![0u8; m as usize]),
+		);
+	}
+
+	#[benchmark]
+	fn deregister_model() {
+		let m = model::<T>();
+		let owner: T::AccountId = account("owner", 0, 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), m);
+	}
+
+	#[benchmark]
+	fn submit_task() {
+		let m = model::<T>();
+		let who = funded::<T>("requester", 0);
+		for _ in 1..T::MaxOpenTasks::get() {
+			task::<T>(&who, m, 1);
+		}
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(who),
+			m,
+			TaskInput::Inline(BoundedVec::truncate_from(vec![
+				7u8;
+				T::MaxInlineInput::get()
+					as usize
+			])),
+			1,
+			1_000_000u32.into(),
+			T::MaxRedundancy::get() as u8,
+			T::MinDeadline::get(),
+		);
+	}
+
+	#[benchmark]
+	fn cancel_task() {
+		let m = model::<T>();
+		let who = funded::<T>("requester", 0);
+		let mut last = 0;
+		for _ in 0..T::MaxOpenTasks::get() {
+			last = task::<T>(&who, m, 1);
+		}
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), last);
+	}
+
+	#[benchmark]
+	fn expire(n: Linear<1, { T::MaxDeadlinesPerBlock::get() }>) {
+		let m = model::<T>();
+		providers::<T>(m, T::MaxRedundancy::get());
+		let who = funded::<T>("requester", 0);
+		for _ in 0..n {
+			task::<T>(&who, m, T::MaxRedundancy::get() as u8);
+		}
+		Market::<T>::step_round();
+		let due = frame_system::Pallet::<T>::block_number() + T::MinDeadline::get();
+		frame_system::Pallet::<T>::set_block_number(due);
+		crate::pallet::ExpiryBacklog::<T>::put(BoundedVec::truncate_from(vec![due]));
+		#[block]
+		{
+			Market::<T>::process_deadlines(n);
+		}
+	}
+
+	#[benchmark]
+	fn clear_round(
+		t: Linear<1, { T::MaxOpenTasks::get() }>,
+		p: Linear<1, { T::MaxProviders::get() }>,
+	) {
+		let m = model::<T>();
+		providers::<T>(m, p);
+		let who = funded::<T>("requester", 0);
+		for _ in 0..t {
+			task::<T>(&who, m, 1);
+		}
+		#[block]
+		{
+			Market::<T>::step_round();
+		}
+		assert!(CurrentRound::<T>::get().is_none() || t > T::MaxTasksPerBlock::get());
+	}
+
+	impl_benchmark_test_suite!(Market, crate::mock::new_test_ext(), crate::mock::Test);
+}
