@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{random_case, OPS};
+use common::{random_case, RngExt, OPS};
 use opml_nn::{
 	commit::tensor_root,
 	cpu::Cpu,

@@ -146,6 +146,36 @@ fn attr_s(n: &NodeProto, name: &str) -> Option<String> {
 	attr(n, name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
 }
 
+/// Strides and pads of a 2-D window op as bytes, and the output height and width.
+fn window(
+	n: &NodeProto,
+	xs: &[usize],
+	kernel: [usize; 2],
+	stride: &[i64],
+	pads: &[i64],
+) -> Result<([u8; 2], [u8; 4], usize, usize), ImportError> {
+	let stride = [
+		to_u8(n, stride[0], "stride")?,
+		to_u8(n, stride[1], "stride")?,
+	];
+	let mut pad = [0u8; 4];
+	for (p, &v) in pad.iter_mut().zip(pads) {
+		*p = to_u8(n, v, "pad")?;
+	}
+	let out = |d: usize, k: usize, p0: u8, p1: u8, s: u8| {
+		(d + p0 as usize + p1 as usize)
+			.checked_sub(k)
+			.map(|v| v / s.max(1) as usize + 1)
+	};
+	match (
+		out(xs[2], kernel[0], pad[0], pad[2], stride[0]),
+		out(xs[3], kernel[1], pad[1], pad[3], stride[1]),
+	) {
+		(Some(oh), Some(ow)) => Ok((stride, pad, oh, ow)),
+		_ => Err(unsup(n, "window larger than the padded input")),
+	}
+}
+
 struct Conv<'a> {
 	g: FGraph,
 	vals: HashMap<String, Val>,
@@ -592,25 +622,7 @@ impl<'a> Conv<'a> {
 		if stride.len() != 2 || pads.len() != 4 {
 			return Err(unsup(n, "strides/pads of a 2-D convolution"));
 		}
-		let stride = [
-			to_u8(n, stride[0], "stride")?,
-			to_u8(n, stride[1], "stride")?,
-		];
-		let pad = [
-			to_u8(n, pads[0], "pad")?,
-			to_u8(n, pads[1], "pad")?,
-			to_u8(n, pads[2], "pad")?,
-			to_u8(n, pads[3], "pad")?,
-		];
-		let oh = (xs[2] + pad[0] as usize + pad[2] as usize)
-			.checked_sub(wd[2])
-			.map(|v| v / stride[0].max(1) as usize + 1);
-		let ow = (xs[3] + pad[1] as usize + pad[3] as usize)
-			.checked_sub(wd[3])
-			.map(|v| v / stride[1].max(1) as usize + 1);
-		let (Some(oh), Some(ow)) = (oh, ow) else {
-			return Err(unsup(n, "kernel larger than the padded input"));
-		};
+		let (stride, pad, oh, ow) = window(n, &xs, [wd[2], wd[3]], &stride, &pads)?;
 		let op = FOp::Conv {
 			w: w.iter().map(|&v| v as f32).collect(),
 			b: b.iter().map(|&v| v as f32).collect(),
@@ -654,25 +666,13 @@ impl<'a> Conv<'a> {
 			to_u8(n, kernel[0], "kernel")?,
 			to_u8(n, kernel[1], "kernel")?,
 		];
-		let stride = [
-			to_u8(n, stride[0], "stride")?,
-			to_u8(n, stride[1], "stride")?,
-		];
-		let pad = [
-			to_u8(n, pads[0], "pad")?,
-			to_u8(n, pads[1], "pad")?,
-			to_u8(n, pads[2], "pad")?,
-			to_u8(n, pads[3], "pad")?,
-		];
-		let oh = (xs[2] + pad[0] as usize + pad[2] as usize)
-			.checked_sub(kernel[0] as usize)
-			.map(|v| v / stride[0].max(1) as usize + 1);
-		let ow = (xs[3] + pad[1] as usize + pad[3] as usize)
-			.checked_sub(kernel[1] as usize)
-			.map(|v| v / stride[1].max(1) as usize + 1);
-		let (Some(oh), Some(ow)) = (oh, ow) else {
-			return Err(unsup(n, "window larger than the input"));
-		};
+		let (stride, pad, oh, ow) = window(
+			n,
+			&xs,
+			[kernel[0] as usize, kernel[1] as usize],
+			&stride,
+			&pads,
+		)?;
 		let op = if n.op_type == "MaxPool" {
 			FOp::MaxPool {
 				kernel,

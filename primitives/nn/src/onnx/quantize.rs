@@ -27,6 +27,19 @@ fn max_abs(v: &[f32]) -> f32 {
 	v.iter().fold(0f32, |m, x| m.max(x.abs()))
 }
 
+/// Quantize a weight tensor (per tensor, symmetric) and its bias (i32 at the
+/// accumulator's scale `sx · sw`): `(weight bytes, weight scale, bias bytes)`.
+fn weight_and_bias(w: &[f32], b: &[f32], sx: f32) -> (Vec<u8>, f32, Vec<u8>) {
+	let sw = scale_for(max_abs(w));
+	let wq: Vec<i8> = w.iter().map(|&v| q8(v, sw)).collect();
+	let acc = sx as f64 * sw as f64;
+	let bq = b
+		.iter()
+		.flat_map(|&v| ((v as f64 / acc).round().clamp(-1e9, 1e9) as i32).to_le_bytes())
+		.collect();
+	(i8_bytes(&wq), sw, bq)
+}
+
 /// Calibrate: max |value| of every tensor over `samples`.
 pub fn calibrate(g: &FGraph, samples: &[Vec<f32>]) -> Result<Vec<f32>, ImportError> {
 	let input_len: usize = g.input.iter().product();
@@ -77,18 +90,8 @@ pub fn quantize(g: &FGraph, ranges: &[f32]) -> Result<Model, ImportError> {
 		let (op, extra, sy): (Op, Vec<NodeInput>, f32) = match &node.op {
 			FOp::Fc { w, b, n, relu } => {
 				let k = w.len() / n;
-				let sw = scale_for(max_abs(w));
-				let wq: Vec<i8> = w.iter().map(|&v| q8(v, sw)).collect();
-				let bq: Vec<u8> = b
-					.iter()
-					.flat_map(|&v| {
-						((v as f64 / (sx as f64 * sw as f64))
-							.round()
-							.clamp(-1e9, 1e9) as i32)
-							.to_le_bytes()
-					})
-					.collect();
-				let wi = add_weight(TensorDesc::i8(&[*n as u32, k as u32], sw), i8_bytes(&wq));
+				let (wq, sw, bq) = weight_and_bias(w, b, sx);
+				let wi = add_weight(TensorDesc::i8(&[*n as u32, k as u32], sw), wq);
 				let bi = add_weight(TensorDesc::i32(&[*n as u32]), bq);
 				let rq = requant_for(sx as f64 * sw as f64 / calibrated as f64);
 				(
@@ -108,18 +111,8 @@ pub fn quantize(g: &FGraph, ranges: &[f32]) -> Result<Model, ImportError> {
 				pad,
 				relu,
 			} => {
-				let sw = scale_for(max_abs(w));
-				let wq: Vec<i8> = w.iter().map(|&v| q8(v, sw)).collect();
-				let bq: Vec<u8> = b
-					.iter()
-					.flat_map(|&v| {
-						((v as f64 / (sx as f64 * sw as f64))
-							.round()
-							.clamp(-1e9, 1e9) as i32)
-							.to_le_bytes()
-					})
-					.collect();
-				let wi = add_weight(TensorDesc::i8(&u32s(wshape), sw), i8_bytes(&wq));
+				let (wq, sw, bq) = weight_and_bias(w, b, sx);
+				let wi = add_weight(TensorDesc::i8(&u32s(wshape), sw), wq);
 				let bi = add_weight(TensorDesc::i32(&[wshape[0] as u32]), bq);
 				let rq = requant_for(sx as f64 * sw as f64 / calibrated as f64);
 				(

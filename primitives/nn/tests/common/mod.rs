@@ -3,32 +3,35 @@
 
 use opml_nn::{types::*, TensorData};
 
-/// SplitMix64.
-pub struct Rng(pub u64);
+pub use opml_nn::zoo::Rng;
 
-impl Rng {
-	pub fn next(&mut self) -> u64 {
-		self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-		let mut z = self.0;
-		z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-		z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-		z ^ (z >> 31)
-	}
+/// Test conveniences on the zoo's SplitMix64.
+pub trait RngExt {
 	/// Uniform in `lo..=hi`.
-	pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-		lo + (self.next() % ((hi - lo + 1) as u64)) as i64
+	fn range(&mut self, lo: i64, hi: i64) -> i64;
+	/// `n` values in `-lim..=lim`.
+	fn i32s(&mut self, n: usize, lim: i64) -> Vec<i32>;
+	/// A requantization with a large multiplier and a shift in `lo..=hi`.
+	fn requant(&mut self, lo: i64, hi: i64) -> Requant;
+	/// Next 64 bits.
+	fn next(&mut self) -> u64;
+}
+
+impl RngExt for Rng {
+	fn range(&mut self, lo: i64, hi: i64) -> i64 {
+		lo + (self.next_u64() % ((hi - lo + 1) as u64)) as i64
 	}
-	pub fn i8s(&mut self, n: usize) -> Vec<i8> {
-		(0..n).map(|_| self.next() as i8).collect()
-	}
-	pub fn i32s(&mut self, n: usize, lim: i64) -> Vec<i32> {
+	fn i32s(&mut self, n: usize, lim: i64) -> Vec<i32> {
 		(0..n).map(|_| self.range(-lim, lim) as i32).collect()
 	}
-	pub fn requant(&mut self, lo: i64, hi: i64) -> Requant {
+	fn requant(&mut self, lo: i64, hi: i64) -> Requant {
 		Requant {
 			multiplier: self.range(1 << 29, (1 << 31) - 1) as i32,
 			shift: self.range(lo, hi) as u8,
 		}
+	}
+	fn next(&mut self) -> u64 {
+		self.next_u64()
 	}
 }
 
