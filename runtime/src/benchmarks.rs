@@ -1,0 +1,15 @@
+//! The pallets benchmarked by `frame-omni-bencher` / `benchmark pallet` (feature
+//! `runtime-benchmarks`).
+
+frame_benchmarking::define_benchmarks!(
+	[frame_benchmarking, BaselineBench::<Runtime>]
+	[frame_system, SystemBench::<Runtime>]
+	[pallet_balances, Balances]
+	[pallet_timestamp, Timestamp]
+	[pallet_sudo, Sudo]
+	[pallet_opml_providers, Providers]
+	[pallet_opml_market, Market]
+);
+
+impl frame_system_benchmarking::Config for crate::Runtime {}
+impl frame_benchmarking::baseline::Config for crate::Runtime {}
