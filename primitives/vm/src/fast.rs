@@ -33,15 +33,41 @@ const NUM_PAGES: usize = 1 << (32 - PAGE_BITS);
 type Page = [u32; PAGE_SIZE / 4];
 const EMPTY_PAGE: Page = [0u32; PAGE_SIZE / 4];
 
-type PageTable = Box<[Option<Arc<Page>>; NUM_PAGES]>;
+/// Pages per second-level table (and second-level tables in the top level).
+const SUB_BITS: u32 = 10;
+const SUB_LEN: usize = 1 << SUB_BITS;
+const TOP_LEN: usize = NUM_PAGES >> SUB_BITS;
 
-/// Build a page table on the heap (an 8 MiB array must never pass through the stack).
-fn page_table(v: Vec<Option<Arc<Page>>>) -> PageTable {
-	let mut v = v;
-	v.resize(NUM_PAGES, None);
-	match v.into_boxed_slice().try_into() {
-		Ok(t) => t,
-		Err(_) => unreachable!("the table was resized to exactly NUM_PAGES entries"),
+/// A second-level table of pages.
+type SubTable = [Option<Arc<Page>>; SUB_LEN];
+
+/// A two-level page table: 1024 tables of 1024 pages, both allocated on first write
+/// and shared copy-on-write, so creating and cloning memory costs 8 KiB, not the
+/// 8 MiB of a flat table.
+#[derive(Clone)]
+struct PageTable(Vec<Option<Arc<SubTable>>>);
+
+impl PageTable {
+	fn new() -> Self {
+		PageTable(vec![None; TOP_LEN])
+	}
+
+	#[inline(always)]
+	fn get(&self, page: usize) -> Option<&Arc<Page>> {
+		match &self.0[page >> SUB_BITS] {
+			Some(sub) => sub[page & (SUB_LEN - 1)].as_ref(),
+			None => None,
+		}
+	}
+
+	/// The page, created empty if absent, unshared for writing.
+	#[inline(always)]
+	fn get_mut(&mut self, page: usize) -> &mut Page {
+		let sub = self.0[page >> SUB_BITS]
+			.get_or_insert_with(|| Arc::new(core::array::from_fn(|_| None)));
+		let p =
+			Arc::make_mut(sub)[page & (SUB_LEN - 1)].get_or_insert_with(|| Arc::new(EMPTY_PAGE));
+		Arc::make_mut(p)
 	}
 }
 
@@ -56,7 +82,7 @@ pub struct PagedMemory {
 impl Clone for PagedMemory {
 	fn clone(&self) -> Self {
 		PagedMemory {
-			pages: page_table(self.pages.to_vec()),
+			pages: self.pages.clone(),
 			dirty: self.dirty.clone(),
 			page_roots: self.page_roots.clone(),
 			zeros: self.zeros.clone(),
@@ -74,7 +100,7 @@ impl PagedMemory {
 	/// Empty (all-zero) memory.
 	pub fn new() -> Self {
 		PagedMemory {
-			pages: page_table(Vec::new()),
+			pages: PageTable::new(),
 			dirty: vec![0; NUM_PAGES / 64],
 			page_roots: BTreeMap::new(),
 			zeros: Arc::new(ZeroHashes::new(MEM_DEPTH)),
@@ -88,7 +114,7 @@ impl PagedMemory {
 
 	/// Read one byte.
 	pub fn read_u8(&self, addr: u32) -> u8 {
-		match &self.pages[(addr >> PAGE_BITS) as usize] {
+		match self.pages.get((addr >> PAGE_BITS) as usize) {
 			Some(p) => (p[((addr as usize) & (PAGE_SIZE - 1)) >> 2] >> ((addr & 3) * 8)) as u8,
 			None => 0,
 		}
@@ -100,8 +126,7 @@ impl PagedMemory {
 		for chunk in bytes.chunks(PAGE_SIZE) {
 			for &b in chunk {
 				let page = (a >> PAGE_BITS) as usize;
-				let p = self.pages[page].get_or_insert_with(|| Arc::new(EMPTY_PAGE));
-				let w = &mut Arc::make_mut(p)[((a as usize) & (PAGE_SIZE - 1)) >> 2];
+				let w = &mut self.pages.get_mut(page)[((a as usize) & (PAGE_SIZE - 1)) >> 2];
 				let sh = (a & 3) * 8;
 				*w = (*w & !(0xff << sh)) | ((b as u32) << sh);
 				self.mark_dirty(page);
@@ -117,13 +142,11 @@ impl PagedMemory {
 		while a < end {
 			let page = (a >> PAGE_BITS) as usize;
 			let page_end = ((page as u64 + 1) << PAGE_BITS).min(end);
-			if page < NUM_PAGES && self.pages[page].is_some() {
-				if let Some(p) = self.pages[page].as_mut() {
-					let data = Arc::make_mut(p);
-					for x in a..page_end {
-						let w = &mut data[((x as usize) & (PAGE_SIZE - 1)) >> 2];
-						*w &= !(0xff << ((x & 3) * 8));
-					}
+			if page < NUM_PAGES && self.pages.get(page).is_some() {
+				let data = self.pages.get_mut(page);
+				for x in a..page_end {
+					let w = &mut data[((x as usize) & (PAGE_SIZE - 1)) >> 2];
+					*w &= !(0xff << ((x & 3) * 8));
 				}
 				self.mark_dirty(page);
 			}
@@ -142,7 +165,7 @@ impl PagedMemory {
 	pub fn leaf(&self, leaf: u32) -> [u8; 32] {
 		let mut out = [0u8; 32];
 		let addr = leaf.wrapping_mul(LEAF_BYTES);
-		if let Some(p) = &self.pages[(addr >> PAGE_BITS) as usize] {
+		if let Some(p) = self.pages.get((addr >> PAGE_BITS) as usize) {
 			let off = ((addr as usize) & (PAGE_SIZE - 1)) >> 2;
 			for (k, w) in p[off..off + 8].iter().enumerate() {
 				out[4 * k..4 * k + 4].copy_from_slice(&w.to_le_bytes());
@@ -152,7 +175,7 @@ impl PagedMemory {
 	}
 
 	fn page_tree(&self, page: u32) -> Option<MerkleTree> {
-		self.pages[page as usize].as_ref().and_then(|p| {
+		self.pages.get(page as usize).and_then(|p| {
 			let leaves = p
 				.chunks(8)
 				.map(|c| {
@@ -289,7 +312,7 @@ impl Memory for PagedMemory {
 
 	#[inline(always)]
 	fn read_word(&mut self, addr: u32) -> Result<u32, Infallible> {
-		Ok(match &self.pages[(addr >> PAGE_BITS) as usize] {
+		Ok(match self.pages.get((addr >> PAGE_BITS) as usize) {
 			Some(p) => p[((addr as usize) & (PAGE_SIZE - 1)) >> 2],
 			None => 0,
 		})
@@ -298,8 +321,7 @@ impl Memory for PagedMemory {
 	#[inline(always)]
 	fn write_word(&mut self, addr: u32, value: u32) -> Result<(), Infallible> {
 		let page = (addr >> PAGE_BITS) as usize;
-		let p = self.pages[page].get_or_insert_with(|| Arc::new(EMPTY_PAGE));
-		Arc::make_mut(p)[((addr as usize) & (PAGE_SIZE - 1)) >> 2] = value;
+		self.pages.get_mut(page)[((addr as usize) & (PAGE_SIZE - 1)) >> 2] = value;
 		self.mark_dirty(page);
 		Ok(())
 	}
