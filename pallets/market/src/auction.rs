@@ -210,10 +210,12 @@ impl Clearing {
 			}
 			if chosen.len() == r {
 				for &pj in &chosen {
-					for c in self.remaining[pj as usize].iter_mut() {
-						if c.0 == t.task_type {
-							c.1 -= t.demand;
-						}
+					// the entry `has` found above (the first of the type with enough units)
+					if let Some(c) = self.remaining[pj as usize]
+						.iter_mut()
+						.find(|c| c.0 == t.task_type && c.1 >= t.demand)
+					{
+						c.1 -= t.demand;
 					}
 				}
 				self.wins.push((ti, chosen));
