@@ -137,7 +137,7 @@ mod benchmarks {
 		Market::<T>::step_round();
 		let due = frame_system::Pallet::<T>::block_number() + T::MinDeadline::get();
 		frame_system::Pallet::<T>::set_block_number(due);
-		crate::pallet::ExpiryBacklog::<T>::put(BoundedVec::truncate_from(vec![due]));
+		crate::pallet::DeadlineCursor::<T>::put(due);
 		#[block]
 		{
 			Market::<T>::process_deadlines(n);

@@ -161,16 +161,8 @@ impl<T: Config> Pallet<T> {
 	/// The hook: deadlines, then the auction round.
 	pub(crate) fn on_block(now: BlockNumberFor<T>) -> Weight {
 		let mut weight = T::DbWeight::get().reads(2);
-		if Deadlines::<T>::contains_key(now) {
-			ExpiryBacklog::<T>::mutate(|b| {
-				// a full backlog only delays processing: `expire` drains it
-				let _ = b.try_push(now);
-			});
-		}
-		if !ExpiryBacklog::<T>::get().is_empty() {
-			let n = Self::process_deadlines(T::MaxDeadlinesPerBlock::get());
-			weight.saturating_accrue(T::WeightInfo::expire(n));
-		}
+		let (n, _) = Self::process_deadlines(T::MaxDeadlinesPerBlock::get());
+		weight.saturating_accrue(T::WeightInfo::expire(n.max(1)));
 		let period = T::AuctionPeriod::get();
 		let round_due = !period.is_zero() && (now % period).is_zero();
 		if CurrentRound::<T>::exists() || round_due {
@@ -366,27 +358,29 @@ impl<T: Config> Pallet<T> {
 		Some(round)
 	}
 
-	/// Process up to `max` tasks whose deadline passed; returns how many.
-	pub(crate) fn process_deadlines(max: u32) -> u32 {
-		let mut done = 0u32;
-		let mut backlog = ExpiryBacklog::<T>::get();
-		while done < max {
-			let Some(&block) = backlog.first() else { break };
+	/// Process up to `max` tasks whose deadline passed, oldest block first, skipping at
+	/// most `4 × max + 1` empty blocks; returns `(tasks processed, blocks completed)`.
+	pub(crate) fn process_deadlines(max: u32) -> (u32, u32) {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut block = DeadlineCursor::<T>::get();
+		let (mut done, mut blocks) = (0u32, 0u32);
+		while block <= now && done < max && blocks <= 4 * max {
 			let mut tasks = Deadlines::<T>::get(block);
 			while done < max {
 				let Some(task) = tasks.pop() else { break };
 				Self::expire_task(task, block);
 				done += 1;
 			}
-			if tasks.is_empty() {
-				Deadlines::<T>::remove(block);
-				backlog.remove(0);
-			} else {
+			if !tasks.is_empty() {
 				Deadlines::<T>::insert(block, tasks);
+				break;
 			}
+			Deadlines::<T>::remove(block);
+			block = block.saturating_add(1u32.into());
+			blocks += 1;
 		}
-		ExpiryBacklog::<T>::put(backlog);
-		done
+		DeadlineCursor::<T>::put(block);
+		(done, blocks)
 	}
 
 	/// A task's deadline passed: penalize every assigned provider that did not deliver

@@ -191,10 +191,10 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// Deadline blocks passed but not yet fully processed (oldest first).
+	/// The oldest block whose deadlines are not yet fully processed (the hook and
+	/// `expire` advance it; at most `4 × MaxDeadlinesPerBlock + 1` empty blocks per call).
 	#[pallet::storage]
-	pub type ExpiryBacklog<T: Config> =
-		StorageValue<_, BoundedVec<BlockNumberFor<T>, ConstU32<1024>>, ValueQuery>;
+	pub type DeadlineCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -420,18 +420,17 @@ pub mod pallet {
 			Self::do_cancel_task(who, task)
 		}
 
-		/// Process up to `MaxDeadlinesPerBlock` passed deadlines the hook left over
-		/// (anyone may call; fails with `NothingToExpire` if there are none).
+		/// Process up to `MaxDeadlinesPerBlock` passed deadlines the hook left over,
+		/// oldest first (anyone may call; fails with `NothingToExpire` if the deadline
+		/// cursor is already at the current block and nothing is due).
 		///
 		/// - `origin`: signed, any account.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::expire(T::MaxDeadlinesPerBlock::get()))]
 		pub fn expire(origin: OriginFor<T>) -> DispatchResult {
 			ensure_signed(origin)?;
-			ensure!(
-				Self::process_deadlines(T::MaxDeadlinesPerBlock::get()) > 0,
-				Error::<T>::NothingToExpire
-			);
+			let (tasks, blocks) = Self::process_deadlines(T::MaxDeadlinesPerBlock::get());
+			ensure!(tasks + blocks > 0, Error::<T>::NothingToExpire);
 			Ok(())
 		}
 	}

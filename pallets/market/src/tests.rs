@@ -435,3 +435,41 @@ fn expire_is_permissionless_and_drains_the_backlog() {
 			.all(|&t| Tasks::<Test>::get(t).unwrap().priority == 1));
 	});
 }
+
+#[test]
+fn the_deadline_cursor_skips_a_bounded_number_of_empty_blocks() {
+	test(|| {
+		use crate::pallet::{DeadlineCursor, Deadlines};
+		let m = model(1);
+		provider(10, m, 100, 1);
+		let t = submit(BOB, m, 1, 100, 1);
+		run_to(5);
+		let due = match Tasks::<Test>::get(t).unwrap().status {
+			TaskStatus::Assigned { due, .. } => due,
+			_ => unreachable!(),
+		};
+		// jump far ahead without running hooks: the cursor lags behind
+		System::set_block_number(200);
+		assert!(Deadlines::<Test>::contains_key(due));
+		// each call completes at most 4 × 8 + 1 blocks (the hook left the cursor at 6)
+		assert_eq!(DeadlineCursor::<Test>::get(), 6);
+		assert_ok!(Market::expire(RuntimeOrigin::signed(3)));
+		assert_eq!(DeadlineCursor::<Test>::get(), 6 + 33);
+		assert!(due < 6 + 33);
+		assert_eq!(
+			Tasks::<Test>::get(t).unwrap().priority,
+			1,
+			"the deadline was processed"
+		);
+		assert_ok!(Market::expire(RuntimeOrigin::signed(3)));
+		assert_eq!(DeadlineCursor::<Test>::get(), 6 + 66);
+		for _ in 0..10 {
+			let _ = Market::expire(RuntimeOrigin::signed(3));
+		}
+		assert_eq!(DeadlineCursor::<Test>::get(), 201);
+		assert_noop!(
+			Market::expire(RuntimeOrigin::signed(3)),
+			Error::<Test>::NothingToExpire
+		);
+	});
+}
