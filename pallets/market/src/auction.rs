@@ -35,6 +35,7 @@
 //!   for the next round.
 
 use alloc::vec::Vec;
+use core::cmp::Reverse;
 
 /// Fixed-point scale of the normalized values.
 pub const SCALE: u128 = 1 << 16;
@@ -142,22 +143,21 @@ impl Clearing {
 		let max_v = tasks.iter().map(|t| t.valuation).max().unwrap_or(0);
 		let max_q = providers.iter().map(|p| p.unit_cost).max().unwrap_or(0);
 		let max_p = providers.iter().map(|p| p.power as u128).max().unwrap_or(0);
+		// densities computed once per bidder; ties as documented above
 		let mut task_order: Vec<u32> = (0..tasks.len() as u32).collect();
-		task_order.sort_by(|&a, &b| {
-			let (ta, tb) = (&tasks[a as usize], &tasks[b as usize]);
-			task_density(tb, max_d, max_v)
-				.cmp(&task_density(ta, max_d, max_v))
-				.then(tb.priority.cmp(&ta.priority))
-				.then(ta.tie.cmp(&tb.tie))
-				.then(a.cmp(&b))
+		task_order.sort_by_cached_key(|&i| {
+			let t = &tasks[i as usize];
+			(
+				Reverse(task_density(t, max_d, max_v)),
+				Reverse(t.priority),
+				t.tie,
+				i,
+			)
 		});
 		let mut provider_order: Vec<u32> = (0..providers.len() as u32).collect();
-		provider_order.sort_by(|&a, &b| {
-			let (pa, pb) = (&providers[a as usize], &providers[b as usize]);
-			provider_density(pb, max_q, max_p)
-				.cmp(&provider_density(pa, max_q, max_p))
-				.then(pa.tie.cmp(&pb.tie))
-				.then(a.cmp(&b))
+		provider_order.sort_by_cached_key(|&j| {
+			let p = &providers[j as usize];
+			(Reverse(provider_density(p, max_q, max_p)), p.tie, j)
 		});
 		Clearing {
 			task_order,

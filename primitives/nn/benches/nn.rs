@@ -90,16 +90,11 @@ fn main() {
 			steps = 0;
 			let mut outs: Vec<Vec<i8>> = Vec::new();
 			for node in &m.graph.nodes {
-				let bytes: Vec<Vec<u8>> = node
-					.inputs
-					.iter()
-					.map(|i| match i.source {
-						Source::Slot(0) => i8_bytes(&input),
-						Source::Slot(s) => i8_bytes(&outs[s as usize - 1]),
-						Source::Weight(w) => m.weights[w as usize].data.clone(),
-					})
-					.collect();
-				let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+				let bytes = p.input_bytes(node, |s| match s {
+					0 => &input,
+					s => &outs[s as usize - 1],
+				});
+				let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_ref()).collect();
 				let mut vm = guest.node_vm(node, &refs).unwrap();
 				vm.run_until(DEFAULT_MAX_STEPS);
 				steps += vm.cpu.step;

@@ -73,6 +73,25 @@ impl Prepared {
 		Execution::new(input.to_vec(), outputs)
 	}
 
+	/// Canonical bytes of `node`'s inputs (what the VM's environment slots hold):
+	/// weights borrowed, graph tensors from `slot` (0 = the graph input, `j` = node
+	/// `j`'s output).
+	pub fn input_bytes<'a>(
+		&'a self,
+		node: &Node,
+		slot: impl Fn(u16) -> &'a [i8],
+	) -> Vec<alloc::borrow::Cow<'a, [u8]>> {
+		node.inputs
+			.iter()
+			.map(|i| match i.source {
+				Source::Slot(s) => alloc::borrow::Cow::Owned(i8_bytes(slot(s))),
+				Source::Weight(w) => {
+					alloc::borrow::Cow::Borrowed(&self.model.weights[w as usize].data[..])
+				}
+			})
+			.collect()
+	}
+
 	/// The data of `node`'s inputs given the graph input and the outputs so far.
 	pub fn inputs_of<'a>(
 		&'a self,

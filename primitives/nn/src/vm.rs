@@ -156,17 +156,13 @@ impl Guest {
 		}
 		let mut runs: Vec<NodeRun> = Vec::with_capacity(g.nodes.len());
 		for node in &g.nodes {
-			let bytes: Vec<Vec<u8>> = node
-				.inputs
-				.iter()
-				.map(|i| match i.source {
-					Source::Slot(0) => i8_bytes(input),
-					Source::Slot(s) => i8_bytes(&runs[s as usize - 1].output),
-					Source::Weight(w) => model.model.weights[w as usize].data.clone(),
-				})
-				.collect();
-			let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
-			runs.push(self.run_node(node, &refs, max_steps)?);
+			let bytes = model.input_bytes(node, |s| match s {
+				0 => input,
+				s => &runs[s as usize - 1].output,
+			});
+			let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_ref()).collect();
+			let run = self.run_node(node, &refs, max_steps)?;
+			runs.push(run);
 		}
 		Ok(runs)
 	}
