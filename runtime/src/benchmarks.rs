@@ -9,6 +9,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_sudo, Sudo]
 	[pallet_opml_providers, Providers]
 	[pallet_opml_market, Market]
+	[pallet_opml_submissions, Submissions]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

@@ -204,4 +204,7 @@ mod runtime {
 
 	#[runtime::pallet_index(11)]
 	pub type Market = pallet_opml_market;
+
+	#[runtime::pallet_index(12)]
+	pub type Submissions = pallet_opml_submissions;
 }

@@ -270,6 +270,8 @@ impl<T: Config> Pallet<T> {
 			Tasks::<T>::insert(b.task, t);
 			OpenTasks::<T>::mutate(|o| o.retain(|x| *x != b.task));
 			Self::schedule_deadline(due, b.task);
+			let accounts: Vec<T::AccountId> = providers.iter().map(|(a, _)| a.clone()).collect();
+			T::Delivery::on_assigned(b.task, &accounts, due);
 			assigned += 1;
 			Self::deposit_event(Event::TaskAssigned {
 				task: b.task,
@@ -384,7 +386,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// A task's deadline passed: penalize every assigned provider that did not deliver
-	/// and, if any did not, send the task back to auction.
+	/// and, if those who did cannot form a strict majority of the task's redundancy
+	/// (`2 × delivered ≤ r`), send the task back to auction. Otherwise the submissions
+	/// pallet carries on with the results handed in (reveal, election, settlement).
 	fn expire_task(task: TaskId, block: BlockNumberFor<T>) {
 		let Some(t) = Tasks::<T>::get(task) else {
 			return;
@@ -396,13 +400,13 @@ impl<T: Config> Pallet<T> {
 			// re-assigned since this deadline was scheduled
 			return;
 		}
-		let mut missed = false;
+		let mut delivered = 0u32;
 		let mut received: BalanceOf<T> = Zero::zero();
 		for (p, _) in providers.iter() {
 			if T::Delivery::delivered(task, p) {
+				delivered += 1;
 				continue;
 			}
-			missed = true;
 			let penalty = T::Providers::slash(
 				p,
 				T::DeadlinePenalty::get(),
@@ -416,7 +420,7 @@ impl<T: Config> Pallet<T> {
 				penalty,
 			});
 		}
-		if missed {
+		if delivered.saturating_mul(2) <= u32::from(t.redundancy) {
 			Self::requeue(task, received);
 		}
 	}
@@ -437,6 +441,9 @@ impl<T: Config> Pallet<T> {
 		}
 		t.valuation = t.valuation.saturating_add(add);
 		t.priority = t.priority.saturating_add(1);
+		if matches!(t.status, TaskStatus::Assigned { .. }) {
+			T::Delivery::on_unassigned(task);
+		}
 		t.status = TaskStatus::Open;
 		if OpenTasks::<T>::mutate(|o| o.try_push(task)).is_err() {
 			// no room to re-auction: give the requester everything back
@@ -595,5 +602,52 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 		);
 		Self::requeue(task, Zero::zero());
 		Ok(())
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn assigned_for_benchmark(
+		providers: &[T::AccountId],
+	) -> Result<TaskId, sp_runtime::DispatchError> {
+		use frame_support::traits::fungible::Mutate;
+		use sp_runtime::traits::Bounded;
+		let requester: T::AccountId = frame_benchmarking::account("requester", 0, 0);
+		T::Currency::set_balance(&requester, BalanceOf::<T>::max_value() / 1024u32.into());
+		let model = NextModelId::<T>::get();
+		Self::do_register_model(
+			requester.clone(),
+			H256::repeat_byte(1),
+			H256::repeat_byte(2),
+			1,
+			Default::default(),
+		)?;
+		let task = NextTaskId::<T>::get();
+		let r = u8::try_from(providers.len()).map_err(|_| Error::<T>::BadRedundancy)?;
+		Self::do_submit_task(
+			requester,
+			model,
+			TaskInput::Root(H256::repeat_byte(9)),
+			1,
+			1_000_000u32.into(),
+			r,
+			T::MinDeadline::get(),
+		)?;
+		let mut t = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let pay: BalanceOf<T> = (1_000_000u32 / u32::from(r.max(1))).into();
+		let due = frame_system::Pallet::<T>::block_number().saturating_add(t.deadline);
+		t.status = TaskStatus::Assigned {
+			due,
+			providers: BoundedVec::truncate_from(
+				providers
+					.iter()
+					.map(|p| (p.clone(), pay))
+					.collect::<Vec<_>>(),
+			),
+			price: pay.saturating_mul(r.into()),
+		};
+		Tasks::<T>::insert(task, t);
+		OpenTasks::<T>::mutate(|o| o.retain(|x| *x != task));
+		Self::schedule_deadline(due, task);
+		T::Delivery::on_assigned(task, providers, due);
+		Ok(task)
 	}
 }

@@ -7,9 +7,11 @@
 //! [`Config::MaxTasksPerBlock`] tasks per block, so a round bigger than one block
 //! continues in the next. Each won task is assigned to `redundancy` distinct
 //! providers with a deadline; a provider that misses it is slashed
-//! [`Config::DeadlinePenalty`], paid to the requester and added to the task's escrow
-//! and valuation, and the task goes back to auction with a higher priority (the
-//! whitepaper's re-auction). Settlement ([`TaskSettlement`]) is driven by the
+//! [`Config::DeadlinePenalty`], paid to the requester. If the providers that delivered
+//! cannot form a strict majority of the redundancy, the penalties are added to the
+//! task's escrow and valuation and the task goes back to auction with a higher priority
+//! (the whitepaper's re-auction); otherwise the submissions pallet goes on with the
+//! results that were delivered. Settlement ([`TaskSettlement`]) is driven by the
 //! submissions pallet once a result is final.
 //!
 //! ## Calls
@@ -98,8 +100,8 @@ pub mod pallet {
 		type RuntimeHoldReason: From<HoldReason>;
 		/// The provider registry.
 		type Providers: ProviderRegistry<Self::AccountId, Balance = BalanceOf<Self>>;
-		/// Who delivered results (the submissions pallet).
-		type Delivery: DeliveryCheck<Self::AccountId>;
+		/// Who delivered results (the submissions pallet), told of assignments.
+		type Delivery: DeliveryCheck<Self::AccountId, BlockNumberFor<Self>>;
 		/// Deposit held for a model registration.
 		#[pallet::constant]
 		type ModelDeposit: Get<BalanceOf<Self>>;
@@ -266,7 +268,8 @@ pub mod pallet {
 			task: TaskId,
 			/// The provider.
 			provider: T::AccountId,
-			/// Amount slashed (paid into the task's escrow).
+			/// Amount slashed, paid to the requester (and added to the task's escrow and
+			/// valuation if the task goes back to auction).
 			penalty: BalanceOf<T>,
 		},
 		/// A task went back to auction.

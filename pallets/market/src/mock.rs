@@ -60,7 +60,7 @@ thread_local! {
 
 /// The submissions pallet's stand-in: who delivered is set by the tests.
 pub struct MockDelivery;
-impl DeliveryCheck<u64> for MockDelivery {
+impl DeliveryCheck<u64, u64> for MockDelivery {
 	fn delivered(task: TaskId, who: &u64) -> bool {
 		DELIVERED.with(|d| d.borrow().contains(&(task, *who)))
 	}

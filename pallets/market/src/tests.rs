@@ -473,3 +473,36 @@ fn the_deadline_cursor_skips_a_bounded_number_of_empty_blocks() {
 		);
 	});
 }
+
+#[test]
+fn a_minority_missing_its_deadline_is_penalized_without_reauction() {
+	test(|| {
+		let m = model(1);
+		for p in 10..13 {
+			provider(p, m, 100, 1);
+		}
+		let t = submit(BOB, m, 1, 100, 3);
+		run_to(5);
+		assert_eq!(assigned(t).len(), 3);
+		deliver(t, 10);
+		deliver(t, 11); // 12 misses; 2 of 3 is still a strict majority
+		let bob = Balances::free_balance(BOB);
+		run_to(15);
+		assert!(events().iter().any(|e| matches!(
+			e,
+			Event::DeadlineMissed {
+				provider: 12,
+				penalty: 30,
+				..
+			}
+		)));
+		assert!(!events()
+			.iter()
+			.any(|e| matches!(e, Event::TaskReauctioned { .. })));
+		let task = Tasks::<Test>::get(t).unwrap();
+		assert!(matches!(task.status, TaskStatus::Assigned { due: 15, .. }));
+		assert_eq!((task.priority, task.valuation), (0, 100));
+		// the penalty went to the requester
+		assert_eq!(Balances::free_balance(BOB), bob + 30);
+	});
+}

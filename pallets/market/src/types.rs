@@ -239,16 +239,29 @@ pub trait TaskSettlement<AccountId> {
 	/// The task's result was overturned (a provider lost a dispute): send the task back
 	/// to auction with a higher priority (its escrow stays held).
 	fn reauction(task: TaskId) -> DispatchResult;
+
+	/// Benchmarks of other pallets: a task assigned to `providers` (which must be
+	/// registered), as a round would assign it (the delivery check is told).
+	#[cfg(feature = "runtime-benchmarks")]
+	fn assigned_for_benchmark(providers: &[AccountId])
+		-> Result<TaskId, sp_runtime::DispatchError>;
 }
 
-/// What the market asks the submissions pallet (who delivered a result in time).
-pub trait DeliveryCheck<AccountId> {
+/// What the market asks and tells the submissions pallet: who handed in (committed) a
+/// result in time, and when assignments begin and end.
+pub trait DeliveryCheck<AccountId, BlockNumber> {
 	/// Whether `who` handed in (committed) a result for `task`.
 	fn delivered(task: TaskId, who: &AccountId) -> bool;
+	/// `task` was assigned to `providers`; their results must be handed in before block
+	/// `due` (the market checks [`Self::delivered`] at `due`).
+	fn on_assigned(_task: TaskId, _providers: &[AccountId], _due: BlockNumber) {}
+	/// `task`'s assignment ended without settlement (the task went back to auction or
+	/// was dropped): forget what was handed in for it.
+	fn on_unassigned(_task: TaskId) {}
 }
 
 /// No submissions pallet: nobody ever delivers (every assignment times out).
-impl<AccountId> DeliveryCheck<AccountId> for () {
+impl<AccountId, BlockNumber> DeliveryCheck<AccountId, BlockNumber> for () {
 	fn delivered(_: TaskId, _: &AccountId) -> bool {
 		false
 	}

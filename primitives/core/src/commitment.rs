@@ -22,12 +22,15 @@ pub fn result_commitment<AccountId: Encode>(
 	)
 }
 
-/// The seed `h_0 = H(tag, task_id, account)` of a chunked reveal.
-pub fn chunked_reveal_seed<AccountId: Encode>(task_id: u64, account: &AccountId) -> Hash {
-	hash_tagged(
-		tags::CHUNKED_REVEAL,
-		&[&task_id.to_le_bytes(), &account.encode()],
-	)
+/// The seed `h_0 = H(tag, task_id)` of a chunked reveal.
+///
+/// Unlike DESIGN.md's first draft, the seed does not bind the account: the final
+/// rolling hash is the identity of the revealed payload, and a redundancy pool votes
+/// on it, so equal payloads must give equal hashes. Copying is still impossible: the
+/// commitment ([`result_commitment`] over the final hash) binds the account and is
+/// closed before any chunk is revealed.
+pub fn chunked_reveal_seed(task_id: u64) -> Hash {
+	hash_tagged(tags::CHUNKED_REVEAL, &[&task_id.to_le_bytes()])
 }
 
 /// One step of the rolling hash: `h_k = H(h_{k-1} || chunk_k)`.
@@ -39,14 +42,10 @@ pub fn chunked_reveal_step(prev: &Hash, chunk: &[u8]) -> Hash {
 }
 
 /// The final rolling hash of a payload cut into chunks of `chunk_size` bytes (the last
-/// one may be shorter). `chunk_size = 0` is treated as one chunk holding everything.
-pub fn chunked_reveal_hash<AccountId: Encode>(
-	task_id: u64,
-	account: &AccountId,
-	payload: &[u8],
-	chunk_size: usize,
-) -> Hash {
-	let mut h = chunked_reveal_seed(task_id, account);
+/// one may be shorter: the canonical cut the chain enforces, every chunk but the last
+/// full). `chunk_size = 0` is treated as one chunk holding everything.
+pub fn chunked_reveal_hash(task_id: u64, payload: &[u8], chunk_size: usize) -> Hash {
+	let mut h = chunked_reveal_seed(task_id);
 	if chunk_size == 0 {
 		return chunked_reveal_step(&h, payload);
 	}
@@ -85,10 +84,9 @@ mod tests {
 	proptest! {
 		#[test]
 		fn rolling_hash_is_incremental(payload in proptest::collection::vec(any::<u8>(), 0..2000), cs in 1usize..300) {
-			let acct = [7u8; 32];
-			let mut h = chunked_reveal_seed(5, &acct);
+			let mut h = chunked_reveal_seed(5);
 			for c in payload.chunks(cs) { h = chunked_reveal_step(&h, c); }
-			prop_assert_eq!(h, chunked_reveal_hash(5, &acct, &payload, cs));
+			prop_assert_eq!(h, chunked_reveal_hash(5, &payload, cs));
 		}
 	}
 }

@@ -159,8 +159,8 @@ impl pallet_opml_market::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Providers = crate::Providers;
-	/// Until the submissions pallet lands nobody delivers: assignments time out.
-	type Delivery = ();
+	/// Providers deliver by committing in the submissions pallet.
+	type Delivery = crate::Submissions;
 	type ModelDeposit = ConstU128<{ 10 * crate::UNIT }>;
 	type MaxMetadataLen = ConstU32<256>;
 	type MaxInlineInput = ConstU32<4096>;
@@ -179,3 +179,30 @@ impl pallet_opml_market::Config for Runtime {
 	type SurplusDestination = NoSlashDestination;
 	type WeightInfo = pallet_opml_market::weights::SubstrateWeight<Runtime>;
 }
+
+/// Largest chunk of a chunked reveal: 512 KiB, so a block's normal-class length
+/// (75 % of 5 MiB) carries 7 full chunks.
+pub const MAX_CHUNK_LEN: u32 = 512 * 1024;
+
+impl pallet_opml_submissions::Config for Runtime {
+	type Providers = crate::Providers;
+	type Market = crate::Market;
+	/// Until the arbitration pallet lands no game can be opened: the majority stands.
+	type Disputes = ();
+	type MaxRedundancy = ConstU32<8>;
+	/// 30 s to reveal (a chunked 4 MiB payload needs 2 blocks).
+	type RevealPeriod = ConstU32<15>;
+	/// 2 minutes to challenge an elected result (within the registry's
+	/// `MaxChallengeWindow`, so a bond cannot leave during it).
+	type ChallengePeriod = ConstU32<{ 2 * crate::MINUTES }>;
+	type RevealPenalty = ConstU128<{ crate::UNIT }>;
+	type MaxChunkLen = ConstU32<MAX_CHUNK_LEN>;
+	type MaxAgendaPerBlock = ConstU32<32>;
+	type MaxAgendaBucket = ConstU32<512>;
+	/// Final results stay readable for a day.
+	type ResultRetention = ConstU32<{ 24 * HOURS }>;
+	type WeightInfo = pallet_opml_submissions::weights::SubstrateWeight<Runtime>;
+}
+
+// An elected result's challenge window must end before a provider's bond can leave.
+const _: () = assert!(2 * crate::MINUTES <= HOURS);

@@ -1,0 +1,523 @@
+//! The pallet's logic: commit, reveal (whole or chunked), tally, finalization, the
+//! agenda, the arbitration interface and the invariants.
+
+use crate::{pallet::*, types::*, weights::WeightInfo};
+use alloc::vec::Vec;
+use frame_support::{pallet_prelude::*, BoundedVec};
+use frame_system::pallet_prelude::BlockNumberFor;
+use opml_primitives_core::commitment::{
+	chunked_reveal_seed, chunked_reveal_step, result_commitment,
+};
+use pallet_opml_market::{TaskId, TaskSettlement};
+use pallet_opml_providers::ProviderRegistry;
+use sp_core::H256;
+use sp_runtime::{traits::Saturating, Perbill};
+
+/// How many successive blocks `schedule` tries when buckets are full.
+const SCHEDULE_TRIES: u32 = 64;
+
+impl<T: Config> Pallet<T> {
+	fn now() -> BlockNumberFor<T> {
+		frame_system::Pallet::<T>::block_number()
+	}
+
+	/// Open the pool of a newly assigned task and schedule its tally.
+	pub(crate) fn open_pool(task: TaskId, providers: &[T::AccountId], due: BlockNumberFor<T>) {
+		let entries: Vec<Entry<T::AccountId>> = providers
+			.iter()
+			.take(T::MaxRedundancy::get() as usize)
+			.map(|p| Entry {
+				who: p.clone(),
+				commitment: None,
+				reveal: Reveal::None,
+			})
+			.collect();
+		let reveal_end = due.saturating_add(T::RevealPeriod::get());
+		Pools::<T>::insert(
+			task,
+			Pool {
+				entries: BoundedVec::truncate_from(entries),
+				commit_end: due,
+				reveal_end,
+				phase: Phase::Collecting,
+			},
+		);
+		Self::schedule(reveal_end, task, Action::Tally);
+	}
+
+	/// Put `(task, action)` on the agenda at `at`, or the first of the next
+	/// `SCHEDULE_TRIES` blocks with room.
+	fn schedule(at: BlockNumberFor<T>, task: TaskId, action: Action) {
+		let mut at = at;
+		for _ in 0..SCHEDULE_TRIES {
+			if Agenda::<T>::mutate(at, |a| a.try_push((task, action))).is_ok() {
+				return;
+			}
+			at = at.saturating_add(1u32.into());
+		}
+		log::warn!(target: "runtime::opml-submissions", "agenda full: task {task} {action:?} not scheduled");
+	}
+
+	pub(crate) fn do_commit(who: T::AccountId, task: TaskId, commitment: H256) -> DispatchResult {
+		let mut pool = Pools::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let now = Self::now();
+		let entry = pool
+			.entries
+			.iter_mut()
+			.find(|e| e.who == who)
+			.ok_or(Error::<T>::NotAssigned)?;
+		ensure!(now < pool.commit_end, Error::<T>::CommitClosed);
+		ensure!(entry.commitment.is_none(), Error::<T>::AlreadyCommitted);
+		entry.commitment = Some(commitment);
+		Pools::<T>::insert(task, pool);
+		Self::deposit_event(Event::Committed {
+			task,
+			who,
+			commitment,
+		});
+		Ok(())
+	}
+
+	/// The caller's entry, checked to be in its reveal window with a commitment.
+	fn revealing<'a>(
+		pool: &'a mut PoolOf<T>,
+		who: &T::AccountId,
+	) -> Result<&'a mut Entry<T::AccountId>, DispatchError> {
+		let now = Self::now();
+		let (commit_end, reveal_end) = (pool.commit_end, pool.reveal_end);
+		let collecting = matches!(pool.phase, Phase::Collecting);
+		let entry = pool
+			.entries
+			.iter_mut()
+			.find(|e| &e.who == who)
+			.ok_or(Error::<T>::NotAssigned)?;
+		ensure!(now >= commit_end, Error::<T>::RevealNotOpen);
+		ensure!(now < reveal_end && collecting, Error::<T>::RevealClosed);
+		ensure!(entry.commitment.is_some(), Error::<T>::NotCommitted);
+		Ok(entry)
+	}
+
+	/// Whether `result` and `salt` open `who`'s commitment on `task`.
+	fn opens(
+		task: TaskId,
+		who: &T::AccountId,
+		commitment: Option<H256>,
+		result: H256,
+		salt: &[u8; 32],
+	) -> bool {
+		commitment == Some(H256(result_commitment(task, who, &result.0, salt)))
+	}
+
+	pub(crate) fn do_reveal(
+		who: T::AccountId,
+		task: TaskId,
+		result: H256,
+		salt: [u8; 32],
+	) -> DispatchResult {
+		let mut pool = Pools::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let entry = Self::revealing(&mut pool, &who)?;
+		match entry.reveal {
+			Reveal::None => {}
+			Reveal::Chunks(_) => return Err(Error::<T>::WrongRevealKind.into()),
+			Reveal::Done(_) => return Err(Error::<T>::AlreadyRevealed.into()),
+		}
+		ensure!(
+			Self::opens(task, &who, entry.commitment, result, &salt),
+			Error::<T>::CommitmentMismatch
+		);
+		entry.reveal = Reveal::Done(result);
+		Pools::<T>::insert(task, pool);
+		Self::deposit_event(Event::Revealed { task, who, result });
+		Ok(())
+	}
+
+	pub(crate) fn do_reveal_chunk(
+		who: T::AccountId,
+		task: TaskId,
+		index: u32,
+		chunk: Vec<u8>,
+	) -> DispatchResult {
+		ensure!(!chunk.is_empty(), Error::<T>::EmptyChunk);
+		let max = T::MaxChunkLen::get();
+		let len = u32::try_from(chunk.len()).map_err(|_| Error::<T>::ChunkTooLarge)?;
+		ensure!(len <= max, Error::<T>::ChunkTooLarge);
+		let mut pool = Pools::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let entry = Self::revealing(&mut pool, &who)?;
+		let prev = match &entry.reveal {
+			Reveal::None => {
+				ensure!(index == 0, Error::<T>::ChunkOutOfOrder);
+				ChunkProgress {
+					hash: H256(chunked_reveal_seed(task)),
+					count: 0,
+					bytes: 0,
+					closed: false,
+				}
+			}
+			Reveal::Chunks(p) => {
+				ensure!(!p.closed, Error::<T>::PayloadEnded);
+				ensure!(index == p.count, Error::<T>::ChunkOutOfOrder);
+				p.clone()
+			}
+			Reveal::Done(_) => return Err(Error::<T>::AlreadyRevealed.into()),
+		};
+		entry.reveal = Reveal::Chunks(ChunkProgress {
+			hash: H256(chunked_reveal_step(&prev.hash.0, &chunk)),
+			count: prev.count.saturating_add(1),
+			bytes: prev.bytes.saturating_add(u64::from(len)),
+			closed: len < max,
+		});
+		Pools::<T>::insert(task, pool);
+		Self::deposit_event(Event::ChunkRevealed {
+			task,
+			who,
+			index,
+			len,
+		});
+		Ok(())
+	}
+
+	pub(crate) fn do_finish_reveal(
+		who: T::AccountId,
+		task: TaskId,
+		salt: [u8; 32],
+	) -> DispatchResult {
+		let mut pool = Pools::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let entry = Self::revealing(&mut pool, &who)?;
+		let result = match &entry.reveal {
+			Reveal::Chunks(p) => p.hash,
+			Reveal::None => return Err(Error::<T>::WrongRevealKind.into()),
+			Reveal::Done(_) => return Err(Error::<T>::AlreadyRevealed.into()),
+		};
+		ensure!(
+			Self::opens(task, &who, entry.commitment, result, &salt),
+			Error::<T>::CommitmentMismatch
+		);
+		entry.reveal = Reveal::Done(result);
+		Pools::<T>::insert(task, pool);
+		Self::deposit_event(Event::Revealed { task, who, result });
+		Ok(())
+	}
+
+	/// The weight of processing `n` agenda items (each at worst a tally or a
+	/// finalization of a full pool) plus walking the agenda.
+	pub(crate) fn agenda_weight(n: u32) -> Weight {
+		let r = T::MaxRedundancy::get();
+		let item = T::WeightInfo::tally(r).max(T::WeightInfo::finalize(r));
+		T::WeightInfo::process_base()
+			.saturating_add(item.saturating_mul(u64::from(n)))
+			.saturating_add(T::DbWeight::get().reads_writes(
+				u64::from(4u32.saturating_mul(n).saturating_add(1)),
+				u64::from(n).saturating_add(1),
+			))
+	}
+
+	pub(crate) fn on_block(now: BlockNumberFor<T>) -> Weight {
+		if AgendaCursor::<T>::get().is_zero() {
+			// first block with this pallet: nothing before now can be scheduled
+			AgendaCursor::<T>::put(now);
+		}
+		let max = T::MaxAgendaPerBlock::get();
+		let (items, _) = Self::process(max);
+		Self::agenda_weight(items).saturating_add(T::DbWeight::get().reads_writes(2, 1))
+	}
+
+	/// Process up to `max` due agenda items, oldest block first, skipping at most
+	/// `4 × max + 1` empty blocks; returns `(items processed, blocks completed)`.
+	pub(crate) fn process(max: u32) -> (u32, u32) {
+		let now = Self::now();
+		let mut block = AgendaCursor::<T>::get();
+		let (mut done, mut blocks) = (0u32, 0u32);
+		while block <= now && done < max && blocks <= 4 * max {
+			let mut items = Agenda::<T>::get(block);
+			while done < max {
+				if items.is_empty() {
+					break;
+				}
+				let (task, action) = items.remove(0);
+				Self::run(task, action, block);
+				done += 1;
+			}
+			if !items.is_empty() {
+				Agenda::<T>::insert(block, items);
+				break;
+			}
+			Agenda::<T>::remove(block);
+			block = block.saturating_add(1u32.into());
+			blocks += 1;
+		}
+		AgendaCursor::<T>::put(block);
+		(done, blocks)
+	}
+
+	/// Run one agenda item scheduled at `block` (stale items do nothing).
+	fn run(task: TaskId, action: Action, block: BlockNumberFor<T>) {
+		match action {
+			Action::Tally => {
+				if let Some(pool) = Pools::<T>::get(task) {
+					if matches!(pool.phase, Phase::Collecting) && block >= pool.reveal_end {
+						Self::tally(task, pool);
+					}
+				}
+			}
+			Action::Finalize => {
+				if let Some(pool) = Pools::<T>::get(task) {
+					if let Phase::Pending {
+						until, disputes, ..
+					} = &pool.phase
+					{
+						if block >= *until && *disputes == 0 {
+							Self::finalize(task, pool);
+						}
+					}
+				}
+			}
+			Action::Forget => {
+				if let Some(r) = Results::<T>::get(task) {
+					if r.at.saturating_add(T::ResultRetention::get()) <= block {
+						Results::<T>::remove(task);
+					}
+				}
+			}
+		}
+	}
+
+	/// Close the reveal window: penalize missing reveals, elect a strict majority or
+	/// re-run the task.
+	pub(crate) fn tally(task: TaskId, mut pool: PoolOf<T>) {
+		let r = pool.entries.len() as u32;
+		// classes of equal results, in order of first appearance
+		let mut classes: Vec<(H256, Vec<T::AccountId>)> = Vec::new();
+		let mut reveals = 0u32;
+		for e in pool.entries.iter() {
+			match e.reveal {
+				Reveal::Done(result) => {
+					reveals += 1;
+					match classes.iter_mut().find(|(c, _)| *c == result) {
+						Some((_, members)) => members.push(e.who.clone()),
+						None => classes.push((result, alloc::vec![e.who.clone()])),
+					}
+				}
+				_ if e.commitment.is_some() => {
+					let penalty =
+						T::Providers::slash(&e.who, T::RevealPenalty::get(), None, Perbill::zero());
+					Self::deposit_event(Event::RevealMissed {
+						task,
+						who: e.who.clone(),
+						penalty,
+					});
+				}
+				_ => {}
+			}
+		}
+		// the largest class; a tie cannot be a strict majority
+		let best = classes
+			.iter()
+			.enumerate()
+			.max_by_key(|(_, (_, m))| m.len())
+			.map(|(i, (_, m))| (i, m.len() as u32));
+		let Some((bi, votes)) = best.filter(|&(_, v)| v.saturating_mul(2) > r) else {
+			Pools::<T>::remove(task);
+			Self::deposit_event(Event::NoMajority {
+				task,
+				classes: classes.len() as u32,
+				reveals,
+			});
+			// the task is assigned (this pool exists), so the market takes it back
+			let _ = T::Market::reauction(task);
+			return;
+		};
+		let (result, majority) = classes.swap_remove(bi);
+		let defender = majority.first().cloned();
+		let mut disputes = 0u32;
+		if let Some(defender) = &defender {
+			for (claimed, members) in classes.iter() {
+				let Some(challenger) = members.first() else {
+					continue;
+				};
+				if T::Disputes::open(task, defender, result, challenger, *claimed).is_ok() {
+					disputes += 1;
+					Self::deposit_event(Event::DisputeOpened {
+						task,
+						defender: defender.clone(),
+						challenger: challenger.clone(),
+						claimed: *claimed,
+					});
+				} else {
+					Self::deposit_event(Event::DisputeNotOpened {
+						task,
+						challenger: challenger.clone(),
+						claimed: *claimed,
+					});
+				}
+			}
+		}
+		let until = Self::now().saturating_add(T::ChallengePeriod::get());
+		pool.phase = Phase::Pending {
+			result,
+			majority: BoundedVec::truncate_from(majority),
+			until,
+			disputes,
+		};
+		Pools::<T>::insert(task, pool);
+		Self::schedule(until, task, Action::Finalize);
+		Self::deposit_event(Event::ResultElected {
+			task,
+			result,
+			votes,
+			until,
+		});
+	}
+
+	/// The result is final: settle (pay the majority), keep the result for a while.
+	pub(crate) fn finalize(task: TaskId, pool: PoolOf<T>) {
+		let Phase::Pending {
+			result, majority, ..
+		} = pool.phase
+		else {
+			return;
+		};
+		Pools::<T>::remove(task);
+		if let Err(e) = T::Market::settle(task, &majority) {
+			log::warn!(target: "runtime::opml-submissions", "settling task {task} failed: {e:?}");
+		}
+		let now = Self::now();
+		Results::<T>::insert(task, FinalResult { result, at: now });
+		Self::schedule(
+			now.saturating_add(T::ResultRetention::get()),
+			task,
+			Action::Forget,
+		);
+		Self::deposit_event(Event::ResultFinal { task, result });
+	}
+
+	/// Invariants: pools have at most `MaxRedundancy` distinct providers, windows in
+	/// order, reveals only after commitments, chunk progress consistent with
+	/// `MaxChunkLen`; a pending result is a strict majority revealed by its members;
+	/// every collecting pool has its tally and every pending pool without open games
+	/// its finalization on the agenda at or after the cursor; kept results are not
+	/// from the future.
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		let cursor = AgendaCursor::<T>::get();
+		let scheduled = |task: TaskId, action: Action| {
+			Agenda::<T>::iter().any(|(b, items)| b >= cursor && items.contains(&(task, action)))
+		};
+		for (task, pool) in Pools::<T>::iter() {
+			let n = pool.entries.len();
+			ensure!(n > 0, "empty pool");
+			for (i, e) in pool.entries.iter().enumerate() {
+				ensure!(
+					pool.entries.iter().skip(i + 1).all(|f| f.who != e.who),
+					"provider twice in a pool"
+				);
+				match &e.reveal {
+					Reveal::None => {}
+					Reveal::Chunks(p) => {
+						ensure!(e.commitment.is_some(), "chunks without commitment");
+						ensure!(p.count > 0, "chunk progress without chunks");
+						ensure!(
+							p.bytes <= u64::from(p.count) * u64::from(T::MaxChunkLen::get()),
+							"more bytes than chunks allow"
+						);
+					}
+					Reveal::Done(_) => ensure!(e.commitment.is_some(), "reveal without commitment"),
+				}
+			}
+			ensure!(pool.commit_end < pool.reveal_end, "windows out of order");
+			match &pool.phase {
+				Phase::Collecting => ensure!(scheduled(task, Action::Tally), "tally not scheduled"),
+				Phase::Pending {
+					result,
+					majority,
+					disputes,
+					..
+				} => {
+					ensure!(
+						2 * majority.len() > n,
+						"pending result without strict majority"
+					);
+					for m in majority.iter() {
+						ensure!(
+							pool.entries
+								.iter()
+								.any(|e| &e.who == m && e.reveal == Reveal::Done(*result)),
+							"majority member did not reveal the result"
+						);
+					}
+					if *disputes == 0 {
+						ensure!(
+							scheduled(task, Action::Finalize),
+							"finalization not scheduled"
+						);
+					}
+				}
+			}
+		}
+		let now = Self::now();
+		for (task, r) in Results::<T>::iter() {
+			ensure!(r.at <= now, "result from the future");
+			ensure!(scheduled(task, Action::Forget), "result never forgotten");
+		}
+		Ok(())
+	}
+}
+
+impl<T: Config> PendingResults<T::AccountId> for Pallet<T> {
+	fn pending(task: TaskId) -> Option<PendingResult<T::AccountId>> {
+		match Pools::<T>::get(task)?.phase {
+			Phase::Pending {
+				result, majority, ..
+			} => Some(PendingResult {
+				result,
+				defender: majority.first()?.clone(),
+				majority: majority.into_inner(),
+			}),
+			Phase::Collecting => None,
+		}
+	}
+
+	fn dispute_opened(task: TaskId) -> DispatchResult {
+		Pools::<T>::try_mutate(task, |p| {
+			let pool = p.as_mut().ok_or(Error::<T>::UnknownTask)?;
+			match &mut pool.phase {
+				Phase::Pending { disputes, .. } => {
+					*disputes = disputes.saturating_add(1);
+					Ok(())
+				}
+				Phase::Collecting => Err(Error::<T>::NotPending.into()),
+			}
+		})
+	}
+
+	fn dispute_closed(task: TaskId, upheld: bool) {
+		let Some(mut pool) = Pools::<T>::get(task) else {
+			return;
+		};
+		let Phase::Pending {
+			result,
+			majority,
+			until,
+			disputes,
+		} = &mut pool.phase
+		else {
+			return;
+		};
+		if upheld {
+			*disputes = disputes.saturating_sub(1);
+			if *disputes == 0 && Self::now() >= *until {
+				Self::finalize(task, pool);
+			} else {
+				Pools::<T>::insert(task, pool);
+			}
+			return;
+		}
+		let result = *result;
+		// the defender is banned by the arbitration pallet; the co-revealers of the
+		// same wrong result go with it
+		for m in majority.iter().skip(1) {
+			T::Providers::ban(m, None, Perbill::zero());
+		}
+		Pools::<T>::remove(task);
+		Self::deposit_event(Event::ResultOverturned { task, result });
+		let _ = T::Market::reauction(task);
+	}
+}

@@ -1,0 +1,412 @@
+//! # pallet-opml-submissions
+//!
+//! How providers hand in results without copying each other (DESIGN.md §3, §6; the
+//! commit-reveal protocol of Bouchet et al.).
+//!
+//! When the market assigns a task to `r` providers ([`DeliveryCheck::on_assigned`]),
+//! this pallet opens the task's redundancy [`Pool`]:
+//!
+//! 1. **Commit window** (until the market's deadline `due`): each assigned provider
+//!    posts `commitment = H(tag, task, account, result, salt)`
+//!    ([`opml_primitives_core::commitment::result_commitment`], the function the worker
+//!    uses). The account is inside the hash, so nobody can commit someone else's
+//!    result, and no commit is accepted once reveals can start. At `due` the market
+//!    penalizes providers that did not commit ([`DeliveryCheck::delivered`]).
+//! 2. **Reveal window** (`RevealPeriod` blocks from `due`): [`Pallet::reveal`] for a
+//!    result root, or [`Pallet::reveal_chunk`] … [`Pallet::finish_reveal`] for a large
+//!    payload: the chain keeps only the rolling hash `h_k = H(h_{k-1} || chunk_k)` from
+//!    `h_0 = H(tag, task)` and the count; the bytes stay in the block bodies. Every chunk
+//!    but the last has exactly `MaxChunkLen` bytes (the canonical cut, so equal
+//!    payloads give equal hashes); the final hash is the revealed result.
+//! 3. **Tally** (at the end of the reveal window): providers that committed but did not
+//!    reveal are slashed `RevealPenalty`. Reveals are grouped by result; a class with a
+//!    strict majority of the `r` assigned providers (`2 × votes > r`) is **elected** and
+//!    becomes *pending* for `ChallengePeriod` blocks; every dissenting class
+//!    automatically gets a game against it ([`DisputeOpener`]: the majority's first
+//!    member defends, the class's first member challenges). **No strict majority**
+//!    (also: nothing revealed) means nobody can be trusted: the task is re-run — it goes
+//!    back to auction with a higher priority (market re-auction), nobody is paid.
+//! 4. **Final**: at the end of the challenge window with no game open (or when the last
+//!    open game closes upheld), the market settles: the majority is paid, the rest of
+//!    the escrow refunded. The result is kept in [`Results`] for `ResultRetention`
+//!    blocks. A result that loses a game is overturned: its revealers are banned (the
+//!    defender by the arbitration pallet, the others here) and the task is re-auctioned.
+//!
+//! A single provider (`r = 1`) gets the same optimistic path: its reveal is a strict
+//! majority of one and pending for the same window.
+//!
+//! Timed transitions run from a per-block agenda, at most `MaxAgendaPerBlock` items per
+//! block in the hook; [`Pallet::process_agenda`] lets anyone process what is left.
+//!
+//! ## Calls
+//! - [`Pallet::commit`], [`Pallet::reveal`], [`Pallet::reveal_chunk`],
+//!   [`Pallet::finish_reveal`]: signed by an assigned provider.
+//! - [`Pallet::process_agenda`]: signed, anyone.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod impls;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::pallet_prelude::*;
+	use frame_system::pallet_prelude::*;
+	use pallet_opml_market::{DeliveryCheck, TaskId, TaskSettlement};
+	use pallet_opml_providers::ProviderRegistry;
+	use sp_core::H256;
+	use sp_runtime::traits::Zero;
+
+	/// Balance type (the provider registry's).
+	pub type BalanceOf<T> = <<T as Config>::Providers as ProviderRegistry<
+		<T as frame_system::Config>::AccountId,
+	>>::Balance;
+	/// A pool record.
+	pub type PoolOf<T> = Pool<
+		<T as frame_system::Config>::AccountId,
+		BlockNumberFor<T>,
+		<T as Config>::MaxRedundancy,
+	>;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The provider registry (penalties, bans).
+		type Providers: ProviderRegistry<
+			Self::AccountId,
+			Balance: Parameter + MaxEncodedLen + Copy + sp_runtime::traits::Zero + From<u32>,
+		>;
+		/// The market (settlement and re-auction).
+		type Market: TaskSettlement<Self::AccountId>;
+		/// Opens games against a majority on dissent (the arbitration pallet).
+		type Disputes: DisputeOpener<Self::AccountId>;
+		/// Highest redundancy (at least the market's `MaxRedundancy`).
+		#[pallet::constant]
+		type MaxRedundancy: Get<u32>;
+		/// Blocks of the reveal window (after the commit window closes).
+		#[pallet::constant]
+		type RevealPeriod: Get<BlockNumberFor<Self>>;
+		/// Blocks of the challenge window of an elected result (at most the provider
+		/// registry's `MaxChallengeWindow`, so a bond cannot leave during it).
+		#[pallet::constant]
+		type ChallengePeriod: Get<BlockNumberFor<Self>>;
+		/// Slash of a provider that committed but did not reveal (burned or to the
+		/// registry's destination).
+		#[pallet::constant]
+		type RevealPenalty: Get<BalanceOf<Self>>;
+		/// Largest chunk of a chunked reveal, in bytes (every chunk but the last has
+		/// exactly this length). Size it well below the block length limit.
+		#[pallet::constant]
+		type MaxChunkLen: Get<u32>;
+		/// Agenda items processed per block at most by the hook (the rest by
+		/// `process_agenda`).
+		#[pallet::constant]
+		type MaxAgendaPerBlock: Get<u32>;
+		/// Agenda items one block holds (a full block pushes items to the next).
+		#[pallet::constant]
+		type MaxAgendaBucket: Get<u32>;
+		/// Blocks a final result stays in [`Results`].
+		#[pallet::constant]
+		type ResultRetention: Get<BlockNumberFor<Self>>;
+		/// Weights.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Redundancy pools of assigned tasks (removed when final, re-run or overturned).
+	#[pallet::storage]
+	pub type Pools<T: Config> = StorageMap<_, Twox64Concat, TaskId, PoolOf<T>>;
+
+	/// Final results, kept `ResultRetention` blocks.
+	#[pallet::storage]
+	pub type Results<T: Config> =
+		StorageMap<_, Twox64Concat, TaskId, FinalResult<BlockNumberFor<T>>>;
+
+	/// Timed transitions by block.
+	#[pallet::storage]
+	pub type Agenda<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<(TaskId, Action), T::MaxAgendaBucket>,
+		ValueQuery,
+	>;
+
+	/// The oldest block whose agenda is not fully processed.
+	#[pallet::storage]
+	pub type AgendaCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A provider committed to a result.
+		Committed {
+			/// The task.
+			task: TaskId,
+			/// The provider.
+			who: T::AccountId,
+			/// Its commitment.
+			commitment: H256,
+		},
+		/// A chunk of a chunked reveal arrived (its bytes are in this block's body).
+		ChunkRevealed {
+			/// The task.
+			task: TaskId,
+			/// The provider.
+			who: T::AccountId,
+			/// The chunk's index.
+			index: u32,
+			/// Its length in bytes.
+			len: u32,
+		},
+		/// A provider revealed its result, matching its commitment.
+		Revealed {
+			/// The task.
+			task: TaskId,
+			/// The provider.
+			who: T::AccountId,
+			/// The result root (or chunked payload hash).
+			result: H256,
+		},
+		/// A provider committed but did not reveal in time.
+		RevealMissed {
+			/// The task.
+			task: TaskId,
+			/// The provider.
+			who: T::AccountId,
+			/// Amount slashed.
+			penalty: BalanceOf<T>,
+		},
+		/// A strict majority elected a result; it is pending until `until`.
+		ResultElected {
+			/// The task.
+			task: TaskId,
+			/// The result.
+			result: H256,
+			/// Providers who revealed it.
+			votes: u32,
+			/// End of the challenge window.
+			until: BlockNumberFor<T>,
+		},
+		/// A game was opened automatically for a dissenting class.
+		DisputeOpened {
+			/// The task.
+			task: TaskId,
+			/// The majority's representative.
+			defender: T::AccountId,
+			/// The dissenting class's representative.
+			challenger: T::AccountId,
+			/// The dissenting result.
+			claimed: H256,
+		},
+		/// A dissenting class could not get a game (no arbitration or it refused).
+		DisputeNotOpened {
+			/// The task.
+			task: TaskId,
+			/// The dissenting class's representative.
+			challenger: T::AccountId,
+			/// The dissenting result.
+			claimed: H256,
+		},
+		/// No strict majority: the task is re-run (back to auction), nobody paid.
+		NoMajority {
+			/// The task.
+			task: TaskId,
+			/// Distinct results revealed.
+			classes: u32,
+			/// Reveals.
+			reveals: u32,
+		},
+		/// The result is final and the task settled.
+		ResultFinal {
+			/// The task.
+			task: TaskId,
+			/// The result.
+			result: H256,
+		},
+		/// The pending result lost a game: overturned, task re-auctioned.
+		ResultOverturned {
+			/// The task.
+			task: TaskId,
+			/// The overturned result.
+			result: H256,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The task has no pool (not assigned, or already final).
+		UnknownTask,
+		/// The caller is not one of the task's assigned providers.
+		NotAssigned,
+		/// The commit window has closed.
+		CommitClosed,
+		/// The caller has committed already.
+		AlreadyCommitted,
+		/// The reveal window opens when the commit window closes.
+		RevealNotOpen,
+		/// The reveal window has closed.
+		RevealClosed,
+		/// The caller did not commit.
+		NotCommitted,
+		/// The caller has revealed already.
+		AlreadyRevealed,
+		/// The revealed result and salt do not open the caller's commitment (wrong
+		/// result, wrong salt, or someone else's reveal).
+		CommitmentMismatch,
+		/// A chunk is empty.
+		EmptyChunk,
+		/// A chunk is longer than `MaxChunkLen`.
+		ChunkTooLarge,
+		/// A chunk's index is not the next expected one.
+		ChunkOutOfOrder,
+		/// A short chunk already ended the payload.
+		PayloadEnded,
+		/// A whole reveal was attempted after chunks started, or `finish_reveal` before
+		/// any chunk.
+		WrongRevealKind,
+		/// Nothing on the agenda is due.
+		NothingDue,
+		/// The task's result is not pending (not elected yet, or already final).
+		NotPending,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::on_block(now)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxRedundancy::get() > 0 && T::MaxAgendaPerBlock::get() > 0);
+			assert!(T::MaxChunkLen::get() > 0 && T::MaxAgendaBucket::get() > 0);
+			assert!(!T::RevealPeriod::get().is_zero());
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Commit to a result during the commit window.
+		///
+		/// - `origin`: signed by one of the task's assigned providers.
+		/// - `task`: the task.
+		/// - `commitment`: `result_commitment(task, account, result, salt)` from
+		///   `opml_primitives_core::commitment` (for a chunked reveal, `result` is the
+		///   payload's final rolling hash).
+		///
+		/// Emits [`Event::Committed`].
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::commit())]
+		pub fn commit(origin: OriginFor<T>, task: TaskId, commitment: H256) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_commit(who, task, commitment)
+		}
+
+		/// Reveal a result during the reveal window.
+		///
+		/// - `origin`: signed by a provider that committed.
+		/// - `task`: the task.
+		/// - `result`: the result root (`G_N`, DESIGN.md §3).
+		/// - `salt`: the salt of the commitment.
+		///
+		/// Emits [`Event::Revealed`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::reveal())]
+		pub fn reveal(
+			origin: OriginFor<T>,
+			task: TaskId,
+			result: H256,
+			salt: [u8; 32],
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_reveal(who, task, result, salt)
+		}
+
+		/// Reveal the next chunk of a large payload during the reveal window. Chunks come
+		/// in order from index 0; each but the last has exactly `MaxChunkLen` bytes.
+		///
+		/// - `origin`: signed by a provider that committed.
+		/// - `task`: the task.
+		/// - `index`: the chunk's index (the number of chunks revealed so far).
+		/// - `chunk`: `1..=MaxChunkLen` bytes.
+		///
+		/// Emits [`Event::ChunkRevealed`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::reveal_chunk(chunk.len() as u32))]
+		pub fn reveal_chunk(
+			origin: OriginFor<T>,
+			task: TaskId,
+			index: u32,
+			chunk: Vec<u8>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_reveal_chunk(who, task, index, chunk)
+		}
+
+		/// Finish a chunked reveal: the rolling hash so far is the revealed result and
+		/// must open the commitment with `salt`.
+		///
+		/// - `origin`: signed by a provider whose chunks arrived.
+		/// - `task`: the task.
+		/// - `salt`: the salt of the commitment.
+		///
+		/// Emits [`Event::Revealed`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::finish_reveal())]
+		pub fn finish_reveal(origin: OriginFor<T>, task: TaskId, salt: [u8; 32]) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_finish_reveal(who, task, salt)
+		}
+
+		/// Process up to `MaxAgendaPerBlock` due agenda items the hook left over, oldest
+		/// first. Fails with `NothingDue` if nothing was due.
+		///
+		/// - `origin`: signed, any account.
+		#[pallet::call_index(4)]
+		#[pallet::weight(Pallet::<T>::agenda_weight(T::MaxAgendaPerBlock::get()))]
+		pub fn process_agenda(origin: OriginFor<T>) -> DispatchResult {
+			ensure_signed(origin)?;
+			let (items, blocks) = Self::process(T::MaxAgendaPerBlock::get());
+			ensure!(items + blocks > 0, Error::<T>::NothingDue);
+			Ok(())
+		}
+	}
+
+	impl<T: Config> DeliveryCheck<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
+		fn delivered(task: TaskId, who: &T::AccountId) -> bool {
+			Pools::<T>::get(task).is_some_and(|p| {
+				p.entries
+					.iter()
+					.any(|e| &e.who == who && e.commitment.is_some())
+			})
+		}
+
+		fn on_assigned(task: TaskId, providers: &[T::AccountId], due: BlockNumberFor<T>) {
+			Self::open_pool(task, providers, due)
+		}
+
+		fn on_unassigned(task: TaskId) {
+			Pools::<T>::remove(task);
+		}
+	}
+}

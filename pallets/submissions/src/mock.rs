@@ -1,0 +1,163 @@
+//! A mock runtime: System, Balances, Providers, Market, Submissions; a recording stub of
+//! the arbitration pallet's dispute opener.
+
+use crate as pallet_opml_submissions;
+use crate::types::*;
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, ConstU64, Hooks},
+};
+use pallet_opml_market::{auction::Mode, TaskId};
+use sp_core::H256;
+use sp_runtime::{BuildStorage, DispatchResult, Perbill};
+use std::cell::RefCell;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system = 0,
+		Balances: pallet_balances = 1,
+		Providers: pallet_opml_providers = 2,
+		Market: pallet_opml_market = 3,
+		Submissions: pallet_opml_submissions = 4,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<u64>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const BanSlash: Perbill = Perbill::from_percent(100);
+	pub const Pricing: Mode = Mode::Midpoint;
+	pub const NoDestination: Option<u64> = None;
+	pub const Raise: Perbill = Perbill::from_percent(10);
+	pub static ChunkLen: u32 = 16;
+	pub static AgendaPerBlock: u32 = 16;
+	pub static RevealPeriod: u64 = 5;
+}
+
+impl pallet_opml_providers::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinBond = ConstU64<100>;
+	type UnbondingPeriod = ConstU64<50>;
+	type MaxChallengeWindow = ConstU64<20>;
+	type MaxTaskTypes = ConstU32<4>;
+	type MaxProviders = ConstU32<16>;
+	type BanSlash = BanSlash;
+	type SlashDestination = NoDestination;
+	type WeightInfo = ();
+}
+
+impl pallet_opml_market::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Providers = Providers;
+	type Delivery = Submissions;
+	type ModelDeposit = ConstU64<10>;
+	type MaxMetadataLen = ConstU32<64>;
+	type MaxInlineInput = ConstU32<256>;
+	type MaxOpenTasks = ConstU32<64>;
+	type MaxProviders = ConstU32<16>;
+	type MaxTaskTypes = ConstU32<4>;
+	type MaxRedundancy = ConstU32<8>;
+	type AuctionPeriod = ConstU64<5>;
+	type MaxTasksPerBlock = ConstU32<64>;
+	type MaxDeadlinesPerBlock = ConstU32<8>;
+	type MinDeadline = ConstU64<2>;
+	type MaxDeadline = ConstU64<100>;
+	type DeadlinePenalty = ConstU64<30>;
+	type ReauctionRaise = Raise;
+	type Pricing = Pricing;
+	type SurplusDestination = NoDestination;
+	type WeightInfo = ();
+}
+
+thread_local! {
+	/// Games the stub opened: (task, defender, defended, challenger, claimed).
+	pub static OPENED: RefCell<Vec<(TaskId, u64, H256, u64, H256)>> = const { RefCell::new(Vec::new()) };
+	/// Whether the stub refuses to open games.
+	pub static REFUSE: RefCell<bool> = const { RefCell::new(false) };
+}
+
+/// The arbitration pallet's stand-in: records games (or refuses them).
+pub struct MockDisputes;
+impl DisputeOpener<u64> for MockDisputes {
+	fn open(task: TaskId, d: &u64, defended: H256, c: &u64, claimed: H256) -> DispatchResult {
+		if REFUSE.with(|r| *r.borrow()) {
+			return Err(sp_runtime::DispatchError::Other("refused"));
+		}
+		OPENED.with(|o| o.borrow_mut().push((task, *d, defended, *c, claimed)));
+		Ok(())
+	}
+}
+
+pub fn opened() -> Vec<(TaskId, u64, H256, u64, H256)> {
+	OPENED.with(|o| o.borrow().clone())
+}
+
+impl pallet_opml_submissions::Config for Test {
+	type Providers = Providers;
+	type Market = Market;
+	type Disputes = MockDisputes;
+	type MaxRedundancy = ConstU32<8>;
+	type RevealPeriod = RevealPeriod;
+	type ChallengePeriod = ConstU64<10>;
+	type RevealPenalty = ConstU64<20>;
+	type MaxChunkLen = ChunkLen;
+	type MaxAgendaPerBlock = AgendaPerBlock;
+	type MaxAgendaBucket = ConstU32<64>;
+	type ResultRetention = ConstU64<20>;
+	type WeightInfo = ();
+}
+
+/// Accounts 1..=20 start with 100_000.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut t = frame_system::GenesisConfig::<Test>::default()
+		.build_storage()
+		.unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: (1..=20).map(|a| (a, 100_000)).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut t)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(t);
+	ext.execute_with(|| System::set_block_number(1));
+	OPENED.with(|o| o.borrow_mut().clear());
+	REFUSE.with(|r| *r.borrow_mut() = false);
+	ChunkLen::set(16);
+	AgendaPerBlock::set(16);
+	RevealPeriod::set(5);
+	ext
+}
+
+/// Run `f`, then check the three pallets' invariants.
+pub fn test(f: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		f();
+		Submissions::do_try_state().expect("submissions invariants");
+		Market::do_try_state().expect("market invariants");
+		Providers::do_try_state().expect("provider invariants");
+	});
+}
+
+/// Advance to block `n`, running the hooks in runtime order.
+pub fn run_to(n: u64) {
+	while System::block_number() < n {
+		let b = System::block_number() + 1;
+		System::set_block_number(b);
+		Market::on_initialize(b);
+		Submissions::on_initialize(b);
+	}
+}

@@ -1,0 +1,708 @@
+//! Unit tests: every call and error path, the pool's transitions (election, dispute,
+//! overturn, no majority, penalties), chunked reveals (incl. a 4 MiB payload), the
+//! agenda; invariants of all three pallets after each test.
+
+use crate::{mock::*, pallet::*, types::*, Error, PendingResults};
+use frame_support::{assert_noop, assert_ok, BoundedVec};
+use opml_primitives_core::commitment::{chunked_reveal_hash, result_commitment};
+use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
+use pallet_opml_providers::Capacity;
+use sp_core::H256;
+
+const ALICE: u64 = 1; // model owner
+const BOB: u64 = 2; // requester
+const EVE: u64 = 3; // not a provider
+
+/// Task assigned at block 5: commits before 15, reveals in 15..20, tally at 20,
+/// challenge window until 30.
+const DUE: u64 = 15;
+const TALLY: u64 = 20;
+const UNTIL: u64 = 30;
+
+fn root(b: u8) -> H256 {
+	H256::repeat_byte(b)
+}
+
+fn salt(who: u64) -> [u8; 32] {
+	[who as u8; 32]
+}
+
+fn cm(task: TaskId, who: u64, result: H256) -> H256 {
+	H256(result_commitment(task, &who, &result.0, &salt(who)))
+}
+
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::Submissions(e) => Some(e),
+			_ => None,
+		})
+		.collect()
+}
+
+fn market_events() -> Vec<pallet_opml_market::Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::Market(e) => Some(e),
+			_ => None,
+		})
+		.collect()
+}
+
+fn bond(who: u64) -> u64 {
+	pallet_opml_providers::Providers::<Test>::get(who)
+		.map(|p| p.bond)
+		.unwrap_or(0)
+}
+
+/// A model, providers `10..10 + r`, and a task of redundancy `r` assigned at block 5.
+fn assigned_task(r: u8) -> (TaskId, Vec<u64>) {
+	let m = pallet_opml_market::NextModelId::<Test>::get();
+	assert_ok!(Market::register_model(
+		RuntimeOrigin::signed(ALICE),
+		root(1),
+		root(2),
+		1,
+		BoundedVec::truncate_from(b"m".to_vec()),
+	));
+	let providers: Vec<u64> = (10..10 + r as u64).collect();
+	for &p in &providers {
+		assert_ok!(Providers::register(
+			RuntimeOrigin::signed(p),
+			1_000,
+			BoundedVec::truncate_from(vec![Capacity {
+				task_type: m,
+				units: 100
+			}]),
+			1,
+			10
+		));
+	}
+	let t = pallet_opml_market::NextTaskId::<Test>::get();
+	assert_ok!(Market::submit_task(
+		RuntimeOrigin::signed(BOB),
+		m,
+		TaskInput::Root(root(9)),
+		1,
+		100 * r as u64,
+		r,
+		10
+	));
+	run_to(5);
+	assert!(Pools::<Test>::get(t).is_some(), "assigned at block 5");
+	(t, providers)
+}
+
+fn commit(who: u64, t: TaskId, result: H256) {
+	assert_ok!(Submissions::commit(
+		RuntimeOrigin::signed(who),
+		t,
+		cm(t, who, result)
+	));
+}
+
+fn reveal(who: u64, t: TaskId, result: H256) {
+	assert_ok!(Submissions::reveal(
+		RuntimeOrigin::signed(who),
+		t,
+		result,
+		salt(who)
+	));
+}
+
+fn pending(t: TaskId) -> Option<(H256, Vec<u64>, u64, u32)> {
+	match Pools::<Test>::get(t)?.phase {
+		Phase::Pending {
+			result,
+			majority,
+			until,
+			disputes,
+		} => {
+			let mut m = majority.into_inner();
+			m.sort();
+			Some((result, m, until, disputes))
+		}
+		Phase::Collecting => None,
+	}
+}
+
+#[test]
+fn a_unanimous_pool_is_elected_then_final_and_paid() {
+	test(|| {
+		let (t, ps) = assigned_task(3);
+		for &p in &ps {
+			commit(p, t, root(7));
+		}
+		run_to(DUE);
+		for &p in &ps {
+			reveal(p, t, root(7));
+		}
+		let before: Vec<u64> = ps.iter().map(|&p| Balances::free_balance(p)).collect();
+		run_to(TALLY);
+		assert_eq!(pending(t), Some((root(7), ps.clone(), UNTIL, 0)));
+		assert!(events().contains(&Event::ResultElected {
+			task: t,
+			result: root(7),
+			votes: 3,
+			until: UNTIL
+		}));
+		let first = Pools::<Test>::get(t).unwrap().entries[0].who;
+		assert_eq!(
+			Submissions::pending(t).map(|p| (p.result, p.defender)),
+			Some((root(7), first))
+		);
+		run_to(UNTIL - 1);
+		assert!(pending(t).is_some());
+		run_to(UNTIL);
+		assert!(Pools::<Test>::get(t).is_none());
+		assert_eq!(Results::<Test>::get(t).map(|r| r.result), Some(root(7)));
+		assert!(events().contains(&Event::ResultFinal {
+			task: t,
+			result: root(7)
+		}));
+		assert!(pallet_opml_market::Tasks::<Test>::get(t).is_none());
+		for (i, &p) in ps.iter().enumerate() {
+			assert!(Balances::free_balance(p) > before[i], "provider {p} paid");
+		}
+		// kept for ResultRetention (20) blocks, then forgotten
+		run_to(UNTIL + 19);
+		assert!(Results::<Test>::get(t).is_some());
+		run_to(UNTIL + 20);
+		assert!(Results::<Test>::get(t).is_none());
+	});
+}
+
+#[test]
+fn commit_errors_leave_state_unchanged() {
+	test(|| {
+		let (t, _) = assigned_task(3);
+		let c = cm(t, 10, root(7));
+		assert_noop!(
+			Submissions::commit(RuntimeOrigin::signed(10), t + 1, c),
+			Error::<Test>::UnknownTask
+		);
+		assert_noop!(
+			Submissions::commit(RuntimeOrigin::signed(EVE), t, c),
+			Error::<Test>::NotAssigned
+		);
+		commit(10, t, root(7));
+		assert!(events().contains(&Event::Committed {
+			task: t,
+			who: 10,
+			commitment: c
+		}));
+		assert_noop!(
+			Submissions::commit(RuntimeOrigin::signed(10), t, c),
+			Error::<Test>::AlreadyCommitted
+		);
+		commit(11, t, root(7));
+		run_to(DUE);
+		assert_noop!(
+			Submissions::commit(RuntimeOrigin::signed(12), t, cm(t, 12, root(7))),
+			Error::<Test>::CommitClosed
+		);
+	});
+}
+
+#[test]
+fn the_model_stealing_attack_fails() {
+	test(|| {
+		let (t, _) = assigned_task(3);
+		// A (10) commits honestly; B (11) copies A's commitment blindly
+		commit(10, t, root(7));
+		let a_commitment = cm(t, 10, root(7));
+		assert_ok!(Submissions::commit(
+			RuntimeOrigin::signed(11),
+			t,
+			a_commitment
+		));
+		run_to(DUE);
+		// A reveals; B replays A's reveal: the commitment binds A's account
+		reveal(10, t, root(7));
+		assert_noop!(
+			Submissions::reveal(RuntimeOrigin::signed(11), t, root(7), salt(10)),
+			Error::<Test>::CommitmentMismatch
+		);
+		// C (12) waited to see A's root: committing it now is too late
+		assert_noop!(
+			Submissions::commit(RuntimeOrigin::signed(12), t, cm(t, 12, root(7))),
+			Error::<Test>::CommitClosed
+		);
+		run_to(TALLY);
+		// only A revealed: 1 of 3 is no majority, the task is re-run
+		assert!(events().contains(&Event::NoMajority {
+			task: t,
+			classes: 1,
+			reveals: 1
+		}));
+		// B committed but could not reveal: penalized; C never committed: penalized
+		// by the market at the deadline
+		assert!(events().contains(&Event::RevealMissed {
+			task: t,
+			who: 11,
+			penalty: 20
+		}));
+		assert!(market_events().iter().any(|e| matches!(
+			e,
+			pallet_opml_market::Event::DeadlineMissed { provider: 12, .. }
+		)));
+	});
+}
+
+#[test]
+fn reveal_errors_each_have_their_own_error() {
+	test(|| {
+		let (t, _) = assigned_task(3);
+		commit(10, t, root(7));
+		commit(11, t, root(7));
+		assert_noop!(
+			Submissions::reveal(RuntimeOrigin::signed(10), t, root(7), salt(10)),
+			Error::<Test>::RevealNotOpen
+		);
+		run_to(DUE);
+		assert_noop!(
+			Submissions::reveal(RuntimeOrigin::signed(10), t, root(7), [0; 32]),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_noop!(
+			Submissions::reveal(RuntimeOrigin::signed(10), t, root(8), salt(10)),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_noop!(
+			Submissions::reveal(RuntimeOrigin::signed(12), t, root(7), salt(12)),
+			Error::<Test>::NotCommitted
+		);
+		assert_noop!(
+			Submissions::reveal(RuntimeOrigin::signed(EVE), t, root(7), salt(EVE)),
+			Error::<Test>::NotAssigned
+		);
+		assert_noop!(
+			Submissions::reveal(RuntimeOrigin::signed(10), t + 7, root(7), salt(10)),
+			Error::<Test>::UnknownTask
+		);
+		reveal(10, t, root(7));
+		assert_noop!(
+			Submissions::reveal(RuntimeOrigin::signed(10), t, root(7), salt(10)),
+			Error::<Test>::AlreadyRevealed
+		);
+		assert_noop!(
+			Submissions::finish_reveal(RuntimeOrigin::signed(11), t, salt(11)),
+			Error::<Test>::WrongRevealKind
+		);
+		run_to(TALLY - 1);
+		reveal(11, t, root(7)); // the last block of the window
+		assert!(pending(t).is_none());
+		run_to(TALLY);
+		assert_noop!(
+			Submissions::reveal(RuntimeOrigin::signed(11), t, root(7), salt(11)),
+			Error::<Test>::RevealClosed
+		);
+		assert_eq!(pending(t).map(|p| p.1), Some(vec![10, 11]));
+	});
+}
+
+#[test]
+fn chunked_reveal_errors_leave_state_unchanged() {
+	test(|| {
+		let (t, _) = assigned_task(1);
+		let payload: Vec<u8> = (0..40u8).collect(); // chunks of 16: 16 + 16 + 8
+		let h = H256(chunked_reveal_hash(t, &payload, 16));
+		commit(10, t, h);
+		let o = || RuntimeOrigin::signed(10);
+		assert_noop!(
+			Submissions::reveal_chunk(o(), t, 0, payload[..16].to_vec()),
+			Error::<Test>::RevealNotOpen
+		);
+		run_to(DUE);
+		assert_noop!(
+			Submissions::reveal_chunk(o(), t, 1, payload[..16].to_vec()),
+			Error::<Test>::ChunkOutOfOrder
+		);
+		assert_noop!(
+			Submissions::reveal_chunk(o(), t, 0, vec![]),
+			Error::<Test>::EmptyChunk
+		);
+		assert_noop!(
+			Submissions::reveal_chunk(o(), t, 0, payload[..17].to_vec()),
+			Error::<Test>::ChunkTooLarge
+		);
+		assert_noop!(
+			Submissions::finish_reveal(o(), t, salt(10)),
+			Error::<Test>::WrongRevealKind
+		);
+		assert_ok!(Submissions::reveal_chunk(o(), t, 0, payload[..16].to_vec()));
+		assert_noop!(
+			Submissions::reveal_chunk(o(), t, 0, payload[..16].to_vec()),
+			Error::<Test>::ChunkOutOfOrder
+		);
+		assert_noop!(
+			Submissions::reveal(o(), t, h, salt(10)),
+			Error::<Test>::WrongRevealKind
+		);
+		assert_ok!(Submissions::reveal_chunk(
+			o(),
+			t,
+			1,
+			payload[16..32].to_vec()
+		));
+		assert_ok!(Submissions::reveal_chunk(o(), t, 2, payload[32..].to_vec()));
+		// the short chunk ended the payload
+		assert_noop!(
+			Submissions::reveal_chunk(o(), t, 3, vec![1]),
+			Error::<Test>::PayloadEnded
+		);
+		assert_noop!(
+			Submissions::finish_reveal(o(), t, [0; 32]),
+			Error::<Test>::CommitmentMismatch
+		);
+		match &Pools::<Test>::get(t).unwrap().entries[0].reveal {
+			Reveal::Chunks(p) => {
+				assert_eq!((p.hash, p.count, p.bytes, p.closed), (h, 3, 40, true))
+			}
+			r => panic!("unexpected {r:?}"),
+		}
+		assert_ok!(Submissions::finish_reveal(o(), t, salt(10)));
+		assert_noop!(
+			Submissions::reveal_chunk(o(), t, 3, vec![1]),
+			Error::<Test>::AlreadyRevealed
+		);
+		assert_noop!(
+			Submissions::finish_reveal(o(), t, salt(10)),
+			Error::<Test>::AlreadyRevealed
+		);
+		assert!(events().contains(&Event::Revealed {
+			task: t,
+			who: 10,
+			result: h
+		}));
+	});
+}
+
+#[test]
+fn a_4_mib_payload_is_revealed_in_chunks_across_blocks() {
+	test(|| {
+		const CHUNK: usize = 64 * 1024;
+		ChunkLen::set(CHUNK as u32);
+		RevealPeriod::set(20);
+		let (t, ps) = assigned_task(2);
+		let mut seed = 0x9e37_79b9u32;
+		let payload: Vec<u8> = (0..4 * 1024 * 1024)
+			.map(|_| {
+				seed ^= seed << 13;
+				seed ^= seed >> 17;
+				seed ^= seed << 5;
+				seed as u8
+			})
+			.collect();
+		// what the worker computes
+		let h = H256(chunked_reveal_hash(t, &payload, CHUNK));
+		for &p in &ps {
+			commit(p, t, h);
+		}
+		run_to(DUE);
+		// 64 chunks each, 8 per provider per block, over 8 blocks
+		for (i, c) in payload.chunks(CHUNK).enumerate() {
+			for &p in &ps {
+				assert_ok!(Submissions::reveal_chunk(
+					RuntimeOrigin::signed(p),
+					t,
+					i as u32,
+					c.to_vec()
+				));
+			}
+			if i % 8 == 7 {
+				run_to(System::block_number() + 1);
+			}
+		}
+		assert_eq!(System::block_number(), DUE + 8);
+		for &p in &ps {
+			let pool = Pools::<Test>::get(t).unwrap();
+			match &pool.entries.iter().find(|e| e.who == p).unwrap().reveal {
+				Reveal::Chunks(pr) => {
+					assert_eq!((pr.hash, pr.count, pr.bytes), (h, 64, 4 << 20));
+					// a full last chunk leaves the payload open until finish_reveal
+					assert!(!pr.closed);
+				}
+				r => panic!("unexpected {r:?}"),
+			}
+			assert_ok!(Submissions::finish_reveal(
+				RuntimeOrigin::signed(p),
+				t,
+				salt(p)
+			));
+		}
+		run_to(DUE + 20);
+		assert_eq!(pending(t).map(|p| (p.0, p.1)), Some((h, ps)));
+	});
+}
+
+#[test]
+fn a_committer_that_does_not_reveal_is_penalized_and_not_paid() {
+	test(|| {
+		let (t, ps) = assigned_task(3);
+		for &p in &ps {
+			commit(p, t, root(7));
+		}
+		run_to(DUE);
+		reveal(10, t, root(7));
+		reveal(11, t, root(7));
+		let (b12, free12) = (bond(12), Balances::free_balance(12));
+		run_to(TALLY);
+		assert!(events().contains(&Event::RevealMissed {
+			task: t,
+			who: 12,
+			penalty: 20
+		}));
+		assert_eq!(bond(12), b12 - 20);
+		assert_eq!(pending(t).map(|p| p.1), Some(vec![10, 11]));
+		run_to(UNTIL);
+		assert!(Results::<Test>::get(t).is_some());
+		assert_eq!(Balances::free_balance(12), free12);
+	});
+}
+
+#[test]
+fn a_provider_that_never_commits_is_penalized_and_the_pool_goes_on() {
+	test(|| {
+		let (t, _) = assigned_task(3);
+		commit(10, t, root(7));
+		commit(11, t, root(7));
+		let b12 = bond(12);
+		run_to(DUE);
+		assert_eq!(bond(12), b12 - 30); // the market's deadline penalty
+		reveal(10, t, root(7));
+		reveal(11, t, root(7));
+		run_to(TALLY);
+		assert_eq!(pending(t).map(|p| p.1), Some(vec![10, 11]));
+	});
+}
+
+#[test]
+fn too_few_commits_send_the_task_back_and_drop_the_pool() {
+	test(|| {
+		let (t, _) = assigned_task(3);
+		commit(10, t, root(7)); // 1 of 3 cannot be a majority
+		run_to(DUE);
+		let task = pallet_opml_market::Tasks::<Test>::get(t).unwrap();
+		assert_eq!(task.priority, 1);
+		// DUE is a round (every 5 blocks): re-assigned at once with a new pool, due 25
+		assert!(matches!(task.status, TaskStatus::Assigned { due: 25, .. }));
+		let pool = Pools::<Test>::get(t).unwrap();
+		assert_eq!((pool.commit_end, pool.reveal_end), (25, 30));
+		assert!(pool.entries.iter().all(|e| e.commitment.is_none()));
+		// the old tally (block 20) does nothing to the new pool
+		run_to(TALLY);
+		assert!(matches!(
+			Pools::<Test>::get(t).unwrap().phase,
+			Phase::Collecting
+		));
+		assert!(!events()
+			.iter()
+			.any(|e| matches!(e, Event::NoMajority { .. })));
+	});
+}
+
+#[test]
+fn dissent_opens_a_game_and_the_result_waits_for_it() {
+	test(|| {
+		let (t, _) = assigned_task(3);
+		commit(10, t, root(7));
+		commit(11, t, root(7));
+		commit(12, t, root(8));
+		run_to(DUE);
+		reveal(10, t, root(7));
+		reveal(11, t, root(7));
+		reveal(12, t, root(8));
+		run_to(TALLY);
+		let d = Submissions::pending(t).unwrap().defender;
+		assert_eq!(opened(), vec![(t, d, root(7), 12, root(8))]);
+		assert!(events().contains(&Event::DisputeOpened {
+			task: t,
+			defender: d,
+			challenger: 12,
+			claimed: root(8)
+		}));
+		assert_eq!(pending(t).map(|p| p.3), Some(1));
+		// the window ends with the game open: not final
+		run_to(UNTIL + 3);
+		assert!(pending(t).is_some());
+		// the game upholds the result: final at once
+		Submissions::dispute_closed(t, true);
+		assert!(Pools::<Test>::get(t).is_none());
+		assert_eq!(Results::<Test>::get(t).map(|r| r.result), Some(root(7)));
+		// a late report on a closed task does nothing
+		Submissions::dispute_closed(t, false);
+		assert_eq!(Results::<Test>::get(t).map(|r| r.result), Some(root(7)));
+	});
+}
+
+#[test]
+fn an_overturned_result_bans_its_revealers_and_reauctions() {
+	test(|| {
+		let (t, _) = assigned_task(3);
+		commit(10, t, root(7));
+		commit(11, t, root(7));
+		commit(12, t, root(8));
+		run_to(DUE);
+		reveal(10, t, root(7));
+		reveal(11, t, root(7));
+		reveal(12, t, root(8));
+		run_to(TALLY);
+		let d = Submissions::pending(t).unwrap().defender;
+		let other = if d == 10 { 11 } else { 10 };
+		Submissions::dispute_closed(t, false);
+		assert!(events().contains(&Event::ResultOverturned {
+			task: t,
+			result: root(7)
+		}));
+		// 11 revealed the same wrong result (10 is banned by arbitration)
+		assert!(pallet_opml_providers::Banned::<Test>::contains_key(other));
+		assert!(!pallet_opml_providers::Banned::<Test>::contains_key(12));
+		let task = pallet_opml_market::Tasks::<Test>::get(t).unwrap();
+		assert_eq!((task.status, task.priority), (TaskStatus::Open, 1));
+		assert!(Pools::<Test>::get(t).is_none());
+	});
+}
+
+#[test]
+fn no_strict_majority_reruns_the_task() {
+	test(|| {
+		let (t, _) = assigned_task(2);
+		commit(10, t, root(7));
+		commit(11, t, root(8));
+		run_to(DUE);
+		reveal(10, t, root(7));
+		reveal(11, t, root(8));
+		run_to(TALLY);
+		assert!(events().contains(&Event::NoMajority {
+			task: t,
+			classes: 2,
+			reveals: 2
+		}));
+		assert!(opened().is_empty());
+		assert!(Pools::<Test>::get(t).is_none());
+		let task = pallet_opml_market::Tasks::<Test>::get(t).unwrap();
+		assert_eq!(task.status, TaskStatus::Open);
+		// the next round (25) assigns it again, with a new pool
+		run_to(25);
+		assert!(Pools::<Test>::get(t).is_some());
+		let task = pallet_opml_market::Tasks::<Test>::get(t).unwrap();
+		assert!(matches!(task.status, TaskStatus::Assigned { due: 35, .. }));
+		assert_eq!(task.priority, 1);
+	});
+}
+
+#[test]
+fn a_single_provider_gets_an_optimistic_result_with_the_same_window() {
+	test(|| {
+		let (t, _) = assigned_task(1);
+		commit(10, t, root(7));
+		run_to(DUE);
+		reveal(10, t, root(7));
+		run_to(TALLY);
+		assert_eq!(pending(t), Some((root(7), vec![10], UNTIL, 0)));
+		// a challenger opens a game through the arbitration interface
+		assert_ok!(Submissions::dispute_opened(t));
+		run_to(UNTIL);
+		assert!(pending(t).is_some());
+		Submissions::dispute_closed(t, true);
+		assert!(Results::<Test>::get(t).is_some());
+		assert_noop!(Submissions::dispute_opened(t), Error::<Test>::UnknownTask);
+	});
+}
+
+#[test]
+fn a_game_closed_before_the_window_ends_waits_for_it() {
+	test(|| {
+		let (t, _) = assigned_task(1);
+		commit(10, t, root(7));
+		assert_noop!(Submissions::dispute_opened(t), Error::<Test>::NotPending);
+		run_to(DUE);
+		reveal(10, t, root(7));
+		run_to(TALLY);
+		assert_ok!(Submissions::dispute_opened(t));
+		Submissions::dispute_closed(t, true);
+		assert_eq!(pending(t).map(|p| p.3), Some(0));
+		run_to(UNTIL);
+		assert!(Results::<Test>::get(t).is_some());
+	});
+}
+
+#[test]
+fn a_refused_game_leaves_the_majority_standing() {
+	test(|| {
+		REFUSE.with(|r| *r.borrow_mut() = true);
+		let (t, _) = assigned_task(3);
+		commit(10, t, root(7));
+		commit(11, t, root(7));
+		commit(12, t, root(8));
+		run_to(DUE);
+		reveal(10, t, root(7));
+		reveal(11, t, root(7));
+		reveal(12, t, root(8));
+		run_to(TALLY);
+		assert!(events().contains(&Event::DisputeNotOpened {
+			task: t,
+			challenger: 12,
+			claimed: root(8)
+		}));
+		run_to(UNTIL);
+		assert_eq!(Results::<Test>::get(t).map(|r| r.result), Some(root(7)));
+	});
+}
+
+#[test]
+fn the_agenda_is_bounded_per_block_and_anyone_can_process_it() {
+	test(|| {
+		AgendaPerBlock::set(1);
+		let (t1, _) = assigned_task(1);
+		// two more tasks on the same provider, assigned at 10 (due 20, tally at 25)
+		let t2 = pallet_opml_market::NextTaskId::<Test>::get();
+		assert_ok!(Market::submit_task(
+			RuntimeOrigin::signed(BOB),
+			0,
+			TaskInput::Root(root(9)),
+			1,
+			100,
+			1,
+			10
+		));
+		let t3 = t2 + 1;
+		assert_ok!(Market::submit_task(
+			RuntimeOrigin::signed(BOB),
+			0,
+			TaskInput::Root(root(9)),
+			1,
+			100,
+			1,
+			10
+		));
+		run_to(10);
+		assert!(Pools::<Test>::get(t2).is_some() && Pools::<Test>::get(t3).is_some());
+		for t in [t1] {
+			commit(10, t, root(7));
+		}
+		run_to(DUE);
+		reveal(10, t1, root(7));
+		for t in [t2, t3] {
+			commit(10, t, root(7));
+		}
+		run_to(20);
+		assert!(pending(t1).is_some());
+		for t in [t2, t3] {
+			reveal(10, t, root(7));
+		}
+		// t2 and t3 are both tallied at 25: the hook does one, a call the other
+		run_to(25);
+		let elected = |t| pending(t).is_some();
+		assert_eq!((elected(t2), elected(t3)), (true, false));
+		assert_ok!(Submissions::process_agenda(RuntimeOrigin::signed(EVE)));
+		assert!(elected(t3));
+		assert_noop!(
+			Submissions::process_agenda(RuntimeOrigin::signed(EVE)),
+			Error::<Test>::NothingDue
+		);
+	});
+}

@@ -1,0 +1,203 @@
+//! Types of pallet-opml-submissions.
+// The `*NoBound` derives repeat the generic bounds in where-clauses.
+#![allow(clippy::multiple_bound_locations)]
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{pallet_prelude::*, BoundedVec};
+use frame_support::{CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use pallet_opml_market::TaskId;
+use scale_info::TypeInfo;
+use sp_core::H256;
+use sp_runtime::DispatchResult;
+
+/// Progress of a chunked reveal: the rolling hash over the chunks so far.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct ChunkProgress {
+	/// `h_count` of the rolling hash (DESIGN.md §3).
+	pub hash: H256,
+	/// Chunks received.
+	pub count: u32,
+	/// Bytes received.
+	pub bytes: u64,
+	/// Whether the last chunk was short (then it was the final one: no more chunks).
+	pub closed: bool,
+}
+
+/// Where one provider's reveal is.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum Reveal {
+	/// Nothing revealed.
+	None,
+	/// Chunks are arriving.
+	Chunks(ChunkProgress),
+	/// Revealed: the result root (or, for a chunked reveal, the payload's final hash).
+	Done(H256),
+}
+
+/// One assigned provider's hand-in.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Entry<AccountId: Clone + PartialEq + Eq + core::fmt::Debug> {
+	/// The provider.
+	pub who: AccountId,
+	/// Its commitment, if it committed.
+	pub commitment: Option<H256>,
+	/// Its reveal.
+	pub reveal: Reveal,
+}
+
+/// Where a pool is.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxR))]
+pub enum Phase<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxR: Get<u32>,
+> {
+	/// Commits, then reveals, are being collected.
+	Collecting,
+	/// A strict majority elected `result`; it becomes final at `until` unless a
+	/// dispute is open then (it becomes final when the last one closes upheld).
+	Pending {
+		/// The elected result.
+		result: H256,
+		/// The providers who revealed it (the first defends it in disputes).
+		majority: BoundedVec<AccountId, MaxR>,
+		/// End of the challenge window.
+		until: BlockNumber,
+		/// Disputes open against it.
+		disputes: u32,
+	},
+}
+
+/// The redundancy pool of an assigned task.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxR))]
+pub struct Pool<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxR: Get<u32>,
+> {
+	/// One entry per assigned provider, in assignment order.
+	pub entries: BoundedVec<Entry<AccountId>, MaxR>,
+	/// Commits are accepted before this block (the market's deadline).
+	pub commit_end: BlockNumber,
+	/// Reveals are accepted from `commit_end` until before this block; the pool is
+	/// tallied at this block.
+	pub reveal_end: BlockNumber,
+	/// Phase.
+	pub phase: Phase<AccountId, BlockNumber, MaxR>,
+}
+
+/// A final result, kept for `ResultRetention` blocks for requesters to read.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct FinalResult<BlockNumber> {
+	/// The result root (or chunked payload hash).
+	pub result: H256,
+	/// When it became final.
+	pub at: BlockNumber,
+}
+
+/// What the agenda does with a task at a block.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Action {
+	/// Close the reveal window: penalize missing reveals, elect or re-run.
+	Tally,
+	/// Close the challenge window: settle unless a dispute is open.
+	Finalize,
+	/// Drop the kept final result.
+	Forget,
+}
+
+/// Games opened automatically against a pool's majority (implemented by the
+/// arbitration pallet).
+pub trait DisputeOpener<AccountId> {
+	/// Open a game on `task`: `defender` stands for the elected `defended` result,
+	/// `challenger` for its dissenting `claimed` result. On `Ok`, the opener reports
+	/// the game's end with [`PendingResults::dispute_closed`] (it does not call
+	/// [`PendingResults::dispute_opened`]: the pool counts the game itself).
+	fn open(
+		task: TaskId,
+		defender: &AccountId,
+		defended: H256,
+		challenger: &AccountId,
+		claimed: H256,
+	) -> DispatchResult;
+}
+
+/// No arbitration pallet: no game can be opened, the majority stands.
+impl<AccountId> DisputeOpener<AccountId> for () {
+	fn open(_: TaskId, _: &AccountId, _: H256, _: &AccountId, _: H256) -> DispatchResult {
+		Err(DispatchError::Other("no arbitration"))
+	}
+}
+
+/// A pending result as the arbitration pallet sees it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PendingResult<AccountId> {
+	/// The elected result.
+	pub result: H256,
+	/// The provider who defends it.
+	pub defender: AccountId,
+	/// Everyone who revealed it.
+	pub majority: sp_runtime::Vec<AccountId>,
+}
+
+/// What the arbitration pallet asks and tells this pallet (implemented by it).
+pub trait PendingResults<AccountId> {
+	/// The pending (elected, not yet final) result of `task`.
+	fn pending(task: TaskId) -> Option<PendingResult<AccountId>>;
+	/// A game against `task`'s pending result was opened by a challenger: it cannot
+	/// become final until the game closes. Fails if the result is not pending.
+	fn dispute_opened(task: TaskId) -> DispatchResult;
+	/// A game on `task` closed. `upheld`: the defender won. A result that lost is
+	/// overturned: its other revealers are banned, the task goes back to auction.
+	/// Closing a game on a task that is no longer pending does nothing.
+	fn dispute_closed(task: TaskId, upheld: bool);
+}
