@@ -83,9 +83,12 @@ impl pallet_opml_market::Config for Test {
 	type WeightInfo = ();
 }
 
+/// A game the stub opened: (task, defender, defended, challenger, claimed).
+pub type Opened = (TaskId, u64, H256, u64, H256);
+
 thread_local! {
-	/// Games the stub opened: (task, defender, defended, challenger, claimed).
-	pub static OPENED: RefCell<Vec<(TaskId, u64, H256, u64, H256)>> = const { RefCell::new(Vec::new()) };
+	/// Games the stub opened.
+	pub static OPENED: RefCell<Vec<Opened>> = const { RefCell::new(Vec::new()) };
 	/// Whether the stub refuses to open games.
 	pub static REFUSE: RefCell<bool> = const { RefCell::new(false) };
 }
@@ -102,7 +105,7 @@ impl DisputeOpener<u64> for MockDisputes {
 	}
 }
 
-pub fn opened() -> Vec<(TaskId, u64, H256, u64, H256)> {
+pub fn opened() -> Vec<Opened> {
 	OPENED.with(|o| o.borrow().clone())
 }
 

@@ -681,9 +681,7 @@ fn the_agenda_is_bounded_per_block_and_anyone_can_process_it() {
 		));
 		run_to(10);
 		assert!(Pools::<Test>::get(t2).is_some() && Pools::<Test>::get(t3).is_some());
-		for t in [t1] {
-			commit(10, t, root(7));
-		}
+		commit(10, t1, root(7));
 		run_to(DUE);
 		reveal(10, t1, root(7));
 		for t in [t2, t3] {
