@@ -1,11 +1,14 @@
-//! The market on a real dev node: a provider bonds and registers capacity, a requester
-//! registers a model and submits a task with an escrowed valuation, and the next
-//! auction round (every 5 blocks) assigns the task to the provider, all through signed
-//! extrinsics seen in finalized blocks.
+//! The market and submissions on a real dev node: a provider bonds and registers
+//! capacity, a requester registers a model and submits a task with an escrowed
+//! valuation, the next auction round (every 5 blocks) assigns the task to the provider,
+//! which commits and then reveals its result; the result is elected, becomes final
+//! after the challenge window and the task is settled — all through signed extrinsics
+//! seen in finalized blocks.
 
+use opml_primitives_core::commitment::result_commitment;
 use opml_tests::Node;
-use std::time::Duration;
-use subxt::{dynamic::Value, OnlineClient, PolkadotConfig};
+use std::time::{Duration, Instant};
+use subxt::{dynamic::Value, ext::scale_value::At, OnlineClient, PolkadotConfig};
 use subxt_signer::sr25519::{dev, Keypair};
 
 const UNIT: u128 = 1_000_000_000_000;
@@ -38,8 +41,36 @@ async fn submit(
 	.expect("extrinsic failed")
 }
 
+/// The first `pallet.name` event in the blocks from `next` on, waiting up to `secs`
+/// seconds; `next` moves past the block it was found in.
+async fn wait_event(
+	api: &OnlineClient<PolkadotConfig>,
+	next: &mut u64,
+	pallet: &str,
+	name: &str,
+	secs: u64,
+) -> Value {
+	let deadline = Instant::now() + Duration::from_secs(secs);
+	while Instant::now() < deadline {
+		let cur = api.at_current_block().await.unwrap().block_number();
+		while *next <= cur {
+			let at = api.at_block(*next).await.unwrap();
+			*next += 1;
+			for e in at.events().fetch().await.unwrap().iter() {
+				let e = e.unwrap();
+				if e.pallet_name() == pallet && e.event_name() == name {
+					*next -= 1; // later events of the same block stay visible
+					return e.decode_fields_unchecked_as::<Value>().unwrap();
+				}
+			}
+		}
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	panic!("no {pallet}.{name} within {secs} s");
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_task_is_auctioned_to_a_registered_provider() {
+async fn a_task_is_auctioned_committed_revealed_and_settled() {
 	let mut node = Node::start("market", &["--dev", "--tmp", "--dev-block-time", "300"]).unwrap();
 	node.wait_finalized(2, Duration::from_secs(300)).unwrap();
 	let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
@@ -93,7 +124,7 @@ async fn a_task_is_auctioned_to_a_registered_provider() {
 			Value::u128(1),
 			Value::u128(5 * UNIT),
 			Value::u128(1),
-			Value::u128(100),
+			Value::u128(10),
 		],
 	);
 	let ev = submit(&api, &task, &dev::alice()).await;
@@ -101,30 +132,63 @@ async fn a_task_is_auctioned_to_a_registered_provider() {
 		ev.iter().any(|e| e.0 == "Market" && e.1 == "TaskSubmitted"),
 		"{ev:?}"
 	);
-	let from = api.at_current_block().await.unwrap().block_number();
+	let mut next = api.at_current_block().await.unwrap().block_number();
 
 	// The next round (within 5 blocks) assigns it to Bob at the midpoint price 3 UNIT.
-	let mut seen = None;
-	let deadline = std::time::Instant::now() + Duration::from_secs(60);
-	let mut next = from;
-	while seen.is_none() && std::time::Instant::now() < deadline {
-		let cur = api.at_current_block().await.unwrap().block_number();
-		while next <= cur && seen.is_none() {
-			let at = api.at_block(next).await.unwrap();
-			for e in at.events().fetch().await.unwrap().iter() {
-				let e = e.unwrap();
-				if e.pallet_name() == "Market" && e.event_name() == "TaskAssigned" {
-					seen = Some(e.decode_fields_unchecked_as::<Value>().unwrap().to_string());
-				}
-			}
-			next += 1;
-		}
-		tokio::time::sleep(Duration::from_millis(300)).await;
-	}
-	let assigned = seen.expect("no Market.TaskAssigned within 60 s");
+	let assigned = wait_event(&api, &mut next, "Market", "TaskAssigned", 60).await;
 	assert!(
-		assigned.contains(&(3 * UNIT).to_string()),
+		assigned.to_string().contains(&(3 * UNIT).to_string()),
 		"price/payment not 3 UNIT: {assigned}"
+	);
+	let field = |v: &Value, f: &str| v.at(f).and_then(|x| x.as_u128()).unwrap() as u64;
+	let (task, due) = (field(&assigned, "task"), field(&assigned, "due"));
+
+	// Bob commits to its result (the worker's commitment function), then reveals it
+	// once the commit window has closed at `due`.
+	let (result, salt) = ([0x5au8; 32], [0x33u8; 32]);
+	let bob = dev::bob().public_key().0;
+	let commitment = result_commitment(task, &bob, &result, &salt);
+	let commit = subxt::dynamic::tx(
+		"Submissions",
+		"commit",
+		vec![Value::u128(task.into()), Value::from_bytes(commitment)],
+	);
+	let ev = submit(&api, &commit, &dev::bob()).await;
+	assert!(
+		ev.iter()
+			.any(|e| e.0 == "Submissions" && e.1 == "Committed"),
+		"{ev:?}"
+	);
+	let deadline = Instant::now() + Duration::from_secs(60);
+	while api.at_current_block().await.unwrap().block_number() < due {
+		assert!(Instant::now() < deadline, "block {due} not reached");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	let reveal = subxt::dynamic::tx(
+		"Submissions",
+		"reveal",
+		vec![
+			Value::u128(task.into()),
+			Value::from_bytes(result),
+			Value::from_bytes(salt),
+		],
+	);
+	let ev = submit(&api, &reveal, &dev::bob()).await;
+	assert!(
+		ev.iter().any(|e| e.0 == "Submissions" && e.1 == "Revealed"),
+		"{ev:?}"
+	);
+
+	// Tally after the 15-block reveal window, final after the 60-block challenge window.
+	let elected = wait_event(&api, &mut next, "Submissions", "ResultElected", 60).await;
+	assert_eq!(field(&elected, "votes"), 1, "{elected}");
+	let fin = wait_event(&api, &mut next, "Submissions", "ResultFinal", 90).await;
+	assert!(fin.to_string().contains(&format!("{}", result[0])), "{fin}");
+	let settled = wait_event(&api, &mut next, "Market", "TaskSettled", 10).await;
+	assert_eq!(
+		settled.at("paid").and_then(|x| x.as_u128()),
+		Some(3 * UNIT),
+		"{settled}"
 	);
 	node.check_alive().unwrap();
 }
