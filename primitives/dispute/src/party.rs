@@ -298,8 +298,8 @@ impl NodeGame {
 /// the chooser's own hash at any point (the end `p_m` is disputed by definition).
 pub fn choose(points: &[u64], posted: &[Hash], mut ours: impl FnMut(u64) -> Hash) -> u32 {
 	let m = points.len().saturating_sub(1);
-	for c in 1..m {
-		if posted.get(c - 1) != Some(&ours(points[c])) {
+	for (c, &p) in points.iter().enumerate().take(m).skip(1) {
+		if posted.get(c - 1) != Some(&ours(p)) {
 			return (c - 1) as u32;
 		}
 	}

@@ -121,6 +121,8 @@ pub enum InputProof {
 }
 
 /// What the defender posts when the graph game has narrowed to node `i`.
+// A transport type, decoded once per game: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 pub enum Handoff {
 	/// Node `i` exists: its data, its output and the defender's final VM state.
