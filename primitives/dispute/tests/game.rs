@@ -31,7 +31,7 @@ struct Setup {
 fn setup(seed: u64) -> Setup {
 	// small models of several ops: an MLP, and a transformer block (matmul of two
 	// slots, add, layer norm, softmax, GELU)
-	let m = if seed % 2 == 0 {
+	let m = if seed.is_multiple_of(2) {
 		zoo::mlp(&[24, 16, 8, 4], seed)
 	} else {
 		zoo::transformer_block(4, 8, 2, 16, seed)
@@ -127,7 +127,7 @@ fn honest_parties_win_at_every_fault_position() {
 				Party::with_outputs(&s.guest, &s.model, &s.input, wrong_outputs(&honest, j, rng))
 					.unwrap();
 			// half the liars also lie about the trajectory from a random step
-			if rng.next_u64() % 2 == 0 {
+			if rng.next_u64().is_multiple_of(2) {
 				p.lying_from_step(1 + rng.next_u64() % steps)
 			} else {
 				p
