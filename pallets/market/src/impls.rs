@@ -110,6 +110,8 @@ impl<T: Config> Pallet<T> {
 			TaskInfo {
 				requester: requester.clone(),
 				model,
+				commitment: m.commitment,
+				program_root: m.program_root,
 				input,
 				demand,
 				valuation,
@@ -649,5 +651,20 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 		Self::schedule_deadline(due, task);
 		T::Delivery::on_assigned(task, providers, due);
 		Ok(task)
+	}
+}
+
+impl<T: Config> TaskSubject for Pallet<T> {
+	fn subject(task: TaskId) -> Option<Subject> {
+		let t = Tasks::<T>::get(task)?;
+		let input_root = match &t.input {
+			TaskInput::Root(r) => *r,
+			TaskInput::Inline(bytes) => H256(opml_primitives_core::merkle::bytes_root(bytes).0),
+		};
+		Some(Subject {
+			commitment: t.commitment,
+			program_root: t.program_root,
+			input_root,
+		})
 	}
 }

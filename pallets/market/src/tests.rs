@@ -506,3 +506,39 @@ fn a_minority_missing_its_deadline_is_penalized_without_reauction() {
 		assert_eq!(Balances::free_balance(BOB), bob + 30);
 	});
 }
+
+#[test]
+fn a_task_subject_survives_deregistration_and_hashes_inline_inputs() {
+	test(|| {
+		use crate::TaskSubject;
+		let m = model(1);
+		let t = submit(BOB, m, 1, 100, 1);
+		let bytes = vec![3u8; 100];
+		let t2 = crate::pallet::NextTaskId::<Test>::get();
+		assert_ok!(Market::submit_task(
+			RuntimeOrigin::signed(BOB),
+			m,
+			TaskInput::Inline(BoundedVec::truncate_from(bytes.clone())),
+			1,
+			100,
+			1,
+			10
+		));
+		assert_ok!(Market::deregister_model(RuntimeOrigin::signed(ALICE), m));
+		let s = Market::subject(t).unwrap();
+		assert_eq!(
+			(s.commitment, s.program_root, s.input_root),
+			(
+				H256::repeat_byte(1),
+				H256::repeat_byte(2),
+				H256::repeat_byte(9)
+			)
+		);
+		let s2 = Market::subject(t2).unwrap();
+		assert_eq!(
+			s2.input_root,
+			H256(opml_primitives_core::merkle::bytes_root(&bytes).0)
+		);
+		assert!(Market::subject(t2 + 1).is_none());
+	});
+}

@@ -123,6 +123,11 @@ pub struct TaskInfo<
 	pub requester: AccountId,
 	/// The model to run.
 	pub model: ModelId,
+	/// The model's commitment at submission (disputes need it even if the model is
+	/// deregistered meanwhile).
+	pub commitment: H256,
+	/// The model's program root at submission.
+	pub program_root: H256,
 	/// The input.
 	pub input: TaskInput<MaxInline>,
 	/// Units of work per provider.
@@ -245,6 +250,23 @@ pub trait TaskSettlement<AccountId> {
 	#[cfg(feature = "runtime-benchmarks")]
 	fn assigned_for_benchmark(providers: &[AccountId])
 		-> Result<TaskId, sp_runtime::DispatchError>;
+}
+
+/// What a dispute is about: the model and the input of a task.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Subject {
+	/// The model commitment.
+	pub commitment: H256,
+	/// The VM program root the model runs under.
+	pub program_root: H256,
+	/// The input's tensor root (computed from the bytes for an inline input).
+	pub input_root: H256,
+}
+
+/// What the arbitration pallet asks the market (implemented by it).
+pub trait TaskSubject {
+	/// The model and input of an assigned `task`.
+	fn subject(task: TaskId) -> Option<Subject>;
 }
 
 /// What the market asks and tells the submissions pallet: who handed in (committed) a

@@ -360,6 +360,7 @@ impl<T: Config> Pallet<T> {
 		};
 		Pools::<T>::insert(task, pool);
 		Self::schedule(until, task, Action::Finalize);
+		T::Disputes::on_elected(task);
 		Self::deposit_event(Event::ResultElected {
 			task,
 			result,

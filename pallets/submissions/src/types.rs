@@ -169,6 +169,9 @@ pub trait DisputeOpener<AccountId> {
 		challenger: &AccountId,
 		claimed: H256,
 	) -> DispatchResult;
+
+	/// `task`'s result was elected and is pending (a candidate for a random audit).
+	fn on_elected(_task: TaskId) {}
 }
 
 /// No arbitration pallet: no game can be opened, the majority stands.
