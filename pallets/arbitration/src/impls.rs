@@ -1,0 +1,596 @@
+//! The pallet's logic: opening games, moves with chess clocks, the handoff and the
+//! one-step decision (rules from `opml_dispute`), outcomes, audits, invariants.
+
+use crate::{pallet::*, types::*, weights::WeightInfo};
+use alloc::vec::Vec;
+use frame_support::{
+	pallet_prelude::*,
+	traits::{
+		fungible::{InspectHold, MutateHold},
+		tokens::{Fortitude, Precision, Restriction},
+		Randomness,
+	},
+	BoundedVec,
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use opml_dispute::{
+	decode_handoff, graph_state_0, one_step, split, verify_handoff, DisputeError, HandoffOutcome,
+	GRAPH_LAST,
+};
+use opml_vm::witness::WitnessError;
+use pallet_opml_market::{TaskId, TaskSubject};
+use pallet_opml_providers::ProviderRegistry;
+use pallet_opml_submissions::{DisputeOpener, PendingResults};
+use sp_core::H256;
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	Perbill,
+};
+
+impl<T: Config> From<DisputeError> for Error<T> {
+	fn from(e: DisputeError) -> Self {
+		match e {
+			DisputeError::BadSplit => Error::<T>::BadSplit,
+			DisputeError::Malformed => Error::<T>::Malformed,
+			DisputeError::BadGraphProof => Error::<T>::BadGraphProof,
+			DisputeError::BadNodeProof => Error::<T>::BadNodeProof,
+			DisputeError::NodeExists => Error::<T>::NodeExists,
+			DisputeError::ChangedWithoutNode => Error::<T>::ChangedWithoutNode,
+			DisputeError::InputCount => Error::<T>::InputCount,
+			DisputeError::BadInputSource => Error::<T>::BadInputSource,
+			DisputeError::BadInputProof => Error::<T>::BadInputProof,
+			DisputeError::BadTensor => Error::<T>::BadTensor,
+			DisputeError::BadOutputProof => Error::<T>::BadOutputProof,
+			DisputeError::NotHalted => Error::<T>::NotHalted,
+			DisputeError::NoSteps => Error::<T>::NoSteps,
+			DisputeError::BadFinalOutput => Error::<T>::BadFinalOutput,
+			DisputeError::Witness(WitnessError::PreStateMismatch) => Error::<T>::WitnessPreState,
+			DisputeError::Witness(WitnessError::Malformed | WitnessError::TooLarge) => {
+				Error::<T>::Malformed
+			}
+			DisputeError::Witness(_) => Error::<T>::BadWitness,
+		}
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	fn now() -> BlockNumberFor<T> {
+		frame_system::Pallet::<T>::block_number()
+	}
+
+	fn bond_reason() -> T::RuntimeHoldReason {
+		HoldReason::ChallengeBond.into()
+	}
+
+	/// Open a game against `defender`'s result `defended` on `task`. Checks everything
+	/// before writing (it also runs from the submissions pallet's hook).
+	fn open_game(
+		task: TaskId,
+		defender: T::AccountId,
+		challenger: T::AccountId,
+		bond: BalanceOf<T>,
+		provider_challenger: bool,
+		defended: H256,
+	) -> Result<GameId, DispatchError> {
+		let subject = T::Tasks::subject(task).ok_or(Error::<T>::NotPending)?;
+		let mut games = TaskGames::<T>::get(task);
+		ensure!(!games.is_full(), Error::<T>::TooManyGames);
+		let id = NextGameId::<T>::get();
+		let next = id.checked_add(1).ok_or(Error::<T>::UnknownGame)?;
+		T::Providers::begin_challenge(&defender)?;
+		if provider_challenger {
+			if let Err(e) = T::Providers::begin_challenge(&challenger) {
+				T::Providers::end_challenge(&defender);
+				return Err(e);
+			}
+		}
+		games.try_push(id).map_err(|_| Error::<T>::TooManyGames)?;
+		TaskGames::<T>::insert(task, games);
+		NextGameId::<T>::put(next);
+		let budget = T::ClockBudget::get();
+		Games::<T>::insert(
+			id,
+			Game {
+				task,
+				defender: defender.clone(),
+				challenger: challenger.clone(),
+				bond,
+				provider_challenger,
+				commitment: subject.commitment,
+				program_root: subject.program_root,
+				phase: Phase::Graph {
+					a: 0,
+					b: GRAPH_LAST,
+					ha: H256(graph_state_0(&subject.input_root.0)),
+					hb: defended,
+					posted: BoundedVec::new(),
+				},
+				turn: Side::Defender,
+				defender_clock: budget,
+				challenger_clock: budget,
+				since: Self::now(),
+				moves: 0,
+			},
+		);
+		Self::deposit_event(Event::GameOpened {
+			game: id,
+			task,
+			defender,
+			challenger,
+			bond,
+		});
+		Ok(id)
+	}
+
+	pub(crate) fn do_challenge(
+		who: T::AccountId,
+		task: TaskId,
+		bond: BalanceOf<T>,
+	) -> DispatchResult {
+		let pending = T::Results::pending(task).ok_or(Error::<T>::NotPending)?;
+		ensure!(who != pending.defender, Error::<T>::OwnResult);
+		ensure!(bond >= T::MinChallengeBond::get(), Error::<T>::BondTooLow);
+		ensure!(
+			!TaskGames::<T>::get(task).is_full(),
+			Error::<T>::TooManyGames
+		);
+		T::Currency::hold(&Self::bond_reason(), &who, bond)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		T::Results::dispute_opened(task)?;
+		Self::open_game(task, pending.defender, who, bond, false, pending.result)?;
+		Ok(())
+	}
+
+	/// Start `side`'s move: it must be its turn (and the caller its account, if given)
+	/// with time left on its clock, which is charged.
+	fn take_move(game: &mut GameOf<T>, who: Option<&T::AccountId>, side: Side) -> DispatchResult {
+		ensure!(game.turn == side, Error::<T>::NotYourMove);
+		if let Some(who) = who {
+			let account = match side {
+				Side::Defender => &game.defender,
+				Side::Challenger => &game.challenger,
+			};
+			ensure!(who == account, Error::<T>::NotYourMove);
+		}
+		let now = Self::now();
+		let elapsed = now.saturating_sub(game.since);
+		let clock = match side {
+			Side::Defender => &mut game.defender_clock,
+			Side::Challenger => &mut game.challenger_clock,
+		};
+		ensure!(elapsed <= *clock, Error::<T>::ClockExpired);
+		*clock = clock.saturating_sub(elapsed);
+		game.since = now;
+		game.moves = game.moves.saturating_add(1);
+		Ok(())
+	}
+
+	pub(crate) fn do_post_states(
+		who: T::AccountId,
+		id: GameId,
+		states: BoundedVec<H256, T::Fanout>,
+	) -> DispatchResult {
+		let mut game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		let (a, b) = match &game.phase {
+			Phase::Graph { a, b, posted, .. } | Phase::Vm { a, b, posted, .. }
+				if posted.is_empty() =>
+			{
+				(*a, *b)
+			}
+			_ => return Err(Error::<T>::WrongPhase.into()),
+		};
+		Self::take_move(&mut game, Some(&who), Side::Defender)?;
+		let points = split(a, b, T::Fanout::get()).map_err(Error::<T>::from)?;
+		ensure!(
+			states.len() + 2 == points.len(),
+			Error::<T>::WrongStateCount
+		);
+		match &mut game.phase {
+			Phase::Graph { posted, .. } | Phase::Vm { posted, .. } => *posted = states.clone(),
+			_ => return Err(Error::<T>::WrongPhase.into()),
+		}
+		game.turn = Side::Challenger;
+		Games::<T>::insert(id, game);
+		Self::deposit_event(Event::StatesPosted {
+			game: id,
+			a,
+			b,
+			states,
+		});
+		Ok(())
+	}
+
+	pub(crate) fn do_choose(who: T::AccountId, id: GameId, index: u32) -> DispatchResult {
+		let mut game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		let (a, b, ha, hb, posted) = match &game.phase {
+			Phase::Graph {
+				a,
+				b,
+				ha,
+				hb,
+				posted,
+			}
+			| Phase::Vm {
+				a,
+				b,
+				ha,
+				hb,
+				posted,
+				..
+			} if !posted.is_empty() => (*a, *b, *ha, *hb, posted.clone()),
+			_ => return Err(Error::<T>::WrongPhase.into()),
+		};
+		Self::take_move(&mut game, Some(&who), Side::Challenger)?;
+		let points = split(a, b, T::Fanout::get()).map_err(Error::<T>::from)?;
+		let m = points.len().saturating_sub(1);
+		let c = index as usize;
+		ensure!(c < m, Error::<T>::BadChoice);
+		let (na, nb) = (points[c], points[c + 1]);
+		let nha = if c == 0 { ha } else { posted[c - 1] };
+		let nhb = if c + 1 == m { hb } else { posted[c] };
+		let narrowed = nb == na + 1;
+		game.phase = match (&game.phase, narrowed) {
+			(Phase::Graph { .. }, true) => Phase::Handoff {
+				node: nb,
+				g_prev: nha,
+				g_node: nhb,
+			},
+			(Phase::Graph { .. }, false) => Phase::Graph {
+				a: na,
+				b: nb,
+				ha: nha,
+				hb: nhb,
+				posted: BoundedVec::new(),
+			},
+			(Phase::Vm { node, .. }, true) => Phase::OneStep {
+				node: *node,
+				step: na,
+				pre: nha,
+				post: nhb,
+			},
+			(Phase::Vm { node, .. }, false) => Phase::Vm {
+				node: *node,
+				a: na,
+				b: nb,
+				ha: nha,
+				hb: nhb,
+				posted: BoundedVec::new(),
+			},
+			_ => return Err(Error::<T>::WrongPhase.into()),
+		};
+		// the defender posts or hands off next; the last step is the challenger's
+		game.turn = if matches!(game.phase, Phase::OneStep { .. }) {
+			Side::Challenger
+		} else {
+			Side::Defender
+		};
+		Games::<T>::insert(id, game);
+		Self::deposit_event(Event::Chosen {
+			game: id,
+			a: na,
+			b: nb,
+		});
+		Ok(())
+	}
+
+	pub(crate) fn do_handoff(
+		who: T::AccountId,
+		id: GameId,
+		data: BoundedVec<u8, ConstU32<MAX_HANDOFF_BYTES>>,
+	) -> DispatchResult {
+		let mut game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		let Phase::Handoff {
+			node,
+			g_prev,
+			g_node,
+		} = game.phase.clone()
+		else {
+			return Err(Error::<T>::WrongPhase.into());
+		};
+		Self::take_move(&mut game, Some(&who), Side::Defender)?;
+		let h = decode_handoff(&data).map_err(Error::<T>::from)?;
+		let outcome = verify_handoff(
+			&game.commitment.0,
+			&game.program_root.0,
+			node,
+			&g_prev.0,
+			&g_node.0,
+			&h,
+		)
+		.map_err(Error::<T>::from)?;
+		match outcome {
+			HandoffOutcome::NoNode => {
+				Self::resolve(id, game, Side::Challenger, Outcome::NoNode);
+			}
+			HandoffOutcome::Vm {
+				initial,
+				final_hash,
+				steps,
+			} => {
+				game.phase = if steps == 1 {
+					game.turn = Side::Challenger;
+					Phase::OneStep {
+						node,
+						step: 0,
+						pre: H256(initial),
+						post: H256(final_hash),
+					}
+				} else {
+					game.turn = Side::Defender;
+					Phase::Vm {
+						node,
+						a: 0,
+						b: steps,
+						ha: H256(initial),
+						hb: H256(final_hash),
+						posted: BoundedVec::new(),
+					}
+				};
+				Games::<T>::insert(id, game);
+				Self::deposit_event(Event::HandedOff {
+					game: id,
+					node,
+					steps,
+					initial: H256(initial),
+				});
+			}
+		}
+		Ok(())
+	}
+
+	pub(crate) fn do_one_step(
+		id: GameId,
+		witness: BoundedVec<u8, ConstU32<MAX_WITNESS_BYTES>>,
+	) -> DispatchResult {
+		let mut game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		let Phase::OneStep { pre, post, .. } = game.phase.clone() else {
+			return Err(Error::<T>::WrongPhase.into());
+		};
+		Self::take_move(&mut game, None, Side::Challenger)?;
+		let reached = one_step(&pre.0, &witness).map_err(Error::<T>::from)?;
+		if reached == post.0 {
+			Self::resolve(id, game, Side::Challenger, Outcome::StepUpheld);
+		} else {
+			Self::resolve(id, game, Side::Defender, Outcome::StepRefuted);
+		}
+		Ok(())
+	}
+
+	pub(crate) fn do_timeout(id: GameId) -> DispatchResult {
+		let game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		let clock = match game.turn {
+			Side::Defender => game.defender_clock,
+			Side::Challenger => game.challenger_clock,
+		};
+		ensure!(
+			Self::now().saturating_sub(game.since) > clock,
+			Error::<T>::NotExpired
+		);
+		let loser = game.turn;
+		Self::resolve(id, game, loser, Outcome::Timeout);
+		Ok(())
+	}
+
+	/// End a game: `loser` loses (bans, bonds), the result is upheld or overturned.
+	fn resolve(id: GameId, game: GameOf<T>, loser: Side, outcome: Outcome) {
+		Games::<T>::remove(id);
+		TaskGames::<T>::mutate_exists(game.task, |g| {
+			if let Some(v) = g {
+				v.retain(|x| *x != id);
+				if v.is_empty() {
+					*g = None;
+				}
+			}
+		});
+		T::Providers::end_challenge(&game.defender);
+		if game.provider_challenger {
+			T::Providers::end_challenge(&game.challenger);
+		}
+		let share = T::WinnerShare::get();
+		let reason = Self::bond_reason();
+		match loser {
+			Side::Defender => {
+				T::Providers::ban(&game.defender, Some(&game.challenger), share);
+				if !game.bond.is_zero() {
+					let _ = T::Currency::release(
+						&reason,
+						&game.challenger,
+						game.bond,
+						Precision::BestEffort,
+					);
+				}
+				T::Results::dispute_closed(game.task, false);
+			}
+			Side::Challenger => {
+				if game.provider_challenger {
+					T::Providers::ban(&game.challenger, Some(&game.defender), share);
+				}
+				if !game.bond.is_zero() {
+					let to_winner = share * game.bond;
+					let _ = T::Currency::transfer_on_hold(
+						&reason,
+						&game.challenger,
+						&game.defender,
+						to_winner,
+						Precision::BestEffort,
+						Restriction::Free,
+						Fortitude::Force,
+					);
+					let _ = T::Currency::burn_held(
+						&reason,
+						&game.challenger,
+						game.bond.saturating_sub(to_winner),
+						Precision::BestEffort,
+						Fortitude::Force,
+					);
+				}
+				T::Results::dispute_closed(game.task, true);
+			}
+		}
+		let (winner, loser_account) = match loser {
+			Side::Defender => (game.challenger, game.defender),
+			Side::Challenger => (game.defender, game.challenger),
+		};
+		Self::deposit_event(Event::GameResolved {
+			game: id,
+			task: game.task,
+			winner,
+			loser: loser_account,
+			loser_side: loser,
+			outcome,
+		});
+	}
+
+	/// Draw an audit with probability `AuditProbability`.
+	pub(crate) fn maybe_audit(now: BlockNumberFor<T>) -> Weight {
+		let p = T::AuditProbability::get();
+		if p.is_zero() {
+			return Weight::zero();
+		}
+		let (seed, _) = T::Randomness::random(b"opml/audit");
+		let word = |i: usize| {
+			let b = seed.as_bytes();
+			u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+		};
+		if Perbill::from_parts(word(0) % 1_000_000_000) >= p {
+			return T::WeightInfo::audit_miss();
+		}
+		let mut candidates = AuditCandidates::<T>::get();
+		if candidates.is_empty() {
+			return T::WeightInfo::audit_miss();
+		}
+		let task = candidates.remove(word(1) as usize % candidates.len());
+		AuditCandidates::<T>::put(candidates);
+		if let Some(pending) = T::Results::pending(task) {
+			let eligible: Vec<T::AccountId> = T::Providers::eligible()
+				.into_iter()
+				.filter(|p| !pending.majority.contains(p))
+				.collect();
+			if !eligible.is_empty() {
+				let auditor = eligible[word(2) as usize % eligible.len()].clone();
+				Audits::<T>::mutate(|a| {
+					if a.is_full() {
+						a.remove(0);
+					}
+					let _ = a.try_push(Audit {
+						task,
+						auditor: auditor.clone(),
+						at: now,
+					});
+				});
+				Self::deposit_event(Event::AuditAssigned { task, auditor });
+			}
+		}
+		T::WeightInfo::audit_draw()
+	}
+
+	pub(crate) fn do_confirm_audit(who: T::AccountId, task: TaskId) -> DispatchResult {
+		Audits::<T>::try_mutate(|a| {
+			let i = a
+				.iter()
+				.position(|x| x.task == task && x.auditor == who)
+				.ok_or(Error::<T>::NotAuditor)?;
+			a.remove(i);
+			Ok::<_, DispatchError>(())
+		})?;
+		Self::deposit_event(Event::AuditConfirmed { task, auditor: who });
+		Ok(())
+	}
+
+	/// Invariants: every game is listed under its task and every listed game exists
+	/// for that task; intervals are ordered and within bounds, posted states match the
+	/// split; clocks never exceed the budget; the held challenge bonds equal the bonds
+	/// of open games per challenger.
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		let k = T::Fanout::get();
+		let budget = T::ClockBudget::get();
+		let mut bonds: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
+		for (id, g) in Games::<T>::iter() {
+			ensure!(
+				TaskGames::<T>::get(g.task).contains(&id),
+				"game not listed under its task"
+			);
+			ensure!(
+				g.defender_clock <= budget && g.challenger_clock <= budget,
+				"clock above budget"
+			);
+			match &g.phase {
+				Phase::Graph { a, b, posted, .. } | Phase::Vm { a, b, posted, .. } => {
+					ensure!(a + 1 < *b, "interval not splittable");
+					if matches!(g.phase, Phase::Graph { .. }) {
+						ensure!(*b <= GRAPH_LAST, "graph interval out of range");
+					}
+					let points = split(*a, *b, k).map_err(|_| "bad split")?;
+					ensure!(
+						posted.is_empty() || posted.len() + 2 == points.len(),
+						"posted states do not match the split"
+					);
+					ensure!(
+						(g.turn == Side::Defender) == posted.is_empty(),
+						"wrong side to move"
+					);
+				}
+				Phase::Handoff { node, .. } => {
+					ensure!(
+						*node >= 1 && *node <= GRAPH_LAST,
+						"handoff node out of range"
+					);
+					ensure!(g.turn == Side::Defender, "the defender hands off");
+				}
+				Phase::OneStep { .. } => {
+					ensure!(g.turn == Side::Challenger, "the challenger proves the step")
+				}
+			}
+			if !g.bond.is_zero() {
+				match bonds.iter_mut().find(|(w, _)| *w == g.challenger) {
+					Some((_, b)) => *b = b.saturating_add(g.bond),
+					None => bonds.push((g.challenger.clone(), g.bond)),
+				}
+			}
+		}
+		for (task, ids) in TaskGames::<T>::iter() {
+			for id in ids.iter() {
+				ensure!(
+					Games::<T>::get(id).is_some_and(|g| g.task == task),
+					"listed game missing"
+				);
+			}
+		}
+		for (who, total) in bonds {
+			ensure!(
+				T::Currency::balance_on_hold(&Self::bond_reason(), &who) == total,
+				"challenge bond hold differs"
+			);
+		}
+		Ok(())
+	}
+}
+
+impl<T: Config> DisputeOpener<T::AccountId> for Pallet<T> {
+	fn open(
+		task: TaskId,
+		defender: &T::AccountId,
+		defended: H256,
+		challenger: &T::AccountId,
+		_claimed: H256,
+	) -> DispatchResult {
+		Self::open_game(
+			task,
+			defender.clone(),
+			challenger.clone(),
+			Zero::zero(),
+			true,
+			defended,
+		)
+		.map(|_| ())
+	}
+
+	fn on_elected(task: TaskId) {
+		AuditCandidates::<T>::mutate(|c| {
+			if c.is_full() {
+				c.remove(0);
+			}
+			let _ = c.try_push(task);
+		});
+	}
+}

@@ -1,0 +1,450 @@
+//! # pallet-opml-arbitration
+//!
+//! OPML's dispute game (DESIGN.md §6), closing the gaps of OPML's own contract (which
+//! lets either side start the VM phase from any state, bisects only, and has neither
+//! clocks nor bonds):
+//!
+//! 1. **Phase 2, graph states.** A game starts with `G_0` computed on chain from the
+//!    task's input root (agreed) and the defender's result `G_N` (disputed), over the
+//!    positions `0..=255` (every graph-state slot; past the last node `G_i = G_N`).
+//!    Each round the defender posts the `k - 1` inner states of a k-ary split
+//!    ([`Pallet::post_states`]) and the challenger picks the first sub-interval whose
+//!    end it disputes ([`Pallet::choose`]).
+//! 2. **Handoff** at node `i` ([`Pallet::handoff`]): the defender's output root must
+//!    take `G_{i-1}` (slot `i` empty) to its `G_i`; the node descriptor is proved
+//!    against the model commitment, its inputs against `G_{i-1}` or the commitment;
+//!    the chain computes the node's **initial VM state** from these roots and the
+//!    program root; the defender's final VM state must be halted with exit 0 and hold
+//!    the output root in its output slot (proved). A node past the graph's end is
+//!    proved empty and ends the game for the defender if its `G_i = G_{i-1}`.
+//! 3. **Phase 1, VM steps** `0..=T`: the same dissection.
+//! 4. **One step** ([`Pallet::one_step`]): a witnessed step from the agreed state runs
+//!    in the runtime (`opml_vm`); the defender wins if it reaches the defender's state.
+//!
+//! Each side has a chess clock of `ClockBudget` blocks, spent while it is to move;
+//! [`Pallet::timeout`] (anyone) ends a game whose side to move ran out. A move is
+//! checked before anything changes: a malformed, oversized or mismatched move fails
+//! with its own error and leaves the game as it was.
+//!
+//! **Outcome.** A losing defender is banned by the provider registry (its bond slashed,
+//! `WinnerShare` of it to the challenger) and its result overturned (the submissions
+//! pallet reverts it and the market re-auctions the task); the challenger's bond is
+//! returned. A losing challenger loses its bond (`WinnerShare` to the defender, the
+//! rest burned); a losing provider-challenger of an automatic game is banned.
+//!
+//! **Random audits.** Each block, with probability `AuditProbability` drawn from
+//! `Randomness`, one recently elected, still pending result is assigned to a random
+//! eligible provider outside its majority, who recomputes it and either confirms
+//! ([`Pallet::confirm_audit`]) or challenges it.
+//!
+//! ## Calls
+//! - [`Pallet::challenge`]: signed, anyone but the defender, with a bond.
+//! - [`Pallet::post_states`], [`Pallet::handoff`]: signed by the game's defender.
+//! - [`Pallet::choose`]: signed by the game's challenger.
+//! - [`Pallet::one_step`], [`Pallet::timeout`]: signed, anyone.
+//! - [`Pallet::confirm_audit`]: signed by the drawn auditor.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod impls;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, InspectHold, Mutate, MutateHold},
+			Randomness,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use pallet_opml_market::{TaskId, TaskSubject};
+	use pallet_opml_providers::ProviderRegistry;
+	use pallet_opml_submissions::PendingResults;
+	use sp_core::H256;
+	use sp_runtime::Perbill;
+
+	/// Balance type.
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	/// A game record.
+	pub type GameOf<T> = Game<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		BlockNumberFor<T>,
+		<T as Config>::Fanout,
+	>;
+	/// An audit record.
+	pub type AuditOf<T> = Audit<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+
+	/// Largest encoded handoff accepted.
+	pub const MAX_HANDOFF_BYTES: u32 = opml_dispute::MAX_HANDOFF_BYTES as u32;
+	/// Largest encoded step witness accepted.
+	pub const MAX_WITNESS_BYTES: u32 = opml_vm::witness::MAX_WITNESS_BYTES as u32;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A challenger's bond, until its game ends.
+		ChallengeBond,
+	}
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency bonds are held in.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		/// The runtime's hold reasons.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// The provider registry (bars, bans).
+		type Providers: ProviderRegistry<Self::AccountId, Balance = BalanceOf<Self>>;
+		/// Pending results (the submissions pallet).
+		type Results: PendingResults<Self::AccountId>;
+		/// What a task is about (the market).
+		type Tasks: TaskSubject;
+		/// On-chain randomness for audits.
+		type Randomness: Randomness<H256, BlockNumberFor<Self>>;
+		/// Fan-out `k` of the dissection (at least 2): `k - 1` states per move.
+		#[pallet::constant]
+		type Fanout: Get<u32>;
+		/// Smallest bond of a challenge.
+		#[pallet::constant]
+		type MinChallengeBond: Get<BalanceOf<Self>>;
+		/// Blocks each side may spend on its moves in one game.
+		#[pallet::constant]
+		type ClockBudget: Get<BlockNumberFor<Self>>;
+		/// Share of the loser's slashed bond paid to the winner (the rest is burned).
+		#[pallet::constant]
+		type WinnerShare: Get<Perbill>;
+		/// Most games open at once against one result.
+		#[pallet::constant]
+		type MaxGamesPerTask: Get<u32>;
+		/// Probability that a block draws an audit.
+		#[pallet::constant]
+		type AuditProbability: Get<Perbill>;
+		/// Recently elected results kept as audit candidates, and audits kept open.
+		#[pallet::constant]
+		type MaxAudits: Get<u32>;
+		/// Weights.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Open games.
+	#[pallet::storage]
+	pub type Games<T: Config> = StorageMap<_, Twox64Concat, GameId, GameOf<T>>;
+
+	/// Next game id.
+	#[pallet::storage]
+	pub type NextGameId<T> = StorageValue<_, GameId, ValueQuery>;
+
+	/// Open games by task.
+	#[pallet::storage]
+	pub type TaskGames<T: Config> =
+		StorageMap<_, Twox64Concat, TaskId, BoundedVec<GameId, T::MaxGamesPerTask>, ValueQuery>;
+
+	/// Recently elected results, candidates for an audit (oldest first).
+	#[pallet::storage]
+	pub type AuditCandidates<T: Config> =
+		StorageValue<_, BoundedVec<TaskId, T::MaxAudits>, ValueQuery>;
+
+	/// Drawn audits not yet confirmed (oldest first; the oldest is dropped when full).
+	#[pallet::storage]
+	pub type Audits<T: Config> = StorageValue<_, BoundedVec<AuditOf<T>, T::MaxAudits>, ValueQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A game was opened.
+		GameOpened {
+			/// The game.
+			game: GameId,
+			/// The task.
+			task: TaskId,
+			/// The result's provider.
+			defender: T::AccountId,
+			/// Who disputes it.
+			challenger: T::AccountId,
+			/// The challenger's bond.
+			bond: BalanceOf<T>,
+		},
+		/// The defender posted the inner states of a split.
+		StatesPosted {
+			/// The game.
+			game: GameId,
+			/// The interval split.
+			a: u64,
+			/// Its end.
+			b: u64,
+			/// The states, at the split's inner points.
+			states: BoundedVec<H256, T::Fanout>,
+		},
+		/// The challenger chose a sub-interval.
+		Chosen {
+			/// The game.
+			game: GameId,
+			/// The new agreed end.
+			a: u64,
+			/// The new disputed end.
+			b: u64,
+		},
+		/// The handoff was accepted: the VM game of `node` starts.
+		HandedOff {
+			/// The game.
+			game: GameId,
+			/// The node.
+			node: u64,
+			/// Steps of the defender's execution.
+			steps: u64,
+			/// The initial VM state computed on chain.
+			initial: H256,
+		},
+		/// A game ended.
+		GameResolved {
+			/// The game.
+			game: GameId,
+			/// The task.
+			task: TaskId,
+			/// The winner.
+			winner: T::AccountId,
+			/// The loser.
+			loser: T::AccountId,
+			/// The losing side.
+			loser_side: Side,
+			/// Why.
+			outcome: Outcome,
+		},
+		/// A random audit was drawn.
+		AuditAssigned {
+			/// The task.
+			task: TaskId,
+			/// Who recomputes it.
+			auditor: T::AccountId,
+		},
+		/// An auditor confirmed a result.
+		AuditConfirmed {
+			/// The task.
+			task: TaskId,
+			/// The auditor.
+			auditor: T::AccountId,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The task has no pending result.
+		NotPending,
+		/// The defender cannot challenge its own result.
+		OwnResult,
+		/// The bond is below `MinChallengeBond`.
+		BondTooLow,
+		/// The free balance cannot cover the bond.
+		InsufficientBalance,
+		/// `MaxGamesPerTask` games are open against this result.
+		TooManyGames,
+		/// No such game.
+		UnknownGame,
+		/// The caller is not the side this move belongs to.
+		NotYourMove,
+		/// This move does not fit the game's phase.
+		WrongPhase,
+		/// The mover's clock has run out (the game can only be timed out).
+		ClockExpired,
+		/// The side to move still has time.
+		NotExpired,
+		/// The number of posted states is not the split's inner points.
+		WrongStateCount,
+		/// The chosen sub-interval does not exist.
+		BadChoice,
+		/// The handoff or witness bytes do not decode (or are too long).
+		Malformed,
+		/// The graph root is not proved against the model commitment.
+		BadGraphProof,
+		/// The node descriptor is not proved against the graph root.
+		BadNodeProof,
+		/// The node exists (a no-node handoff was posted).
+		NodeExists,
+		/// No node, but the defender's graph state changed.
+		ChangedWithoutNode,
+		/// The input proofs do not match the node's inputs in number.
+		InputCount,
+		/// An input proof's kind or slot does not match the node's input.
+		BadInputSource,
+		/// An input or weight root is not proved.
+		BadInputProof,
+		/// A tensor type has no valid size or does not fit its slot.
+		BadTensor,
+		/// The output root does not take `G_{i-1}` to the defender's `G_i`.
+		BadOutputProof,
+		/// The final VM state is not halted with exit code 0.
+		NotHalted,
+		/// The final VM state is at step 0.
+		NoSteps,
+		/// The final VM state's output slot does not hold the output root.
+		BadFinalOutput,
+		/// The step witness does not start from the agreed state.
+		WitnessPreState,
+		/// The step witness is invalid (wrong, missing or extra memory proofs).
+		BadWitness,
+		/// The split is invalid (internal: the interval cannot be split).
+		BadSplit,
+		/// No such audit for the caller.
+		NotAuditor,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::maybe_audit(now)
+		}
+
+		fn integrity_test() {
+			assert!(T::Fanout::get() >= 2, "k must be at least 2");
+			assert!(T::MaxGamesPerTask::get() > 0 && T::MaxAudits::get() > 0);
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Challenge `task`'s pending result: open a game against its defender. The
+		/// result cannot become final while the game is open; the defender is barred
+		/// from new trades.
+		///
+		/// - `origin`: signed, anyone but the defender; `bond` is held from it.
+		/// - `task`: a task with a pending result.
+		/// - `bond`: at least `MinChallengeBond`.
+		///
+		/// Emits [`Event::GameOpened`].
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::challenge())]
+		pub fn challenge(origin: OriginFor<T>, task: TaskId, bond: BalanceOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_challenge(who, task, bond)
+		}
+
+		/// Post the states at the inner points of the current split (graph states in
+		/// phase 2, VM state hashes in phase 1): `m - 1` hashes for
+		/// `m = min(k, b - a)` sub-intervals.
+		///
+		/// - `origin`: signed by the game's defender, on its move.
+		/// - `game`: the game.
+		/// - `states`: the hashes, in order.
+		///
+		/// Emits [`Event::StatesPosted`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::post_states(states.len() as u32))]
+		pub fn post_states(
+			origin: OriginFor<T>,
+			game: GameId,
+			states: BoundedVec<H256, T::Fanout>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_post_states(who, game, states)
+		}
+
+		/// Choose the sub-interval `index` (`0..m`) of the split: the challenger agrees
+		/// with its start and disputes its end.
+		///
+		/// - `origin`: signed by the game's challenger, on its move.
+		/// - `game`: the game.
+		/// - `index`: the sub-interval.
+		///
+		/// Emits [`Event::Chosen`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::choose())]
+		pub fn choose(origin: OriginFor<T>, game: GameId, index: u32) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_choose(who, game, index)
+		}
+
+		/// Hand off from the graph game to the VM game of the disputed node
+		/// (`opml_dispute::Handoff`, SCALE-encoded): node data and the final VM state,
+		/// proved against the commitments; or a proof that the node does not exist.
+		///
+		/// - `origin`: signed by the game's defender, on its move.
+		/// - `game`: the game.
+		/// - `data`: the encoded handoff, at most `MAX_HANDOFF_BYTES`.
+		///
+		/// Emits [`Event::HandedOff`] (or [`Event::GameResolved`] for a node that does
+		/// not exist).
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::handoff(data.len() as u32))]
+		pub fn handoff(
+			origin: OriginFor<T>,
+			game: GameId,
+			data: BoundedVec<u8, ConstU32<MAX_HANDOFF_BYTES>>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_handoff(who, game, data)
+		}
+
+		/// Decide the last step: re-execute it from the agreed state with a witness
+		/// (`opml_vm::witness::StepWitness`, SCALE-encoded). The defender wins if the
+		/// step reaches its state, the challenger otherwise.
+		///
+		/// - `origin`: signed, anyone (it is the challenger's move: its clock runs).
+		/// - `game`: the game.
+		/// - `witness`: the encoded witness, at most `MAX_WITNESS_BYTES`.
+		///
+		/// Emits [`Event::GameResolved`].
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::one_step())]
+		pub fn one_step(
+			origin: OriginFor<T>,
+			game: GameId,
+			witness: BoundedVec<u8, ConstU32<MAX_WITNESS_BYTES>>,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_one_step(game, witness)
+		}
+
+		/// End a game whose side to move has run out of clock: that side loses.
+		///
+		/// - `origin`: signed, anyone.
+		/// - `game`: the game.
+		///
+		/// Emits [`Event::GameResolved`].
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::timeout())]
+		pub fn timeout(origin: OriginFor<T>, game: GameId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_timeout(game)
+		}
+
+		/// Confirm a drawn audit: the auditor recomputed the result and agrees.
+		///
+		/// - `origin`: signed by the drawn auditor.
+		/// - `task`: the audited task.
+		///
+		/// Emits [`Event::AuditConfirmed`].
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::confirm_audit())]
+		pub fn confirm_audit(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_confirm_audit(who, task)
+		}
+	}
+}
