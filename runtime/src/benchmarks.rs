@@ -10,6 +10,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_opml_providers, Providers]
 	[pallet_opml_market, Market]
 	[pallet_opml_submissions, Submissions]
+	[pallet_opml_arbitration, Arbitration]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

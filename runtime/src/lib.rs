@@ -207,4 +207,7 @@ mod runtime {
 
 	#[runtime::pallet_index(12)]
 	pub type Submissions = pallet_opml_submissions;
+
+	#[runtime::pallet_index(13)]
+	pub type Arbitration = pallet_opml_arbitration;
 }

@@ -1,1 +1,271 @@
+//! Benchmarks (frame-benchmarking v2) of every call, with real game data: the handoff
+//! and the one-step witness come from a small model run by the real guest
+//! (`bench_fixture.scale`). Resolutions take their worst path: a result of a full pool
+//! (`R` providers) is overturned, banning every revealer and re-auctioning the task.
 
+use super::*;
+use crate::pallet::Pallet as Arbitration;
+use alloc::{vec, vec::Vec};
+use codec::Decode;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	traits::{
+		fungible::{Mutate, MutateHold},
+		Get,
+	},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use pallet_opml_providers::{Capacity, ProviderRegistry};
+use pallet_opml_submissions::PendingResults;
+use sp_core::H256;
+use sp_runtime::traits::{Bounded, Saturating};
+
+/// Pool size of the worst-case resolutions (the runtime's `MaxRedundancy`).
+const R: u32 = 8;
+
+fn fixture() -> BenchFixture {
+	BenchFixture::decode(&mut &include_bytes!("bench_fixture.scale")[..]).expect("fixture decodes")
+}
+
+fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, i, 0);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 1024u32.into());
+	who
+}
+
+fn providers<T: Config>(r: u32) -> Vec<T::AccountId> {
+	(0..r)
+		.map(|i| {
+			let who: T::AccountId = account("provider", i, 0);
+			T::Providers::register_for_benchmark(
+				&who,
+				vec![Capacity {
+					task_type: 0,
+					units: 1_000_000,
+				}],
+				1u32.into(),
+			)
+			.expect("provider registers");
+			who
+		})
+		.collect()
+}
+
+/// A pending result of a pool of `r`, and a game on it in `phase` with `turn` to move;
+/// the challenger's bond is held.
+fn game<T: Config>(r: u32, phase: Phase<T::Fanout>, turn: Side) -> (GameId, T::AccountId) {
+	let ps = providers::<T>(r);
+	let task = T::Results::pending_for_benchmark(&ps, H256::repeat_byte(1)).expect("pending");
+	let defender = T::Results::pending(task).expect("pending").defender;
+	let challenger = funded::<T>("challenger", 0);
+	let bond = T::MinChallengeBond::get();
+	T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond).expect("bond");
+	T::Results::dispute_opened(task).expect("pending");
+	T::Providers::begin_challenge(&defender).expect("provider");
+	let f = fixture();
+	let id = NextGameId::<T>::get();
+	NextGameId::<T>::put(id + 1);
+	TaskGames::<T>::insert(task, BoundedVec::truncate_from(vec![id]));
+	let budget = T::ClockBudget::get();
+	Games::<T>::insert(
+		id,
+		Game {
+			task,
+			defender: defender.clone(),
+			challenger,
+			bond,
+			provider_challenger: false,
+			commitment: f.commitment,
+			program_root: f.program_root,
+			phase,
+			turn,
+			defender_clock: budget,
+			challenger_clock: budget,
+			since: frame_system::Pallet::<T>::block_number(),
+			moves: 0,
+		},
+	);
+	(id, defender)
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn challenge() {
+		let ps = providers::<T>(1);
+		let task = T::Results::pending_for_benchmark(&ps, H256::repeat_byte(1)).expect("pending");
+		let c = funded::<T>("challenger", 0);
+		let bond = T::MinChallengeBond::get();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(c), task, bond);
+		assert_eq!(TaskGames::<T>::get(task).len(), 1);
+	}
+
+	#[benchmark]
+	fn post_states(n: Linear<1, { T::Fanout::get() - 1 }>) {
+		let phase = Phase::Graph {
+			a: 0,
+			b: u64::from(n) + 1,
+			ha: H256::repeat_byte(2),
+			hb: H256::repeat_byte(3),
+			posted: BoundedVec::new(),
+		};
+		let (id, d) = game::<T>(1, phase, Side::Defender);
+		let states = BoundedVec::truncate_from(vec![H256::repeat_byte(4); n as usize]);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(d), id, states);
+		assert_eq!(Games::<T>::get(id).expect("game").turn, Side::Challenger);
+	}
+
+	#[benchmark]
+	fn choose() {
+		let phase = Phase::Graph {
+			a: 0,
+			b: 2,
+			ha: H256::repeat_byte(2),
+			hb: H256::repeat_byte(3),
+			posted: BoundedVec::truncate_from(vec![H256::repeat_byte(4)]),
+		};
+		let (id, _) = game::<T>(1, phase, Side::Challenger);
+		let c = Games::<T>::get(id).expect("game").challenger;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(c), id, 1);
+		assert!(matches!(
+			Games::<T>::get(id).expect("game").phase,
+			Phase::Handoff { .. }
+		));
+	}
+
+	/// A real handoff: node descriptor, input and weight proofs, output and final state.
+	#[benchmark]
+	fn handoff() {
+		let f = fixture();
+		let phase = Phase::Handoff {
+			node: f.node,
+			g_prev: f.g_prev,
+			g_node: f.g_node,
+		};
+		let (id, d) = game::<T>(1, phase, Side::Defender);
+		let data = BoundedVec::truncate_from(f.handoff);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(d), id, data);
+		assert!(matches!(
+			Games::<T>::get(id).expect("game").phase,
+			Phase::Vm { .. } | Phase::OneStep { .. }
+		));
+	}
+
+	/// A real two-proof step that refutes the defender of a full pool.
+	#[benchmark]
+	fn one_step() {
+		let f = fixture();
+		let mut wrong = f.post;
+		wrong.0[0] ^= 1;
+		let phase = Phase::OneStep {
+			node: f.node,
+			step: 0,
+			pre: f.pre,
+			post: wrong,
+		};
+		let (id, _) = game::<T>(R, phase, Side::Challenger);
+		let caller = funded::<T>("anyone", 0);
+		let witness = BoundedVec::truncate_from(f.witness);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id, witness);
+		assert!(Games::<T>::get(id).is_none());
+	}
+
+	/// The defender of a full pool runs out of time.
+	#[benchmark]
+	fn timeout() {
+		let phase = Phase::Graph {
+			a: 0,
+			b: 2,
+			ha: H256::repeat_byte(2),
+			hb: H256::repeat_byte(3),
+			posted: BoundedVec::new(),
+		};
+		let (id, _) = game::<T>(R, phase, Side::Defender);
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(
+			now.saturating_add(T::ClockBudget::get())
+				.saturating_add(1u32.into()),
+		);
+		let caller = funded::<T>("anyone", 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id);
+		assert!(Games::<T>::get(id).is_none());
+	}
+
+	#[benchmark]
+	fn confirm_audit() {
+		let auditor = funded::<T>("auditor", 0);
+		let now = frame_system::Pallet::<T>::block_number();
+		let audits: Vec<AuditOf<T>> = (0..T::MaxAudits::get())
+			.map(|i| Audit {
+				task: u64::from(i),
+				auditor: auditor.clone(),
+				at: now,
+			})
+			.collect();
+		Audits::<T>::put(BoundedVec::truncate_from(audits));
+		let last = u64::from(T::MaxAudits::get() - 1);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(auditor), last);
+		assert_eq!(Audits::<T>::get().len() as u32, T::MaxAudits::get() - 1);
+	}
+
+	/// The hook when nothing is drawn (no candidate).
+	#[benchmark]
+	fn audit_miss() {
+		let now = frame_system::Pallet::<T>::block_number();
+		#[block]
+		{
+			Arbitration::<T>::maybe_audit(now);
+		}
+	}
+
+	/// Drawing an audit: full candidate list, a pending result, many eligible
+	/// providers, a full audit list.
+	#[benchmark]
+	fn audit_draw() {
+		let ps = providers::<T>(1);
+		let task = T::Results::pending_for_benchmark(&ps, H256::repeat_byte(1)).expect("pending");
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut c: Vec<u64> = (0..T::MaxAudits::get())
+			.map(|i| 1_000 + u64::from(i))
+			.collect();
+		c[0] = task;
+		AuditCandidates::<T>::put(BoundedVec::truncate_from(c));
+		let auditor = funded::<T>("auditor", 0);
+		let audits: Vec<AuditOf<T>> = (0..T::MaxAudits::get())
+			.map(|i| Audit {
+				task: 5_000 + u64::from(i),
+				auditor: auditor.clone(),
+				at: now,
+			})
+			.collect();
+		Audits::<T>::put(BoundedVec::truncate_from(audits));
+		for i in 1..32u32 {
+			let who: T::AccountId = account("eligible", i, 0);
+			let _ = T::Providers::register_for_benchmark(
+				&who,
+				vec![Capacity {
+					task_type: 0,
+					units: 1,
+				}],
+				1u32.into(),
+			);
+		}
+		#[block]
+		{
+			Arbitration::<T>::draw_audit(now, 0, 7);
+		}
+		assert!(Audits::<T>::get().iter().any(|a| a.task == task));
+	}
+
+	impl_benchmark_test_suite!(Arbitration, crate::mock::new_test_ext(), crate::mock::Test);
+}

@@ -455,11 +455,21 @@ impl<T: Config> Pallet<T> {
 		if Perbill::from_parts(word(0) % 1_000_000_000) >= p {
 			return T::WeightInfo::audit_miss();
 		}
-		let mut candidates = AuditCandidates::<T>::get();
-		if candidates.is_empty() {
+		if AuditCandidates::<T>::get().is_empty() {
 			return T::WeightInfo::audit_miss();
 		}
-		let task = candidates.remove(word(1) as usize % candidates.len());
+		Self::draw_audit(now, word(1), word(2));
+		T::WeightInfo::audit_draw()
+	}
+
+	/// Draw an audit: candidate `pick_task` (modulo their number), auditor
+	/// `pick_auditor` among the eligible providers outside the result's majority.
+	pub(crate) fn draw_audit(now: BlockNumberFor<T>, pick_task: u32, pick_auditor: u32) {
+		let mut candidates = AuditCandidates::<T>::get();
+		if candidates.is_empty() {
+			return;
+		}
+		let task = candidates.remove(pick_task as usize % candidates.len());
 		AuditCandidates::<T>::put(candidates);
 		if let Some(pending) = T::Results::pending(task) {
 			let eligible: Vec<T::AccountId> = T::Providers::eligible()
@@ -467,7 +477,7 @@ impl<T: Config> Pallet<T> {
 				.filter(|p| !pending.majority.contains(p))
 				.collect();
 			if !eligible.is_empty() {
-				let auditor = eligible[word(2) as usize % eligible.len()].clone();
+				let auditor = eligible[pick_auditor as usize % eligible.len()].clone();
 				Audits::<T>::mutate(|a| {
 					if a.is_full() {
 						a.remove(0);
@@ -481,7 +491,6 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::AuditAssigned { task, auditor });
 			}
 		}
-		T::WeightInfo::audit_draw()
 	}
 
 	pub(crate) fn do_confirm_audit(who: T::AccountId, task: TaskId) -> DispatchResult {

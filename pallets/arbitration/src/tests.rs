@@ -801,3 +801,49 @@ fn a_dispute_over_an_mnist_size_model_takes_few_rounds() {
 		});
 	}
 }
+
+/// The benchmarks' fixture (`src/bench_fixture.scale`) is a real handoff and step of
+/// the current guest; regenerate with `OPML_REGENERATE=1` after a guest or format
+/// change.
+#[test]
+fn the_benchmark_fixture_is_current() {
+	use codec::Decode;
+	let w = World::new(1);
+	let p = w.honest();
+	// the node with the most inputs
+	let nodes = &w.model.model.graph.nodes;
+	let i = 1
+		+ (0..nodes.len())
+			.max_by_key(|&j| (nodes[j].inputs.len(), j))
+			.unwrap() as u64;
+	let mut game = p.node_game(i).unwrap();
+	let handoff = p.handoff(i, Some(&mut game)).unwrap().encode();
+	let step = (0..game.steps())
+		.find(|&s| {
+			let wit = opml_vm::witness::StepWitness::decode(&mut &game.witness(s)[..]).unwrap();
+			wit.proofs.len() == 2
+		})
+		.expect("a load or store");
+	let fixture = BenchFixture {
+		commitment: w.commitment,
+		program_root: H256(w.guest.program_root()),
+		node: i,
+		g_prev: H256(p.graph_hash(i - 1)),
+		g_node: H256(p.graph_hash(i)),
+		handoff,
+		pre: H256(game.state_hash(step)),
+		post: H256(game.state_hash(step + 1)),
+		witness: game.witness(step),
+	};
+	let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/bench_fixture.scale");
+	if std::env::var_os("OPML_REGENERATE").is_some() {
+		std::fs::write(path, fixture.encode()).unwrap();
+	}
+	let stored = std::fs::read(path).expect("fixture present (OPML_REGENERATE=1 writes it)");
+	assert_eq!(
+		BenchFixture::decode(&mut &stored[..]).unwrap(),
+		fixture,
+		"stale fixture: rerun with OPML_REGENERATE=1"
+	);
+	assert!(opml_dispute::one_step(&fixture.pre.0, &fixture.witness) == Ok(fixture.post.0));
+}

@@ -203,4 +203,12 @@ pub trait PendingResults<AccountId> {
 	/// overturned: its other revealers are banned, the task goes back to auction.
 	/// Closing a game on a task that is no longer pending does nothing.
 	fn dispute_closed(task: TaskId, upheld: bool);
+
+	/// Benchmarks of other pallets: a task assigned to `providers` (registered) whose
+	/// pool unanimously elected `result`, now pending.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn pending_for_benchmark(
+		providers: &[AccountId],
+		result: H256,
+	) -> Result<TaskId, sp_runtime::DispatchError>;
 }

@@ -187,8 +187,8 @@ pub const MAX_CHUNK_LEN: u32 = 512 * 1024;
 impl pallet_opml_submissions::Config for Runtime {
 	type Providers = crate::Providers;
 	type Market = crate::Market;
-	/// Until the arbitration pallet lands no game can be opened: the majority stands.
-	type Disputes = ();
+	/// Dissent in a pool opens games automatically.
+	type Disputes = crate::Arbitration;
 	type MaxRedundancy = ConstU32<8>;
 	/// 30 s to reveal (a chunked 4 MiB payload needs 2 blocks).
 	type RevealPeriod = ConstU32<15>;
@@ -206,3 +206,47 @@ impl pallet_opml_submissions::Config for Runtime {
 
 // An elected result's challenge window must end before a provider's bond can leave.
 const _: () = assert!(2 * crate::MINUTES <= HOURS);
+
+/// Randomness for audits: `H(parent hash, subject)`. The block author can see it
+/// before building and could withhold a block to re-draw; an audit is a deterrent on
+/// top of the challengers every result already faces, not the only check, so this
+/// weak source is acceptable until a VRF-based one (BABE) is used.
+pub struct ParentHashRandomness;
+impl frame_support::traits::Randomness<Hash, BlockNumber> for ParentHashRandomness {
+	fn random(subject: &[u8]) -> (Hash, BlockNumber) {
+		let parent = System::parent_hash();
+		let mut data = parent.as_bytes().to_vec();
+		data.extend_from_slice(subject);
+		(
+			<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&data),
+			System::block_number().saturating_sub(1),
+		)
+	}
+}
+
+parameter_types! {
+	/// A challenger that loses forfeits its bond: half to the defender, half burned;
+	/// a banned provider's bond: half to the winner.
+	pub const ArbitrationWinnerShare: Perbill = Perbill::from_percent(50);
+	/// One block in 1 000 draws an audit (about every 33 minutes at 2 s blocks).
+	pub const AuditProbability: Perbill = Perbill::from_parts(1_000_000);
+}
+
+impl pallet_opml_arbitration::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Providers = crate::Providers;
+	type Results = crate::Submissions;
+	type Tasks = crate::Market;
+	type Randomness = ParentHashRandomness;
+	/// 16-ary dissection: 2 rounds over graph states, ≤ 8 for a 10^9-step node.
+	type Fanout = ConstU32<16>;
+	type MinChallengeBond = ConstU128<{ 10 * crate::UNIT }>;
+	/// 5 minutes per side (the worker answers within a block or two per move).
+	type ClockBudget = ConstU32<{ 5 * crate::MINUTES }>;
+	type WinnerShare = ArbitrationWinnerShare;
+	type MaxGamesPerTask = ConstU32<8>;
+	type AuditProbability = AuditProbability;
+	type MaxAudits = ConstU32<32>;
+	type WeightInfo = pallet_opml_arbitration::weights::SubstrateWeight<Runtime>;
+}
