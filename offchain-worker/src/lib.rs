@@ -5,5 +5,17 @@
 //!
 //! - [`gpu`]: the wgpu backend of the DNN library — WGSL compute shaders for the int8
 //!   kernels, bit-identical to the CPU backend.
+//! - [`chain`]: the chain client (static API from `metadata.scale`, signer, submission).
+//! - [`compute`]: backend choice (`--backend gpu|cpu|auto`).
+//! - [`provider`]: the provider daemon; [`store`]: its persistent state.
+//! - [`requester`]: register models, submit and watch tasks; [`models`]: model files.
+//! - [`faults`]: fault injection for tests and drills.
 
+pub mod chain;
+pub mod compute;
+pub mod faults;
 pub mod gpu;
+pub mod models;
+pub mod provider;
+pub mod requester;
+pub mod store;

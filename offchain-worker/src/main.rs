@@ -1,7 +1,260 @@
-//! `opml-worker`: see the library docs.
+//! `opml-worker`: the provider daemon and the requester's commands. See
+//! `opml-worker --help`.
 
-fn main() -> anyhow::Result<()> {
-	let gpu = opml_worker::gpu::Gpu::new()?;
-	println!("GPU adapter: {}", gpu.adapter_name());
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use opml_worker::{
+	chain::Client,
+	compute::{BackendChoice, Engine},
+	models::Files,
+	provider::{Faults, Offer, Provider},
+	requester::{self, TaskRequest},
+	store::State,
+};
+use std::{path::PathBuf, time::Duration};
+
+#[derive(Parser)]
+#[command(
+	name = "opml-worker",
+	version,
+	about = "OPML provider daemon and requester commands"
+)]
+struct Cli {
+	/// The node's WebSocket endpoint.
+	#[arg(
+		long,
+		global = true,
+		default_value = "ws://127.0.0.1:9944",
+		env = "OPML_URL"
+	)]
+	url: String,
+	/// The signing key (secret URI: `//Alice`, a seed phrase, ...).
+	#[arg(long, global = true, default_value = "//Alice", env = "OPML_SURI")]
+	suri: String,
+	/// Directory of model and input files (shared by requesters and providers).
+	#[arg(long, global = true, default_value = "opml-files", env = "OPML_FILES")]
+	files: PathBuf,
+	#[command(subcommand)]
+	cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+	/// Run a provider: register (if needed), compute assigned tasks, commit, reveal.
+	Provider {
+		/// Directory of the daemon's persistent state.
+		#[arg(long, default_value = "opml-provider")]
+		state: PathBuf,
+		/// Inference backend.
+		#[arg(long, value_enum, default_value = "auto")]
+		backend: BackendChoice,
+		/// Bond to hold when registering (planck).
+		#[arg(long, default_value_t = 100_000_000_000_000)]
+		bond: u128,
+		/// Capacity `MODEL:UNITS` (repeatable).
+		#[arg(long = "capacity", value_parser = parse_capacity, default_value = "0:100")]
+		capacity: Vec<(u32, u32)>,
+		/// Asking price per unit (planck).
+		#[arg(long, default_value_t = 1_000_000_000_000)]
+		unit_cost: u128,
+		/// Benchmarked power term.
+		#[arg(long, default_value_t = 10)]
+		power: u32,
+		/// FAULT INJECTION (tests and drills only): report wrong results.
+		#[arg(long)]
+		inject_fault: bool,
+	},
+	/// Register a model from an `.opml` file; prints its id.
+	RegisterModel {
+		/// The model file.
+		model: PathBuf,
+		/// Least units a task of this model demands per provider.
+		#[arg(long, default_value_t = 1)]
+		weight: u32,
+		/// A name (stored as the model's metadata).
+		#[arg(long, default_value = "")]
+		name: String,
+		/// Print JSON.
+		#[arg(long)]
+		json: bool,
+	},
+	/// Submit a task (input: a file of raw int8 bytes) and, with `--watch`, follow it.
+	Submit {
+		/// The model id.
+		#[arg(long)]
+		model: u32,
+		/// The input file.
+		#[arg(long)]
+		input: PathBuf,
+		/// Units of work per provider.
+		#[arg(long, default_value_t = 1)]
+		demand: u32,
+		/// The most paid for the task (planck, all providers together).
+		#[arg(long, default_value_t = 10_000_000_000_000)]
+		valuation: u128,
+		/// Distinct providers computing it.
+		#[arg(long, default_value_t = 1)]
+		redundancy: u8,
+		/// Blocks the providers have after assignment.
+		#[arg(long, default_value_t = 20)]
+		deadline: u32,
+		/// Follow the task until its result is final.
+		#[arg(long)]
+		watch: bool,
+		/// Print JSON.
+		#[arg(long)]
+		json: bool,
+	},
+	/// Follow a task until its result is final.
+	Watch {
+		/// The task id.
+		task: u64,
+		/// Print JSON lines.
+		#[arg(long)]
+		json: bool,
+		/// Give up after this many seconds.
+		#[arg(long, default_value_t = 600)]
+		timeout: u64,
+	},
+	/// Show the GPU adapter the GPU backend would use.
+	GpuInfo,
+}
+
+fn parse_capacity(s: &str) -> Result<(u32, u32), String> {
+	let (m, u) = s.split_once(':').ok_or("expected MODEL:UNITS")?;
+	Ok((
+		m.parse().map_err(|e| format!("model: {e}"))?,
+		u.parse().map_err(|e| format!("units: {e}"))?,
+	))
+}
+
+fn print_outcome(task: u64, o: &requester::Outcome, json: bool) {
+	if json {
+		println!(
+			"{}",
+			serde_json::json!({
+				"task": task,
+				"result": hex::encode(o.result),
+				"paid": o.paid.to_string(),
+				"refunded": o.refunded.to_string(),
+			})
+		);
+	} else {
+		println!(
+			"task {task}: final result 0x{} (paid {}, refunded {})",
+			hex::encode(o.result),
+			o.paid,
+			o.refunded
+		);
+	}
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	let cli = Cli::parse();
+	match cli.cmd {
+		Cmd::GpuInfo => {
+			let g = opml_worker::gpu::Gpu::new()?;
+			println!("{}", g.adapter_name());
+		}
+		Cmd::Provider {
+			state,
+			backend,
+			bond,
+			capacity,
+			unit_cost,
+			power,
+			inject_fault,
+		} => {
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let engine = Engine::open(backend)?;
+			if inject_fault {
+				tracing::warn!("FAULT INJECTION: this provider reports wrong results");
+			}
+			let p = Provider::new(
+				client,
+				State::open(&state)?,
+				Files::open(&cli.files)?,
+				engine,
+				Faults {
+					wrong_result: inject_fault,
+				},
+			);
+			p.ensure_registered(&Offer {
+				bond,
+				capacity,
+				unit_cost,
+				power,
+			})
+			.await?;
+			p.run().await?;
+		}
+		Cmd::RegisterModel {
+			model,
+			weight,
+			name,
+			json,
+		} => {
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let files = Files::open(&cli.files)?;
+			let (id, c) = requester::register_model(&client, &files, &model, weight, &name).await?;
+			if json {
+				println!(
+					"{}",
+					serde_json::json!({ "model": id, "commitment": hex::encode(c) })
+				);
+			} else {
+				println!("model {id} (commitment 0x{})", hex::encode(c));
+			}
+		}
+		Cmd::Submit {
+			model,
+			input,
+			demand,
+			valuation,
+			redundancy,
+			deadline,
+			watch,
+			json,
+		} => {
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let files = Files::open(&cli.files)?;
+			let bytes =
+				std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
+			let input: Vec<i8> = bytes.into_iter().map(|b| b as i8).collect();
+			let req = TaskRequest {
+				model,
+				demand,
+				valuation,
+				redundancy,
+				deadline,
+			};
+			let task = requester::submit_task(&client, &files, &req, &input).await?;
+			if !json {
+				println!("task {task} submitted");
+			}
+			if watch {
+				let o = requester::watch(&client, task, json, Duration::from_secs(600)).await?;
+				print_outcome(task, &o, json);
+			} else if json {
+				println!("{}", serde_json::json!({ "task": task }));
+			}
+		}
+		Cmd::Watch {
+			task,
+			json,
+			timeout,
+		} => {
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let o = requester::watch(&client, task, json, Duration::from_secs(timeout)).await?;
+			print_outcome(task, &o, json);
+		}
+	}
 	Ok(())
 }

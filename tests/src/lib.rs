@@ -228,3 +228,93 @@ pub fn tail(s: &str, n: usize) -> String {
 	let lines: Vec<&str> = s.lines().collect();
 	lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// Path of the `opml-worker` binary under test (`$OPML_WORKER_BIN`, else next to
+/// `opml-node`).
+pub fn worker_binary() -> PathBuf {
+	if let Some(p) = std::env::var_os("OPML_WORKER_BIN") {
+		return PathBuf::from(p);
+	}
+	node_binary().with_file_name("opml-worker")
+}
+
+/// A running `opml-worker` daemon; killed on drop. Its log (stderr and stdout) goes
+/// to a temporary file.
+pub struct Worker {
+	child: Child,
+	log: tempfile::NamedTempFile,
+	name: String,
+}
+
+impl Worker {
+	/// Start `opml-worker` with `args`.
+	pub fn start(name: &str, args: &[&str]) -> Result<Worker> {
+		let log = tempfile::NamedTempFile::new()?;
+		let child = Command::new(worker_binary())
+			.args(args)
+			.env("RUST_LOG", "info")
+			.stdout(Stdio::from(log.reopen()?))
+			.stderr(Stdio::from(log.reopen()?))
+			.spawn()
+			.with_context(|| format!("starting {}", worker_binary().display()))?;
+		Ok(Worker {
+			child,
+			log,
+			name: name.into(),
+		})
+	}
+
+	/// The log so far.
+	pub fn log(&self) -> String {
+		let mut s = String::new();
+		let _ = std::fs::File::open(self.log.path()).and_then(|mut f| f.read_to_string(&mut s));
+		s
+	}
+
+	/// Wait until the log contains `needle`.
+	pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<()> {
+		let start = Instant::now();
+		while start.elapsed() < timeout {
+			if self.log().contains(needle) {
+				return Ok(());
+			}
+			if let Some(status) = self.child.try_wait()? {
+				bail!("worker {} exited ({status}):\n{}", self.name, self.log());
+			}
+			std::thread::sleep(Duration::from_millis(200));
+		}
+		Err(anyhow!(
+			"worker {}: no {needle:?} within {timeout:?}:\n{}",
+			self.name,
+			self.log()
+		))
+	}
+}
+
+impl Drop for Worker {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+		if std::thread::panicking() {
+			eprintln!("--- worker {} log ---\n{}", self.name, self.log());
+		}
+	}
+}
+
+/// Run `opml-worker` with `args` to completion; fails with its output unless it
+/// succeeds. Returns stdout.
+pub fn run_worker(args: &[&str]) -> Result<String> {
+	let out = Command::new(worker_binary())
+		.args(args)
+		.output()
+		.with_context(|| format!("running {}", worker_binary().display()))?;
+	let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+	if !out.status.success() {
+		bail!(
+			"opml-worker {args:?} failed ({}):\n{stdout}\n{}",
+			out.status,
+			String::from_utf8_lossy(&out.stderr)
+		);
+	}
+	Ok(stdout)
+}

@@ -1,0 +1,85 @@
+//! The chain client: a static API generated from `metadata.scale` (checked against
+//! the runtime by `cargo test -p opml-runtime --test metadata`), a signer, and helpers
+//! to submit transactions and follow finalized blocks.
+
+use anyhow::{anyhow, Context, Result};
+use std::str::FromStr;
+use subxt::{OnlineClient, PolkadotConfig};
+use subxt_signer::{sr25519::Keypair, SecretUri};
+
+/// The OPML runtime's static API.
+#[subxt::subxt(runtime_metadata_path = "metadata.scale")]
+pub mod api {}
+
+/// Account id on chain.
+pub type AccountId = subxt::utils::AccountId32;
+
+/// A connection and a signing account.
+#[derive(Clone)]
+pub struct Client {
+	/// The connection.
+	pub api: OnlineClient<PolkadotConfig>,
+	/// The account that signs.
+	pub signer: Keypair,
+}
+
+/// One event of a finalized block: pallet, name and fields (as a dynamic value).
+#[derive(Clone, Debug)]
+pub struct Event {
+	/// Pallet name.
+	pub pallet: String,
+	/// Event name.
+	pub name: String,
+	/// Fields.
+	pub fields: subxt::dynamic::Value,
+	/// The raw event, for static decoding.
+	pub bytes: Vec<u8>,
+}
+
+impl Client {
+	/// Connect to `url` (ws://…) and sign with the key of `suri` (`//Alice`, a seed
+	/// phrase, …).
+	pub async fn connect(url: &str, suri: &str) -> Result<Self> {
+		let api = OnlineClient::<PolkadotConfig>::from_insecure_url(url)
+			.await
+			.with_context(|| format!("connecting to {url}"))?;
+		let uri = SecretUri::from_str(suri).map_err(|e| anyhow!("bad secret URI: {e}"))?;
+		let signer = Keypair::from_uri(&uri).map_err(|e| anyhow!("bad key: {e}"))?;
+		Ok(Client { api, signer })
+	}
+
+	/// The signing account.
+	pub fn account(&self) -> AccountId {
+		self.signer.public_key().to_account_id()
+	}
+
+	/// Sign, submit and wait until `tx` is in a finalized block and succeeded; return
+	/// its events.
+	pub async fn submit<Call: subxt::tx::Payload>(
+		&self,
+		what: &str,
+		tx: &Call,
+	) -> Result<Vec<Event>> {
+		let at = self.api.at_current_block().await?;
+		let progress = at
+			.transactions()
+			.sign_and_submit_then_watch_default(tx, &self.signer)
+			.await
+			.with_context(|| format!("submitting {what}"))?;
+		let events = progress
+			.wait_for_finalized_success()
+			.await
+			.with_context(|| format!("{what} failed"))?;
+		let mut out = Vec::new();
+		for e in events.iter() {
+			let e = e?;
+			out.push(Event {
+				pallet: e.pallet_name().to_string(),
+				name: e.event_name().to_string(),
+				fields: e.decode_fields_unchecked_as::<subxt::dynamic::Value>()?,
+				bytes: e.field_bytes().to_vec(),
+			});
+		}
+		Ok(out)
+	}
+}

@@ -1,0 +1,74 @@
+//! Inference backends: the wgpu GPU backend, the multithreaded CPU backend; both give
+//! the same bits (and the VM, used for proofs, gives them too).
+
+use crate::gpu::Gpu;
+use anyhow::{anyhow, Result};
+use opml_nn::{cpu::Cpu, Backend, Execution, Prepared};
+
+/// `--backend`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+	/// wgpu (fails if there is no adapter).
+	Gpu,
+	/// The CPU backend.
+	Cpu,
+	/// The GPU if an adapter exists, else the CPU.
+	Auto,
+}
+
+/// A chosen backend.
+pub enum Engine {
+	/// The GPU.
+	Gpu(Box<Gpu>),
+	/// The CPU.
+	Cpu,
+}
+
+impl Engine {
+	/// Open the chosen backend.
+	pub fn open(choice: BackendChoice) -> Result<Self> {
+		match choice {
+			BackendChoice::Cpu => Ok(Engine::Cpu),
+			BackendChoice::Gpu => Ok(Engine::Gpu(Box::new(Gpu::new()?))),
+			BackendChoice::Auto => match Gpu::new() {
+				Ok(g) => Ok(Engine::Gpu(Box::new(g))),
+				Err(e) => {
+					tracing::warn!("{e:#}; computing on the CPU");
+					Ok(Engine::Cpu)
+				}
+			},
+		}
+	}
+
+	/// A description for logs.
+	pub fn describe(&self) -> String {
+		match self {
+			Engine::Gpu(g) => format!("GPU {}", g.adapter_name()),
+			Engine::Cpu => "CPU".into(),
+		}
+	}
+
+	/// Run `model` on `input`.
+	pub fn run(&self, model: &Prepared, input: &[i8]) -> Result<Execution> {
+		let backend: &dyn Backend = match self {
+			Engine::Gpu(g) => g.as_ref(),
+			Engine::Cpu => &Cpu,
+		};
+		model
+			.run(&DynBackend(backend), input)
+			.map_err(|e| anyhow!("inference failed: {e}"))
+	}
+}
+
+struct DynBackend<'a>(&'a dyn Backend);
+
+impl Backend for DynBackend<'_> {
+	fn run_node(
+		&self,
+		node: &opml_nn::types::Node,
+		inputs: &[opml_nn::types::TensorRef],
+		out: &mut [i8],
+	) {
+		self.0.run_node(node, inputs, out)
+	}
+}

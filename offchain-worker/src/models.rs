@@ -1,0 +1,77 @@
+//! Model and input files: a directory holding model files by commitment
+//! (`<hex>.opml`) and task inputs by tensor root (`<hex>.input`, raw int8). Requesters
+//! put files here when they register or submit; providers and verifiers read them.
+
+use anyhow::{anyhow, Context, Result};
+use opml_nn::{
+	commit::{model_commitment, tensor_root},
+	decode_model, encode_model,
+	types::i8_bytes,
+	Model, Prepared,
+};
+use std::path::{Path, PathBuf};
+
+/// A directory of model and input files.
+#[derive(Clone, Debug)]
+pub struct Files {
+	dir: PathBuf,
+}
+
+impl Files {
+	/// Open (or create) the directory.
+	pub fn open(dir: &Path) -> Result<Self> {
+		std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+		Ok(Files {
+			dir: dir.to_path_buf(),
+		})
+	}
+
+	/// Store a model; returns its commitment.
+	pub fn put_model(&self, model: &Model) -> Result<[u8; 32]> {
+		let c = model_commitment(model).map_err(|e| anyhow!("model commitment: {e:?}"))?;
+		let path = self.dir.join(format!("{}.opml", hex::encode(c)));
+		std::fs::write(&path, encode_model(model))
+			.with_context(|| format!("writing {}", path.display()))?;
+		Ok(c)
+	}
+
+	/// The model with commitment `c`, checked and ready to run.
+	pub fn model(&self, c: &[u8; 32]) -> Result<Prepared> {
+		let path = self.dir.join(format!("{}.opml", hex::encode(c)));
+		let bytes = std::fs::read(&path)
+			.with_context(|| format!("model {} not in {}", hex::encode(c), self.dir.display()))?;
+		let model = decode_model(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+		let got = model_commitment(&model).map_err(|e| anyhow!("model commitment: {e:?}"))?;
+		if &got != c {
+			return Err(anyhow!("{} does not match its commitment", path.display()));
+		}
+		Prepared::new(model).map_err(|e| anyhow!("{}: {e}", path.display()))
+	}
+
+	/// Store an input; returns its tensor root.
+	pub fn put_input(&self, input: &[i8]) -> Result<[u8; 32]> {
+		let root = tensor_root(&i8_bytes(input)).0;
+		let path = self.dir.join(format!("{}.input", hex::encode(root)));
+		std::fs::write(&path, i8_bytes(input))
+			.with_context(|| format!("writing {}", path.display()))?;
+		Ok(root)
+	}
+
+	/// The input with tensor root `root`.
+	pub fn input(&self, root: &[u8; 32]) -> Result<Vec<i8>> {
+		let path = self.dir.join(format!("{}.input", hex::encode(root)));
+		let bytes = std::fs::read(&path).with_context(|| {
+			format!("input {} not in {}", hex::encode(root), self.dir.display())
+		})?;
+		if tensor_root(&bytes).0 != *root {
+			return Err(anyhow!("{} does not match its root", path.display()));
+		}
+		Ok(bytes.into_iter().map(|b| b as i8).collect())
+	}
+}
+
+/// Read a model file (`.opml`).
+pub fn read_model(path: &Path) -> Result<Model> {
+	let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+	decode_model(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))
+}

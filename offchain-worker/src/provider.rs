@@ -1,0 +1,203 @@
+//! The provider daemon: registers and bonds, watches finalized blocks for its
+//! assignments, computes each task, commits and then reveals its result. Every step is
+//! recorded before the transaction that depends on it, so a restarted daemon resumes.
+
+use crate::{
+	chain::{api, AccountId, Client},
+	compute::Engine,
+	models::Files,
+	store::{Stage, State, TaskRecord},
+};
+use anyhow::{anyhow, Context, Result};
+use opml_primitives_core::commitment::result_commitment;
+use rand::RngCore;
+use subxt::utils::H256;
+
+/// How a provider offers its capacity.
+#[derive(Clone, Debug)]
+pub struct Offer {
+	/// Bond to hold.
+	pub bond: u128,
+	/// `(model id, units)`.
+	pub capacity: Vec<(u32, u32)>,
+	/// Asking price per unit.
+	pub unit_cost: u128,
+	/// Power term.
+	pub power: u32,
+}
+
+/// Fault injection for tests and drills (`--inject-fault`): report a wrong result.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+	/// Flip one output byte of every task before committing.
+	pub wrong_result: bool,
+}
+
+/// The provider.
+pub struct Provider {
+	client: Client,
+	state: State,
+	files: Files,
+	engine: Engine,
+	faults: Faults,
+}
+
+impl Provider {
+	/// A provider signing with `client`'s account.
+	pub fn new(client: Client, state: State, files: Files, engine: Engine, faults: Faults) -> Self {
+		Provider {
+			client,
+			state,
+			files,
+			engine,
+			faults,
+		}
+	}
+
+	fn me(&self) -> AccountId {
+		self.client.account()
+	}
+
+	/// Register with `offer` unless registered already.
+	pub async fn ensure_registered(&self, offer: &Offer) -> Result<()> {
+		let at = self.client.api.at_current_block().await?;
+		let entry = at
+			.storage()
+			.entry(api::storage().providers().providers())?
+			.try_fetch((self.me(),))
+			.await?;
+		if entry.is_some() {
+			tracing::info!("already registered");
+			return Ok(());
+		}
+		use api::runtime_types::{
+			bounded_collections::bounded_vec::BoundedVec, pallet_opml_providers::types::Capacity,
+		};
+		let capacity = BoundedVec(
+			offer
+				.capacity
+				.iter()
+				.map(|&(task_type, units)| Capacity { task_type, units })
+				.collect(),
+		);
+		let tx = api::transactions().providers().register(
+			offer.bond,
+			capacity,
+			offer.unit_cost,
+			offer.power,
+		);
+		self.client.submit("Providers.register", &tx).await?;
+		tracing::info!(bond = offer.bond, "registered as a provider");
+		Ok(())
+	}
+
+	/// Follow finalized blocks forever.
+	pub async fn run(&self) -> Result<()> {
+		tracing::info!(account = %self.me(), engine = %self.engine.describe(), "provider running");
+		let mut blocks = self.client.api.stream_blocks().await?;
+		while let Some(block) = blocks.next().await {
+			let block = block?;
+			let number = block.number();
+			let at = block.at().await?;
+			for ev in at.events().fetch().await?.iter() {
+				let ev = ev?;
+				if let Some(a) = ev
+					.decode_fields_as::<api::market::events::TaskAssigned>()
+					.transpose()?
+				{
+					if a.providers.0.iter().any(|(p, _)| *p == self.me()) {
+						if let Err(e) = self.compute_and_commit(a.task, a.due).await {
+							tracing::error!(task = a.task, "{e:#}");
+						}
+					}
+				}
+			}
+			self.progress(number).await?;
+		}
+		Err(anyhow!("the block stream ended"))
+	}
+
+	/// Compute `task` and commit to its result (once: a recorded task is resumed).
+	async fn compute_and_commit(&self, task: u64, due: u32) -> Result<()> {
+		if let Some(rec) = self.state.get(task)? {
+			if rec.due == due {
+				return Ok(());
+			}
+		}
+		let at = self.client.api.at_current_block().await?;
+		let info = at
+			.storage()
+			.entry(api::storage().market().tasks())?
+			.fetch((task,))
+			.await?
+			.decode()?;
+		let model = self.files.model(&info.commitment.0)?;
+		use api::runtime_types::pallet_opml_market::types::TaskInput;
+		let input: Vec<i8> = match info.input {
+			TaskInput::Inline(b) => b.0.into_iter().map(|x| x as i8).collect(),
+			TaskInput::Root(r) => self.files.input(&r.0)?,
+		};
+		let started = std::time::Instant::now();
+		let mut exec = self.engine.run(&model, &input)?;
+		if self.faults.wrong_result {
+			exec = crate::faults::corrupt(exec)?;
+		}
+		let result = exec.result_root();
+		tracing::info!(task, ms = started.elapsed().as_millis() as u64, result = %hex::encode(result), "computed");
+		let mut salt = [0u8; 32];
+		rand::thread_rng().fill_bytes(&mut salt);
+		let mut rec = TaskRecord {
+			model: info.commitment.0,
+			result,
+			salt,
+			due,
+			stage: Stage::Computed,
+		};
+		self.state.put(task, &rec)?;
+		self.commit(task, &mut rec).await
+	}
+
+	async fn commit(&self, task: u64, rec: &mut TaskRecord) -> Result<()> {
+		let c = result_commitment(task, &self.me().0, &rec.result, &rec.salt);
+		let tx = api::transactions().submissions().commit(task, H256(c));
+		self.client.submit("Submissions.commit", &tx).await?;
+		rec.stage = Stage::Committed;
+		self.state.put(task, rec)?;
+		tracing::info!(task, "committed");
+		Ok(())
+	}
+
+	/// Resume recorded work: commit what was computed, reveal what is due.
+	async fn progress(&self, finalized: u64) -> Result<()> {
+		for (task, mut rec) in self.state.open_tasks()? {
+			let r = match rec.stage {
+				Stage::Computed => self.commit(task, &mut rec).await,
+				Stage::Committed if finalized + 1 >= u64::from(rec.due) => {
+					let tx =
+						api::transactions()
+							.submissions()
+							.reveal(task, H256(rec.result), rec.salt);
+					match self.client.submit("Submissions.reveal", &tx).await {
+						Ok(_) => {
+							rec.stage = Stage::Revealed;
+							self.state.put(task, &rec)?;
+							tracing::info!(task, "revealed");
+							Ok(())
+						}
+						Err(e) => {
+							// the window may have closed (or the task moved on): stop trying
+							rec.stage = Stage::Revealed;
+							self.state.put(task, &rec)?;
+							Err(e).context("reveal")
+						}
+					}
+				}
+				_ => Ok(()),
+			};
+			if let Err(e) = r {
+				tracing::error!(task, "{e:#}");
+			}
+		}
+		Ok(())
+	}
+}
