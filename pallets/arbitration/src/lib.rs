@@ -391,7 +391,7 @@ pub mod pallet {
 		/// Emits [`Event::HandedOff`] (or [`Event::GameResolved`] for a node that does
 		/// not exist).
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::handoff(data.len() as u32))]
+		#[pallet::weight(T::WeightInfo::handoff())]
 		pub fn handoff(
 			origin: OriginFor<T>,
 			game: GameId,
