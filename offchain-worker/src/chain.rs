@@ -83,3 +83,35 @@ impl Client {
 		Ok(out)
 	}
 }
+
+/// Follows the chain block by block by polling (a long-lived subscription can stall
+/// while the daemon waits on its own transactions): every block from the one after the
+/// current head at start, in order, none skipped.
+pub struct Follower {
+	next: u64,
+}
+
+impl Follower {
+	/// Start after the current head.
+	pub async fn start(client: &Client) -> Result<Self> {
+		let head = client.api.at_current_block().await?.block_number();
+		Ok(Follower { next: head + 1 })
+	}
+
+	/// The next block's number and events (waits for it).
+	pub async fn next(
+		&mut self,
+		client: &Client,
+	) -> Result<(u64, subxt::events::Events<PolkadotConfig>)> {
+		loop {
+			let head = client.api.at_current_block().await?.block_number();
+			if head >= self.next {
+				let n = self.next;
+				let events = client.api.at_block(n).await?.events().fetch().await?;
+				self.next += 1;
+				return Ok((n, events));
+			}
+			tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+		}
+	}
+}

@@ -14,8 +14,10 @@
 pub mod chain;
 pub mod compute;
 pub mod faults;
+pub mod game;
 pub mod gpu;
 pub mod models;
 pub mod provider;
 pub mod requester;
 pub mod store;
+pub mod verifier;

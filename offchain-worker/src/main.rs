@@ -64,6 +64,19 @@ enum Cmd {
 		#[arg(long)]
 		inject_fault: bool,
 	},
+	/// Run a verifier: recompute every elected result, challenge wrong ones, play the
+	/// games to the end.
+	Verifier {
+		/// Directory of the daemon's persistent state.
+		#[arg(long, default_value = "opml-verifier")]
+		state: PathBuf,
+		/// Inference backend.
+		#[arg(long, value_enum, default_value = "auto")]
+		backend: BackendChoice,
+		/// Bond of each challenge (planck).
+		#[arg(long, default_value_t = 10_000_000_000_000)]
+		bond: u128,
+	},
 	/// Register a model from an `.opml` file; prints its id.
 	RegisterModel {
 		/// The model file.
@@ -104,6 +117,9 @@ enum Cmd {
 		/// Print JSON.
 		#[arg(long)]
 		json: bool,
+		/// With `--watch`: give up after this many seconds.
+		#[arg(long, default_value_t = 600)]
+		timeout: u64,
 	},
 	/// Follow a task until its result is final.
 	Watch {
@@ -195,6 +211,21 @@ async fn main() -> Result<()> {
 			.await?;
 			p.run().await?;
 		}
+		Cmd::Verifier {
+			state,
+			backend,
+			bond,
+		} => {
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let v = opml_worker::verifier::Verifier::new(
+				client,
+				State::open(&state)?,
+				Files::open(&cli.files)?,
+				Engine::open(backend)?,
+				bond,
+			);
+			v.run().await?;
+		}
 		Cmd::RegisterModel {
 			model,
 			weight,
@@ -222,6 +253,7 @@ async fn main() -> Result<()> {
 			deadline,
 			watch,
 			json,
+			timeout,
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
 			let files = Files::open(&cli.files)?;
@@ -240,7 +272,7 @@ async fn main() -> Result<()> {
 				println!("task {task} submitted");
 			}
 			if watch {
-				let o = requester::watch(&client, task, json, Duration::from_secs(600)).await?;
+				let o = requester::watch(&client, task, json, Duration::from_secs(timeout)).await?;
 				print_outcome(task, &o, json);
 			} else if json {
 				println!("{}", serde_json::json!({ "task": task }));

@@ -8,7 +8,7 @@ use crate::{
 	models::Files,
 	store::{Stage, State, TaskRecord},
 };
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use opml_primitives_core::commitment::result_commitment;
 use rand::RngCore;
 use subxt::utils::H256;
@@ -91,16 +91,28 @@ impl Provider {
 		Ok(())
 	}
 
-	/// Follow finalized blocks forever.
+	/// Follow finalized blocks forever: compute, commit, reveal; defend every game.
 	pub async fn run(&self) -> Result<()> {
 		tracing::info!(account = %self.me(), engine = %self.engine.describe(), "provider running");
-		let mut blocks = self.client.api.stream_blocks().await?;
-		while let Some(block) = blocks.next().await {
-			let block = block?;
-			let number = block.number();
-			let at = block.at().await?;
-			for ev in at.events().fetch().await?.iter() {
+		let mut games = crate::game::Games::default();
+		for (game, task) in self.state.games()? {
+			self.defend(&mut games, game, task).await;
+		}
+		let mut follower = crate::chain::Follower::start(&self.client).await?;
+		loop {
+			let (number, events) = follower.next(&self.client).await?;
+			tracing::debug!(number, events = events.len(), "block");
+			for ev in events.iter() {
 				let ev = ev?;
+				if let Some(g) = ev
+					.decode_fields_as::<api::arbitration::events::GameOpened>()
+					.transpose()?
+				{
+					if g.defender == self.me() && !games.has(g.game) {
+						self.state.put_game(g.game, g.task)?;
+						self.defend(&mut games, g.game, g.task).await;
+					}
+				}
 				if let Some(a) = ev
 					.decode_fields_as::<api::market::events::TaskAssigned>()
 					.transpose()?
@@ -113,8 +125,28 @@ impl Provider {
 				}
 			}
 			self.progress(number).await?;
+			for id in games.play(&self.client).await? {
+				self.state.remove_game(id)?;
+			}
 		}
-		Err(anyhow!("the block stream ended"))
+	}
+
+	async fn defend(&self, games: &mut crate::game::Games, game: u64, task: u64) {
+		match crate::game::player_for_task(
+			&self.client,
+			&self.files,
+			&self.engine,
+			task,
+			self.faults.wrong_result,
+		)
+		.await
+		{
+			Ok(p) => {
+				tracing::info!(game, task, "defending");
+				games.track(game, p);
+			}
+			Err(e) => tracing::error!(game, task, "cannot defend: {e:#}"),
+		}
 	}
 
 	/// Compute `task` and commit to its result (once: a recorded task is resumed).

@@ -122,17 +122,15 @@ pub async fn watch(client: &Client, task: u64, json: bool, timeout: Duration) ->
 		b.set_message(format!("task {task}: waiting for an auction round"));
 		b
 	};
-	let mut blocks = client.api.stream_blocks().await?;
+	let mut follower = crate::chain::Follower::start(client).await?;
 	let deadline = tokio::time::Instant::now() + timeout;
 	let mut result = None;
 	let mut settled = None;
 	loop {
-		let block = tokio::time::timeout_at(deadline, blocks.next())
+		let (number, events) = tokio::time::timeout_at(deadline, follower.next(client))
 			.await
-			.map_err(|_| anyhow!("task {task}: no final result within {timeout:?}"))?
-			.ok_or_else(|| anyhow!("the block stream ended"))??;
-		let at = block.at().await?;
-		for ev in at.events().fetch().await?.iter() {
+			.map_err(|_| anyhow!("task {task}: no final result within {timeout:?}"))??;
+		for ev in events.iter() {
 			let ev = ev?;
 			let (pallet, name) = (ev.pallet_name().to_string(), ev.event_name().to_string());
 			let fields = ev.decode_fields_unchecked_as::<subxt::dynamic::Value>()?;
@@ -143,17 +141,14 @@ pub async fn watch(client: &Client, task: u64, json: bool, timeout: Duration) ->
 				println!(
 					"{}",
 					serde_json::json!({
-						"block": block.number(),
+						"block": number,
 						"event": format!("{pallet}.{name}"),
 						"fields": fields.to_string(),
 					})
 				);
 			} else {
-				bar.set_message(format!(
-					"task {task}: {pallet}.{name} (block {})",
-					block.number()
-				));
-				bar.println(format!("block {:>6}  {pallet}.{name}", block.number()));
+				bar.set_message(format!("task {task}: {pallet}.{name} (block {})", number));
+				bar.println(format!("block {:>6}  {pallet}.{name}", number));
 			}
 			match (pallet.as_str(), name.as_str()) {
 				("Submissions", "ResultFinal") => {

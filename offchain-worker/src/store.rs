@@ -8,6 +8,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
 
 const TASKS: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
+const GAMES: TableDefinition<u64, u64> = TableDefinition::new("games");
 
 /// Where a provider's task is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
@@ -48,6 +49,7 @@ impl State {
 		let db = Database::create(&path).with_context(|| format!("opening {}", path.display()))?;
 		let w = db.begin_write()?;
 		w.open_table(TASKS)?;
+		w.open_table(GAMES)?;
 		w.commit()?;
 		Ok(State { db })
 	}
@@ -82,6 +84,34 @@ impl State {
 			if rec.stage != Stage::Revealed {
 				out.push((k.value(), rec));
 			}
+		}
+		Ok(out)
+	}
+
+	/// Remember that game `game` (about `task`) is being played.
+	pub fn put_game(&self, game: u64, task: u64) -> Result<()> {
+		let w = self.db.begin_write()?;
+		w.open_table(GAMES)?.insert(game, task)?;
+		w.commit()?;
+		Ok(())
+	}
+
+	/// Forget game `game`.
+	pub fn remove_game(&self, game: u64) -> Result<()> {
+		let w = self.db.begin_write()?;
+		w.open_table(GAMES)?.remove(game)?;
+		w.commit()?;
+		Ok(())
+	}
+
+	/// Games being played: `(game, task)`.
+	pub fn games(&self) -> Result<Vec<(u64, u64)>> {
+		let r = self.db.begin_read()?;
+		let t = r.open_table(GAMES)?;
+		let mut out = Vec::new();
+		for item in t.iter()? {
+			let (k, v) = item?;
+			out.push((k.value(), v.value()));
 		}
 		Ok(out)
 	}

@@ -252,7 +252,10 @@ impl Worker {
 		let log = tempfile::NamedTempFile::new()?;
 		let child = Command::new(worker_binary())
 			.args(args)
-			.env("RUST_LOG", "info")
+			.env(
+				"RUST_LOG",
+				std::env::var("OPML_WORKER_LOG").unwrap_or_else(|_| "info".into()),
+			)
 			.stdout(Stdio::from(log.reopen()?))
 			.stderr(Stdio::from(log.reopen()?))
 			.spawn()

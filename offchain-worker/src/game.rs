@@ -1,0 +1,250 @@
+//! Playing dispute games: a [`Player`] holds one side's view of a task (the model, the
+//! input and the node outputs it claims) and answers the game's current phase with the
+//! move `opml_dispute::party` computes. The chain's game record is the source of truth:
+//! a restarted daemon rebuilds its view and carries on from the phase on chain.
+
+use crate::chain::{api, AccountId, Client};
+use anyhow::{anyhow, Result};
+use codec::Encode;
+use opml_dispute::party::{NodeGame, Party};
+use opml_nn::{vm::Guest, Prepared};
+use subxt::utils::H256;
+
+/// One side's view of a disputed task.
+pub struct Player {
+	guest: Guest,
+	model: Prepared,
+	input: Vec<i8>,
+	outputs: Vec<Vec<i8>>,
+	node: Option<(u64, NodeGame)>,
+	k: u32,
+}
+
+/// A game on chain, as the player sees it.
+pub type GameRecord =
+	api::runtime_types::pallet_opml_arbitration::types::Game<AccountId, u128, u32>;
+
+impl Player {
+	/// A player claiming `outputs` (node outputs of `model` on `input`).
+	pub fn new(model: Prepared, input: Vec<i8>, outputs: Vec<Vec<i8>>, k: u32) -> Result<Self> {
+		Ok(Player {
+			guest: Guest::builtin().map_err(|e| anyhow!("the guest program: {e}"))?,
+			model,
+			input,
+			outputs,
+			node: None,
+			k,
+		})
+	}
+
+	/// The result root `G_N` of this player's claims.
+	pub fn result_root(&self) -> Result<[u8; 32]> {
+		Ok(self.party()?.result_root())
+	}
+
+	fn party(&self) -> Result<Party<'_>> {
+		Party::with_outputs(&self.guest, &self.model, &self.input, self.outputs.clone())
+			.map_err(|e| anyhow!("{e}"))
+	}
+
+	fn node_game(&mut self, node: u64) -> Result<&mut NodeGame> {
+		if self.node.as_ref().map(|(n, _)| *n) != Some(node) {
+			let g = self.party()?.node_game(node).map_err(|e| anyhow!("{e}"))?;
+			self.node = Some((node, g));
+		}
+		Ok(&mut self.node.as_mut().expect("just set").1)
+	}
+
+	/// Make this side's move in `game` if it is `me`'s turn; returns whether it moved.
+	pub async fn step(&mut self, client: &Client, id: u64, game: &GameRecord) -> Result<bool> {
+		use api::runtime_types::{
+			bounded_collections::bounded_vec::BoundedVec,
+			pallet_opml_arbitration::types::{Phase, Side},
+		};
+		let me = client.account();
+		let defender = game.defender == me;
+		let my_turn = match game.turn {
+			Side::Defender => defender,
+			Side::Challenger => game.challenger == me,
+		};
+		if !my_turn {
+			// the opponent ran out of clock: end the game
+			let clock = match game.turn {
+				Side::Defender => game.defender_clock,
+				Side::Challenger => game.challenger_clock,
+			};
+			let now = client.api.at_current_block().await?.block_number() as u32;
+			if now > game.since.saturating_add(clock).saturating_add(1) {
+				let tx = api::transactions().arbitration().timeout(id);
+				client.submit("Arbitration.timeout", &tx).await?;
+				tracing::info!(game = id, "opponent timed out");
+				return Ok(true);
+			}
+			return Ok(false);
+		}
+		let tx = api::transactions().arbitration();
+		match &game.phase {
+			Phase::Graph { a, b, posted, .. } if posted.0.is_empty() => {
+				let s: Vec<H256> = self
+					.party()?
+					.graph_hashes(*a, *b, self.k)
+					.into_iter()
+					.map(H256)
+					.collect();
+				client
+					.submit(
+						"Arbitration.post_states",
+						&tx.post_states(id, BoundedVec(s)),
+					)
+					.await?;
+			}
+			Phase::Graph { a, b, posted, .. } => {
+				let p: Vec<[u8; 32]> = posted.0.iter().map(|h| h.0).collect();
+				let c = self.party()?.choose_graph(*a, *b, self.k, &p);
+				client
+					.submit("Arbitration.choose", &tx.choose(id, c))
+					.await?;
+			}
+			Phase::Handoff { node, .. } => {
+				let n = self.outputs.len() as u64;
+				let data = if *node <= n {
+					let mut g = self.party()?.node_game(*node).map_err(|e| anyhow!("{e}"))?;
+					let h = self
+						.party()?
+						.handoff(*node, Some(&mut g))
+						.map_err(|e| anyhow!("{e}"))?;
+					self.node = Some((*node, g));
+					h.encode()
+				} else {
+					self.party()?
+						.handoff(*node, None)
+						.map_err(|e| anyhow!("{e}"))?
+						.encode()
+				};
+				client
+					.submit("Arbitration.handoff", &tx.handoff(id, BoundedVec(data)))
+					.await?;
+			}
+			Phase::Vm {
+				node, a, b, posted, ..
+			} if posted.0.is_empty() => {
+				let k = self.k;
+				let s: Vec<H256> = self
+					.node_game(*node)?
+					.hashes(*a, *b, k)
+					.into_iter()
+					.map(H256)
+					.collect();
+				client
+					.submit(
+						"Arbitration.post_states",
+						&tx.post_states(id, BoundedVec(s)),
+					)
+					.await?;
+			}
+			Phase::Vm {
+				node, a, b, posted, ..
+			} => {
+				let k = self.k;
+				let p: Vec<[u8; 32]> = posted.0.iter().map(|h| h.0).collect();
+				let c = self.node_game(*node)?.choose(*a, *b, k, &p);
+				client
+					.submit("Arbitration.choose", &tx.choose(id, c))
+					.await?;
+			}
+			Phase::OneStep { node, step, .. } => {
+				let w = self.node_game(*node)?.witness(*step);
+				client
+					.submit("Arbitration.one_step", &tx.one_step(id, BoundedVec(w)))
+					.await?;
+			}
+		}
+		tracing::info!(game = id, moves = game.moves + 1, "moved");
+		Ok(true)
+	}
+}
+
+/// The game record of `id`, if it is still open.
+pub async fn fetch(client: &Client, id: u64) -> Result<Option<GameRecord>> {
+	let at = client.api.at_current_block().await?;
+	let entry = at
+		.storage()
+		.entry(api::storage().arbitration().games())?
+		.try_fetch((id,))
+		.await?;
+	Ok(match entry {
+		Some(e) => Some(e.decode()?),
+		None => None,
+	})
+}
+
+/// Build a player for `task` from the chain's task record and local files: the node
+/// outputs come from `engine` (bit-identical to the VM's), corrupted as the provider's
+/// fault injection does when `faulty`.
+pub async fn player_for_task(
+	client: &Client,
+	files: &crate::models::Files,
+	engine: &crate::compute::Engine,
+	task: u64,
+	faulty: bool,
+) -> Result<Player> {
+	let at = client.api.at_current_block().await?;
+	let info = at
+		.storage()
+		.entry(api::storage().market().tasks())?
+		.fetch((task,))
+		.await?
+		.decode()?;
+	let k = at
+		.constants()
+		.entry(api::constants().arbitration().fanout())?;
+	let model = files.model(&info.commitment.0)?;
+	use api::runtime_types::pallet_opml_market::types::TaskInput;
+	let input: Vec<i8> = match info.input {
+		TaskInput::Inline(b) => b.0.into_iter().map(|x| x as i8).collect(),
+		TaskInput::Root(r) => files.input(&r.0)?,
+	};
+	let mut exec = engine.run(&model, &input)?;
+	if faulty {
+		exec = crate::faults::corrupt(exec)?;
+	}
+	Player::new(model, input, exec.outputs, k)
+}
+
+/// The games a daemon plays, by id.
+#[derive(Default)]
+pub struct Games {
+	players: std::collections::BTreeMap<u64, Player>,
+}
+
+impl Games {
+	/// Play `id` with `player`.
+	pub fn track(&mut self, id: u64, player: Player) {
+		self.players.insert(id, player);
+	}
+
+	/// Whether `id` is played.
+	pub fn has(&self, id: u64) -> bool {
+		self.players.contains_key(&id)
+	}
+
+	/// Make every move that is ours; forget games that ended. Returns ended game ids.
+	pub async fn play(&mut self, client: &Client) -> Result<Vec<u64>> {
+		let mut ended = Vec::new();
+		for (&id, player) in self.players.iter_mut() {
+			match fetch(client, id).await? {
+				None => ended.push(id),
+				Some(g) => {
+					if let Err(e) = player.step(client, id, &g).await {
+						tracing::error!(game = id, "move failed: {e:#}");
+					}
+				}
+			}
+		}
+		for id in &ended {
+			self.players.remove(id);
+			tracing::info!(game = id, "game over");
+		}
+		Ok(ended)
+	}
+}

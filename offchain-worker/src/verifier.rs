@@ -1,0 +1,89 @@
+//! The verifier daemon: recomputes every elected result and challenges wrong ones,
+//! then plays each game to the end.
+
+use crate::{
+	chain::{api, Client},
+	compute::Engine,
+	game::{player_for_task, Games},
+	models::Files,
+	store::State,
+};
+use anyhow::{anyhow, Result};
+
+/// The verifier.
+pub struct Verifier {
+	client: Client,
+	state: State,
+	files: Files,
+	engine: Engine,
+	bond: u128,
+}
+
+impl Verifier {
+	/// A verifier challenging with `bond`.
+	pub fn new(client: Client, state: State, files: Files, engine: Engine, bond: u128) -> Self {
+		Verifier {
+			client,
+			state,
+			files,
+			engine,
+			bond,
+		}
+	}
+
+	/// Follow finalized blocks forever.
+	pub async fn run(&self) -> Result<()> {
+		let me = self.client.account();
+		tracing::info!(account = %me, engine = %self.engine.describe(), "verifier running");
+		let mut games = Games::default();
+		for (game, task) in self.state.games()? {
+			if let Ok(p) =
+				player_for_task(&self.client, &self.files, &self.engine, task, false).await
+			{
+				games.track(game, p);
+			}
+		}
+		let mut follower = crate::chain::Follower::start(&self.client).await?;
+		loop {
+			let (_number, events) = follower.next(&self.client).await?;
+			for ev in events.iter() {
+				let ev = ev?;
+				if let Some(e) = ev
+					.decode_fields_as::<api::submissions::events::ResultElected>()
+					.transpose()?
+				{
+					if let Err(err) = self.check(&mut games, e.task, e.result.0).await {
+						tracing::error!(task = e.task, "{err:#}");
+					}
+				}
+			}
+			for id in games.play(&self.client).await? {
+				self.state.remove_game(id)?;
+			}
+		}
+	}
+
+	/// Recompute `task`; challenge if its elected `result` differs.
+	async fn check(&self, games: &mut Games, task: u64, result: [u8; 32]) -> Result<()> {
+		let player = player_for_task(&self.client, &self.files, &self.engine, task, false).await?;
+		let mine = player.result_root()?;
+		if mine == result {
+			tracing::info!(task, "result confirmed");
+			return Ok(());
+		}
+		tracing::warn!(task, elected = %hex::encode(result), recomputed = %hex::encode(mine), "wrong result: challenging");
+		let tx = api::transactions().arbitration().challenge(task, self.bond);
+		let events = self.client.submit("Arbitration.challenge", &tx).await?;
+		let id = events
+			.iter()
+			.find(|e| e.pallet == "Arbitration" && e.name == "GameOpened")
+			.and_then(|e| {
+				use subxt::ext::scale_value::At;
+				e.fields.at("game").and_then(|v| v.as_u128())
+			})
+			.ok_or_else(|| anyhow!("no Arbitration.GameOpened event"))? as u64;
+		self.state.put_game(id, task)?;
+		games.track(id, player);
+		Ok(())
+	}
+}
