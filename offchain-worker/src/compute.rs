@@ -5,6 +5,11 @@ use crate::gpu::Gpu;
 use anyhow::{anyhow, Result};
 use opml_nn::{cpu::Cpu, Backend, Execution, Prepared};
 
+use crate::{
+	chain::{api, Client},
+	models::Files,
+};
+
 /// `--backend`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendChoice {
@@ -71,4 +76,50 @@ impl Backend for DynBackend<'_> {
 	) {
 		self.0.run_node(node, inputs, out)
 	}
+}
+
+/// One task computed: its model, input and execution.
+pub struct TaskRun {
+	/// The model commitment.
+	pub commitment: [u8; 32],
+	/// The model.
+	pub model: Prepared,
+	/// The input.
+	pub input: Vec<i8>,
+	/// The execution (with the fault injected when asked).
+	pub exec: Execution,
+}
+
+/// Fetch `task` from the chain, load its model and input from `files`, and run it on
+/// `engine`; with `faulty`, corrupt the result as `--inject-fault` does.
+pub async fn run_task(
+	client: &Client,
+	files: &Files,
+	engine: &Engine,
+	task: u64,
+	faulty: bool,
+) -> Result<TaskRun> {
+	let at = client.api.at_current_block().await?;
+	let info = at
+		.storage()
+		.entry(api::storage().market().tasks())?
+		.fetch((task,))
+		.await?
+		.decode()?;
+	let model = files.model(&info.commitment.0)?;
+	use api::runtime_types::pallet_opml_market::types::TaskInput;
+	let input: Vec<i8> = match info.input {
+		TaskInput::Inline(b) => b.0.into_iter().map(|x| x as i8).collect(),
+		TaskInput::Root(r) => files.input(&r.0)?,
+	};
+	let mut exec = engine.run(&model, &input)?;
+	if faulty {
+		exec = crate::faults::corrupt(exec)?;
+	}
+	Ok(TaskRun {
+		commitment: info.commitment.0,
+		model,
+		input,
+		exec,
+	})
 }

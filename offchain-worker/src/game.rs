@@ -188,27 +188,14 @@ pub async fn player_for_task(
 	task: u64,
 	faulty: bool,
 ) -> Result<Player> {
-	let at = client.api.at_current_block().await?;
-	let info = at
-		.storage()
-		.entry(api::storage().market().tasks())?
-		.fetch((task,))
+	let k = client
+		.api
+		.at_current_block()
 		.await?
-		.decode()?;
-	let k = at
 		.constants()
 		.entry(api::constants().arbitration().fanout())?;
-	let model = files.model(&info.commitment.0)?;
-	use api::runtime_types::pallet_opml_market::types::TaskInput;
-	let input: Vec<i8> = match info.input {
-		TaskInput::Inline(b) => b.0.into_iter().map(|x| x as i8).collect(),
-		TaskInput::Root(r) => files.input(&r.0)?,
-	};
-	let mut exec = engine.run(&model, &input)?;
-	if faulty {
-		exec = crate::faults::corrupt(exec)?;
-	}
-	Player::new(model, input, exec.outputs, k)
+	let run = crate::compute::run_task(client, files, engine, task, faulty).await?;
+	Player::new(run.model, run.input, run.exec.outputs, k)
 }
 
 /// The games a daemon plays, by id.

@@ -156,30 +156,22 @@ impl Provider {
 				return Ok(());
 			}
 		}
-		let at = self.client.api.at_current_block().await?;
-		let info = at
-			.storage()
-			.entry(api::storage().market().tasks())?
-			.fetch((task,))
-			.await?
-			.decode()?;
-		let model = self.files.model(&info.commitment.0)?;
-		use api::runtime_types::pallet_opml_market::types::TaskInput;
-		let input: Vec<i8> = match info.input {
-			TaskInput::Inline(b) => b.0.into_iter().map(|x| x as i8).collect(),
-			TaskInput::Root(r) => self.files.input(&r.0)?,
-		};
 		let started = std::time::Instant::now();
-		let mut exec = self.engine.run(&model, &input)?;
-		if self.faults.wrong_result {
-			exec = crate::faults::corrupt(exec)?;
-		}
+		let run = crate::compute::run_task(
+			&self.client,
+			&self.files,
+			&self.engine,
+			task,
+			self.faults.wrong_result,
+		)
+		.await?;
+		let exec = run.exec;
 		let result = exec.result_root();
 		tracing::info!(task, ms = started.elapsed().as_millis() as u64, result = %hex::encode(result), "computed");
 		let mut salt = [0u8; 32];
 		rand::thread_rng().fill_bytes(&mut salt);
 		let mut rec = TaskRecord {
-			model: info.commitment.0,
+			model: run.commitment,
 			result,
 			salt,
 			due,
