@@ -55,11 +55,13 @@ impl Client {
 
 	/// Sign, submit and wait until `tx` is in a finalized block and succeeded; return
 	/// its events.
+	#[tracing::instrument(level = "debug", skip_all, fields(call = what))]
 	pub async fn submit<Call: subxt::tx::Payload>(
 		&self,
 		what: &str,
 		tx: &Call,
 	) -> Result<Vec<Event>> {
+		let started = std::time::Instant::now();
 		let at = self.api.at_current_block().await?;
 		let progress = at
 			.transactions()
@@ -70,6 +72,10 @@ impl Client {
 			.wait_for_finalized_success()
 			.await
 			.with_context(|| format!("{what} failed"))?;
+		crate::metrics::get()
+			.tx
+			.with_label_values(&[what])
+			.observe(started.elapsed().as_secs_f64());
 		let mut out = Vec::new();
 		for e in events.iter() {
 			let e = e?;
@@ -84,18 +90,49 @@ impl Client {
 	}
 }
 
-/// Follows the chain block by block by polling (a long-lived subscription can stall
-/// while the daemon waits on its own transactions): every block from the one after the
-/// current head at start, in order, none skipped.
+/// Blocks behind the finalized head a resumed daemon replays at most: a node keeps
+/// the state of the last 256 blocks by default (`--state-pruning`), and events are read
+/// from state.
+pub const MAX_REPLAY: u64 = 250;
+
+/// Follows the finalized chain block by block by polling (a long-lived subscription
+/// can stall while the daemon waits on its own transactions): every finalized block
+/// from a starting point, in order, none skipped.
 pub struct Follower {
 	next: u64,
 }
 
 impl Follower {
-	/// Start after the current head.
+	/// Start after the current finalized head.
 	pub async fn start(client: &Client) -> Result<Self> {
 		let head = client.api.at_current_block().await?.block_number();
 		Ok(Follower { next: head + 1 })
+	}
+
+	/// Resume after block `cursor` (the last one a daemon processed), replaying the
+	/// blocks it missed (at most [`MAX_REPLAY`]); without a cursor, start after the
+	/// finalized head.
+	pub async fn resume(client: &Client, cursor: Option<u64>) -> Result<Self> {
+		let head = client.api.at_current_block().await?.block_number();
+		let next = match cursor {
+			None => head + 1,
+			Some(c) if head.saturating_sub(c) > MAX_REPLAY => {
+				tracing::warn!(
+					cursor = c,
+					head,
+					"too far behind to replay every missed block (their state may be \
+					 pruned): replaying the last {MAX_REPLAY}"
+				);
+				head - MAX_REPLAY + 1
+			}
+			Some(c) => {
+				if c < head {
+					tracing::info!(from = c + 1, to = head, "replaying missed blocks");
+				}
+				c + 1
+			}
+		};
+		Ok(Follower { next })
 	}
 
 	/// The next block's number and events (waits for it).
@@ -109,6 +146,7 @@ impl Follower {
 				let n = self.next;
 				let events = client.api.at_block(n).await?.events().fetch().await?;
 				self.next += 1;
+				crate::metrics::get().block.set(n);
 				return Ok((n, events));
 			}
 			tokio::time::sleep(std::time::Duration::from_millis(150)).await;

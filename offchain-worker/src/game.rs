@@ -56,6 +56,7 @@ impl Player {
 	}
 
 	/// Make this side's move in `game` if it is `me`'s turn; returns whether it moved.
+	#[tracing::instrument(level = "debug", skip(self, client, game), fields(moves = game.moves))]
 	pub async fn step(&mut self, client: &Client, id: u64, game: &GameRecord) -> Result<bool> {
 		use api::runtime_types::{
 			bounded_collections::bounded_vec::BoundedVec,
@@ -77,12 +78,24 @@ impl Player {
 			if now > game.since.saturating_add(clock).saturating_add(1) {
 				let tx = api::transactions().arbitration().timeout(id);
 				client.submit("Arbitration.timeout", &tx).await?;
+				crate::metrics::get()
+					.moves
+					.with_label_values(&["timeout"])
+					.inc();
 				tracing::info!(game = id, "opponent timed out");
 				return Ok(true);
 			}
 			return Ok(false);
 		}
 		let tx = api::transactions().arbitration();
+		let kind = match &game.phase {
+			Phase::Graph { posted, .. } | Phase::Vm { posted, .. } if posted.0.is_empty() => {
+				"post_states"
+			}
+			Phase::Graph { .. } | Phase::Vm { .. } => "choose",
+			Phase::Handoff { .. } => "handoff",
+			Phase::OneStep { .. } => "one_step",
+		};
 		match &game.phase {
 			Phase::Graph { a, b, posted, .. } if posted.0.is_empty() => {
 				let s: Vec<H256> = self
@@ -159,7 +172,8 @@ impl Player {
 					.await?;
 			}
 		}
-		tracing::info!(game = id, moves = game.moves + 1, "moved");
+		crate::metrics::get().moves.with_label_values(&[kind]).inc();
+		tracing::info!(game = id, moves = game.moves + 1, kind, "moved");
 		Ok(true)
 	}
 }
@@ -207,7 +221,11 @@ pub struct Games {
 impl Games {
 	/// Play `id` with `player`.
 	pub fn track(&mut self, id: u64, player: Player) {
-		self.players.insert(id, player);
+		let m = crate::metrics::get();
+		if self.players.insert(id, player).is_none() {
+			m.games.with_label_values(&["started"]).inc();
+		}
+		m.games_open.set(self.players.len() as u64);
 	}
 
 	/// Whether `id` is played.
@@ -228,10 +246,13 @@ impl Games {
 				}
 			}
 		}
+		let m = crate::metrics::get();
 		for id in &ended {
 			self.players.remove(id);
+			m.games.with_label_values(&["ended"]).inc();
 			tracing::info!(game = id, "game over");
 		}
+		m.games_open.set(self.players.len() as u64);
 		Ok(ended)
 	}
 }

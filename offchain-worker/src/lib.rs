@@ -9,6 +9,8 @@
 //! - [`compute`]: backend choice (`--backend gpu|cpu|auto`).
 //! - [`provider`]: the provider daemon; [`store`]: its persistent state.
 //! - [`requester`]: register models, submit and watch tasks; [`models`]: model files.
+//! - [`verifier`]: the verifier daemon; [`game`]: playing dispute games.
+//! - [`metrics`]: Prometheus metrics.
 //! - [`faults`]: fault injection for tests and drills.
 
 pub mod chain;
@@ -16,6 +18,7 @@ pub mod compute;
 pub mod faults;
 pub mod game;
 pub mod gpu;
+pub mod metrics;
 pub mod models;
 pub mod provider;
 pub mod requester;

@@ -34,6 +34,10 @@ struct Cli {
 	/// Directory of model and input files (shared by requesters and providers).
 	#[arg(long, global = true, default_value = "opml-files", env = "OPML_FILES")]
 	files: PathBuf,
+	/// Daemons: serve Prometheus metrics on this address (`/metrics`), e.g.
+	/// `127.0.0.1:9616`.
+	#[arg(long, global = true, env = "OPML_PROMETHEUS")]
+	prometheus: Option<std::net::SocketAddr>,
 	#[command(subcommand)]
 	cmd: Cmd,
 }
@@ -172,6 +176,7 @@ async fn main() -> Result<()> {
 			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
 		)
 		.with_writer(std::io::stderr)
+		.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
 		.init();
 	let cli = Cli::parse();
 	match cli.cmd {
@@ -190,6 +195,9 @@ async fn main() -> Result<()> {
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
 			let engine = Engine::open(backend)?;
+			if let Some(addr) = cli.prometheus {
+				opml_worker::metrics::serve(addr);
+			}
 			if inject_fault {
 				tracing::warn!("FAULT INJECTION: this provider reports wrong results");
 			}
@@ -217,6 +225,9 @@ async fn main() -> Result<()> {
 			bond,
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
+			if let Some(addr) = cli.prometheus {
+				opml_worker::metrics::serve(addr);
+			}
 			let v = opml_worker::verifier::Verifier::new(
 				client,
 				State::open(&state)?,

@@ -98,7 +98,8 @@ impl Provider {
 		for (game, task) in self.state.games()? {
 			self.defend(&mut games, game, task).await;
 		}
-		let mut follower = crate::chain::Follower::start(&self.client).await?;
+		let mut follower =
+			crate::chain::Follower::resume(&self.client, self.state.cursor()?).await?;
 		loop {
 			let (number, events) = follower.next(&self.client).await?;
 			tracing::debug!(number, events = events.len(), "block");
@@ -119,6 +120,10 @@ impl Provider {
 				{
 					if a.providers.0.iter().any(|(p, _)| *p == self.me()) {
 						if let Err(e) = self.compute_and_commit(a.task, a.due).await {
+							crate::metrics::get()
+								.tasks
+								.with_label_values(&["failed"])
+								.inc();
 							tracing::error!(task = a.task, "{e:#}");
 						}
 					}
@@ -128,6 +133,7 @@ impl Provider {
 			for id in games.play(&self.client).await? {
 				self.state.remove_game(id)?;
 			}
+			self.state.set_cursor(number)?;
 		}
 	}
 
@@ -150,6 +156,7 @@ impl Provider {
 	}
 
 	/// Compute `task` and commit to its result (once: a recorded task is resumed).
+	#[tracing::instrument(skip(self), fields(account = %self.me()))]
 	async fn compute_and_commit(&self, task: u64, due: u32) -> Result<()> {
 		if let Some(rec) = self.state.get(task)? {
 			if rec.due == due {
@@ -167,6 +174,9 @@ impl Provider {
 		.await?;
 		let exec = run.exec;
 		let result = exec.result_root();
+		let m = crate::metrics::get();
+		m.compute.observe(started.elapsed().as_secs_f64());
+		m.tasks.with_label_values(&["computed"]).inc();
 		tracing::info!(task, ms = started.elapsed().as_millis() as u64, result = %hex::encode(result), "computed");
 		let mut salt = [0u8; 32];
 		rand::thread_rng().fill_bytes(&mut salt);
@@ -187,6 +197,10 @@ impl Provider {
 		self.client.submit("Submissions.commit", &tx).await?;
 		rec.stage = Stage::Committed;
 		self.state.put(task, rec)?;
+		crate::metrics::get()
+			.tasks
+			.with_label_values(&["committed"])
+			.inc();
 		tracing::info!(task, "committed");
 		Ok(())
 	}
@@ -205,6 +219,10 @@ impl Provider {
 						Ok(_) => {
 							rec.stage = Stage::Revealed;
 							self.state.put(task, &rec)?;
+							crate::metrics::get()
+								.tasks
+								.with_label_values(&["revealed"])
+								.inc();
 							tracing::info!(task, "revealed");
 							Ok(())
 						}
@@ -219,6 +237,10 @@ impl Provider {
 				_ => Ok(()),
 			};
 			if let Err(e) = r {
+				crate::metrics::get()
+					.tasks
+					.with_label_values(&["failed"])
+					.inc();
 				tracing::error!(task, "{e:#}");
 			}
 		}

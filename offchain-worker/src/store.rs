@@ -1,6 +1,8 @@
 //! Local persistent state (redb): what a daemon must not forget across restarts —
-//! every task it computed, committed or revealed (with its salt). Written before the
-//! transaction that depends on it is sent, so a restarted daemon resumes each task.
+//! every task it computed, committed or revealed (with its salt), the games it plays,
+//! and the last block it processed. Written before the transaction that depends on it
+//! is sent, so a restarted daemon resumes each task and game and replays the blocks it
+//! missed.
 
 use anyhow::{Context, Result};
 use codec::{Decode, Encode};
@@ -9,6 +11,9 @@ use std::path::Path;
 
 const TASKS: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
 const GAMES: TableDefinition<u64, u64> = TableDefinition::new("games");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Key of the last block fully processed.
+const CURSOR: &str = "cursor";
 
 /// Where a provider's task is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
@@ -50,6 +55,7 @@ impl State {
 		let w = db.begin_write()?;
 		w.open_table(TASKS)?;
 		w.open_table(GAMES)?;
+		w.open_table(META)?;
 		w.commit()?;
 		Ok(State { db })
 	}
@@ -114,5 +120,21 @@ impl State {
 			out.push((k.value(), v.value()));
 		}
 		Ok(out)
+	}
+
+	/// The last block whose events were fully processed (`None` for a new state).
+	pub fn cursor(&self) -> Result<Option<u64>> {
+		let r = self.db.begin_read()?;
+		let t = r.open_table(META)?;
+		let v = t.get(CURSOR)?;
+		Ok(v.map(|v| v.value()))
+	}
+
+	/// Record that block `n`'s events were fully processed.
+	pub fn set_cursor(&self, n: u64) -> Result<()> {
+		let w = self.db.begin_write()?;
+		w.open_table(META)?.insert(CURSOR, n)?;
+		w.commit()?;
+		Ok(())
 	}
 }

@@ -37,15 +37,18 @@ impl Verifier {
 		tracing::info!(account = %me, engine = %self.engine.describe(), "verifier running");
 		let mut games = Games::default();
 		for (game, task) in self.state.games()? {
-			if let Ok(p) =
-				player_for_task(&self.client, &self.files, &self.engine, task, false).await
-			{
-				games.track(game, p);
+			match player_for_task(&self.client, &self.files, &self.engine, task, false).await {
+				Ok(p) => {
+					tracing::info!(game, task, "resuming game");
+					games.track(game, p);
+				}
+				Err(e) => tracing::error!(game, task, "cannot resume game: {e:#}"),
 			}
 		}
-		let mut follower = crate::chain::Follower::start(&self.client).await?;
+		let mut follower =
+			crate::chain::Follower::resume(&self.client, self.state.cursor()?).await?;
 		loop {
-			let (_number, events) = follower.next(&self.client).await?;
+			let (number, events) = follower.next(&self.client).await?;
 			for ev in events.iter() {
 				let ev = ev?;
 				if let Some(e) = ev
@@ -60,14 +63,18 @@ impl Verifier {
 			for id in games.play(&self.client).await? {
 				self.state.remove_game(id)?;
 			}
+			self.state.set_cursor(number)?;
 		}
 	}
 
 	/// Recompute `task`; challenge if its elected `result` differs.
+	#[tracing::instrument(skip(self, games, result))]
 	async fn check(&self, games: &mut Games, task: u64, result: [u8; 32]) -> Result<()> {
 		let player = player_for_task(&self.client, &self.files, &self.engine, task, false).await?;
 		let mine = player.result_root()?;
+		let checked = &crate::metrics::get().checked;
 		if mine == result {
+			checked.with_label_values(&["confirmed"]).inc();
 			tracing::info!(task, "result confirmed");
 			return Ok(());
 		}
@@ -82,6 +89,7 @@ impl Verifier {
 				e.fields.at("game").and_then(|v| v.as_u128())
 			})
 			.ok_or_else(|| anyhow!("no Arbitration.GameOpened event"))? as u64;
+		checked.with_label_values(&["challenged"]).inc();
 		self.state.put_game(id, task)?;
 		games.track(id, player);
 		Ok(())

@@ -244,27 +244,60 @@ pub struct Worker {
 	child: Child,
 	log: tempfile::NamedTempFile,
 	name: String,
+	args: Vec<String>,
 }
 
 impl Worker {
 	/// Start `opml-worker` with `args`.
 	pub fn start(name: &str, args: &[&str]) -> Result<Worker> {
 		let log = tempfile::NamedTempFile::new()?;
-		let child = Command::new(worker_binary())
+		let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+		let child = Self::spawn(&args, &log)?;
+		Ok(Worker {
+			child,
+			log,
+			name: name.into(),
+			args,
+		})
+	}
+
+	fn spawn(args: &[String], log: &tempfile::NamedTempFile) -> Result<Child> {
+		let out = std::fs::OpenOptions::new().append(true).open(log.path())?;
+		Command::new(worker_binary())
 			.args(args)
 			.env(
 				"RUST_LOG",
 				std::env::var("OPML_WORKER_LOG").unwrap_or_else(|_| "info".into()),
 			)
-			.stdout(Stdio::from(log.reopen()?))
-			.stderr(Stdio::from(log.reopen()?))
+			.stdout(Stdio::from(out.try_clone()?))
+			.stderr(Stdio::from(out))
 			.spawn()
-			.with_context(|| format!("starting {}", worker_binary().display()))?;
-		Ok(Worker {
-			child,
-			log,
-			name: name.into(),
-		})
+			.with_context(|| format!("starting {}", worker_binary().display()))
+	}
+
+	/// Kill the process (SIGKILL: no chance to save anything) and start it again with
+	/// the same arguments; the log continues after a marker line.
+	pub fn kill_and_restart(&mut self) -> Result<()> {
+		self.child.kill()?;
+		self.child.wait()?;
+		std::fs::OpenOptions::new()
+			.append(true)
+			.open(self.log.path())
+			.and_then(|mut f| {
+				use std::io::Write;
+				writeln!(f, "=== killed and restarted by the test ===")
+			})?;
+		self.child = Self::spawn(&self.args, &self.log)?;
+		Ok(())
+	}
+
+	/// The log since the last restart.
+	pub fn log_since_restart(&self) -> String {
+		let log = self.log();
+		match log.rfind("=== killed and restarted by the test ===") {
+			Some(i) => log[i..].to_string(),
+			None => log,
+		}
 	}
 
 	/// The log so far.
@@ -274,11 +307,11 @@ impl Worker {
 		s
 	}
 
-	/// Wait until the log contains `needle`.
+	/// Wait until the log (since the last restart) contains `needle`.
 	pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<()> {
 		let start = Instant::now();
 		while start.elapsed() < timeout {
-			if self.log().contains(needle) {
+			if self.log_since_restart().contains(needle) {
 				return Ok(());
 			}
 			if let Some(status) = self.child.try_wait()? {

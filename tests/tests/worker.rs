@@ -4,7 +4,7 @@
 //! final, equals an offline run of the model, and the provider is paid.
 
 use opml_nn::{cpu::Cpu, encode_model, zoo, Prepared};
-use opml_tests::{run_worker, Node, Worker};
+use opml_tests::{run_worker, tail, Node, Worker};
 use std::time::Duration;
 
 #[test]
@@ -106,116 +106,175 @@ fn hex_of(b: &[u8; 32]) -> String {
 }
 
 /// A provider with an injected fault is challenged by a verifier daemon, loses the
+/// A dispute scene: a dev node at 0.3 s blocks; Bob (cheapest provider, fault
+/// injected), Charlie (honest provider) and Dave (verifier, metrics on a port); a
+/// registered MLP model and its input.
+/// (Fields drop in order: the workers before the node.)
+struct Dispute {
+	bob: Worker,
+	charlie: Worker,
+	dave: Worker,
+	dave_metrics: u16,
+	input_path: std::path::PathBuf,
+	want: [u8; 32],
+	url: String,
+	dir: tempfile::TempDir,
+	node: Node,
+}
+
+impl Dispute {
+	fn start(name: &str, seed: u64) -> Dispute {
+		let mut node = Node::start(name, &["--dev", "--tmp", "--dev-block-time", "300"]).unwrap();
+		node.wait_finalized(1, Duration::from_secs(120)).unwrap();
+		let url = node.ws_url();
+		let dir = tempfile::tempdir().unwrap();
+		let files = dir.path().join("files");
+		let model = zoo::mlp(&[64, 32, 10], seed);
+		let model_path = dir.path().join("mlp.opml");
+		std::fs::write(&model_path, encode_model(&model)).unwrap();
+		let input: Vec<i8> = zoo::Rng(seed + 1).i8s(64);
+		let input_path = dir.path().join("input.bin");
+		std::fs::write(
+			&input_path,
+			input.iter().map(|&b| b as u8).collect::<Vec<u8>>(),
+		)
+		.unwrap();
+		let want = Prepared::new(model)
+			.unwrap()
+			.run(&Cpu, &input)
+			.unwrap()
+			.result_root();
+		let dave_metrics = opml_tests::free_port();
+		let daemon = |name: &str, role: &str, suri: &str, extra: &[&str]| {
+			let state = dir.path().join(name);
+			let mut args = vec![
+				role.to_string(),
+				"--url".into(),
+				url.clone(),
+				"--suri".into(),
+				suri.into(),
+				"--files".into(),
+				files.to_str().unwrap().into(),
+				"--state".into(),
+				state.to_str().unwrap().into(),
+				"--backend".into(),
+				"cpu".into(),
+			];
+			args.extend(extra.iter().map(|s| s.to_string()));
+			let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+			Worker::start(name, &refs).unwrap()
+		};
+		// Bob is cheaper (wins the first round) and lies; Charlie is honest; Dave verifies
+		let mut bob = daemon(
+			"bob",
+			"provider",
+			"//Bob",
+			&["--unit-cost", "1000000000", "--inject-fault"],
+		);
+		let mut charlie = daemon(
+			"charlie",
+			"provider",
+			"//Charlie",
+			&["--unit-cost", "2000000000000"],
+		);
+		let prometheus = format!("127.0.0.1:{dave_metrics}");
+		let mut dave = daemon("dave", "verifier", "//Dave", &["--prometheus", &prometheus]);
+		for w in [&mut bob, &mut charlie] {
+			w.wait_for("provider running", Duration::from_secs(120))
+				.unwrap();
+		}
+		dave.wait_for("verifier running", Duration::from_secs(120))
+			.unwrap();
+		run_worker(&[
+			"register-model",
+			model_path.to_str().unwrap(),
+			"--url",
+			&url,
+			"--files",
+			files.to_str().unwrap(),
+		])
+		.unwrap();
+		Dispute {
+			node,
+			dir,
+			url,
+			bob,
+			charlie,
+			dave,
+			dave_metrics,
+			input_path,
+			want,
+		}
+	}
+
+	fn files(&self) -> String {
+		self.dir.path().join("files").to_str().unwrap().to_string()
+	}
+
+	/// Run `opml-worker` with `args`; on failure, panic with every daemon's log.
+	fn cli(&self, args: &[&str]) -> String {
+		let files = self.files();
+		let mut all = args.to_vec();
+		all.extend(["--url", &self.url, "--files", &files]);
+		match run_worker(&all) {
+			Ok(o) => o,
+			Err(e) => panic!(
+				"{e:#}\n--- bob ---\n{}\n--- charlie ---\n{}\n--- dave ---\n{}\n--- node ---\n{}",
+				self.bob.log(),
+				self.charlie.log(),
+				self.dave.log(),
+				tail(&self.node.log(), 100)
+			),
+		}
+	}
+
+	fn submit_args(&self) -> Vec<String> {
+		[
+			"submit",
+			"--model",
+			"0",
+			"--input",
+			self.input_path.to_str().unwrap(),
+			"--deadline",
+			"20",
+			"--valuation",
+			"10000000000000",
+			"--json",
+		]
+		.iter()
+		.map(|s| s.to_string())
+		.collect()
+	}
+
+	fn dave_metrics(&self) -> String {
+		ureq::get(&format!("http://127.0.0.1:{}/metrics", self.dave_metrics))
+			.call()
+			.unwrap()
+			.into_string()
+			.unwrap()
+	}
+}
+
+/// The value of the metric line starting with `series` (e.g.
+/// `opml_worker_games_total{event="ended"}`).
+fn metric(text: &str, series: &str) -> f64 {
+	text.lines()
+		.find_map(|l| l.strip_prefix(series).map(|v| v.trim().parse().unwrap()))
+		.unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+}
+
+/// A provider with an injected fault is challenged by a verifier daemon, loses the
 /// game (played by both daemons through the chain down to the one-step proof), is
 /// banned, and the task is redone by an honest provider: the requester gets the right
 /// result.
 #[test]
 fn a_wrong_result_is_challenged_overturned_and_redone() {
-	let mut node = Node::start(
-		"worker-dispute",
-		&["--dev", "--tmp", "--dev-block-time", "300"],
-	)
-	.unwrap();
-	node.wait_finalized(1, Duration::from_secs(120)).unwrap();
-	let url = node.ws_url();
-	let dir = tempfile::tempdir().unwrap();
-	let files = dir.path().join("files");
-	let files = files.to_str().unwrap();
-	let model = zoo::mlp(&[64, 32, 10], 43);
-	let model_path = dir.path().join("mlp.opml");
-	std::fs::write(&model_path, encode_model(&model)).unwrap();
-	let input: Vec<i8> = zoo::Rng(8).i8s(64);
-	let input_path = dir.path().join("input.bin");
-	std::fs::write(
-		&input_path,
-		input.iter().map(|&b| b as u8).collect::<Vec<u8>>(),
-	)
-	.unwrap();
-	let want = Prepared::new(model)
-		.unwrap()
-		.run(&Cpu, &input)
-		.unwrap()
-		.result_root();
-
-	let daemon = |name: &str, role: &str, suri: &str, extra: &[&str]| {
-		let state = dir.path().join(name);
-		let mut args = vec![
-			role.to_string(),
-			"--url".into(),
-			url.clone(),
-			"--suri".into(),
-			suri.into(),
-			"--files".into(),
-			files.into(),
-			"--state".into(),
-			state.to_str().unwrap().into(),
-			"--backend".into(),
-			"cpu".into(),
-		];
-		args.extend(extra.iter().map(|s| s.to_string()));
-		let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-		Worker::start(name, &refs).unwrap()
-	};
-	// Bob is cheaper (wins the first round) and lies; Charlie is honest; Dave verifies
-	let mut bob = daemon(
-		"bob",
-		"provider",
-		"//Bob",
-		&["--unit-cost", "1000000000", "--inject-fault"],
-	);
-	let mut charlie = daemon(
-		"charlie",
-		"provider",
-		"//Charlie",
-		&["--unit-cost", "2000000000000"],
-	);
-	let mut dave = daemon("dave", "verifier", "//Dave", &[]);
-	for w in [&mut bob, &mut charlie] {
-		w.wait_for("provider running", Duration::from_secs(120))
-			.unwrap();
-	}
-	dave.wait_for("verifier running", Duration::from_secs(120))
-		.unwrap();
-
-	run_worker(&[
-		"register-model",
-		model_path.to_str().unwrap(),
-		"--url",
-		&url,
-		"--files",
-		files,
-	])
-	.unwrap();
-	let out = match run_worker(&[
-		"submit",
-		"--model",
-		"0",
-		"--input",
-		input_path.to_str().unwrap(),
-		"--url",
-		&url,
-		"--files",
-		files,
-		"--deadline",
-		"20",
-		"--valuation",
-		"10000000000000",
-		"--watch",
-		"--json",
-		"--timeout",
-		"240",
-	]) {
-		Ok(o) => o,
-		Err(e) => panic!(
-			"{e:#}\n--- bob ---\n{}\n--- charlie ---\n{}\n--- dave ---\n{}\n--- node ---\n{}",
-			bob.log(),
-			charlie.log(),
-			dave.log(),
-			node.log()
-		),
-	};
+	let mut d = Dispute::start("worker-dispute", 43);
+	let mut args = d.submit_args();
+	args.extend(["--watch", "--timeout", "240"].map(String::from));
+	let out = d.cli(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
 	let last: serde_json::Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
-	assert_eq!(last["result"], hex_of(&want), "{out}");
+	assert_eq!(last["result"], hex_of(&d.want), "{out}");
 	for step in [
 		"Arbitration.GameOpened",
 		"Arbitration.GameResolved",
@@ -226,10 +285,63 @@ fn a_wrong_result_is_challenged_overturned_and_redone() {
 	}
 	// the game was played to the one-step proof, not timed out
 	assert!(out.contains("StepRefuted"), "{out}");
-	dave.wait_for("game over", Duration::from_secs(10)).unwrap();
-	bob.wait_for("defending", Duration::from_secs(1)).unwrap();
-	charlie
+	d.dave
+		.wait_for("game over", Duration::from_secs(10))
+		.unwrap();
+	d.bob.wait_for("defending", Duration::from_secs(1)).unwrap();
+	d.charlie
 		.wait_for("revealed", Duration::from_secs(10))
 		.unwrap();
-	node.check_alive().unwrap();
+	// the verifier's metrics tell the story
+	let m = d.dave_metrics();
+	assert_eq!(
+		metric(
+			&m,
+			"opml_worker_results_checked_total{verdict=\"challenged\"}"
+		),
+		1.0
+	);
+	assert_eq!(metric(&m, "opml_worker_games_total{event=\"ended\"}"), 1.0);
+	assert_eq!(metric(&m, "opml_worker_games_open"), 0.0);
+	assert_eq!(
+		metric(&m, "opml_worker_moves_total{kind=\"one_step\"}"),
+		1.0
+	);
+	d.node.check_alive().unwrap();
+}
+
+/// The verifier is killed (SIGKILL) in the middle of its game and restarted on the
+/// same state directory: it resumes the game from its database and the chain's game
+/// record, and still wins it.
+#[test]
+fn a_verifier_killed_in_the_middle_of_a_game_restarts_and_wins() {
+	let mut d = Dispute::start("worker-restart", 44);
+	let args = d.submit_args();
+	let out = d.cli(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+	let task: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+	let task = task["task"].to_string();
+
+	// a few moves into the game (the challenger makes the even moves; the graph phase
+	// takes four), kill the verifier
+	d.dave
+		.wait_for("moves=4", Duration::from_secs(180))
+		.unwrap();
+	d.dave.kill_and_restart().unwrap();
+	d.dave
+		.wait_for("resuming game", Duration::from_secs(60))
+		.unwrap();
+
+	let out = d.cli(&["watch", &task, "--json", "--timeout", "240"]);
+	let last: serde_json::Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+	assert_eq!(last["result"], hex_of(&d.want), "{out}");
+	// won at the one-step proof (a timeout would say `Timeout`)
+	assert!(out.contains("StepRefuted"), "{out}");
+	assert!(out.contains("Submissions.ResultOverturned"), "{out}");
+	d.dave
+		.wait_for("game over", Duration::from_secs(10))
+		.unwrap();
+	// the restarted verifier made moves of its own, down to the one-step proof
+	let after = d.dave.log_since_restart();
+	assert!(after.contains("kind=\"one_step\""), "{after}");
+	d.node.check_alive().unwrap();
 }
