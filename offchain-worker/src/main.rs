@@ -42,6 +42,14 @@ struct Cli {
 	cmd: Cmd,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum InputFormat {
+	/// Raw int8 bytes.
+	I8,
+	/// Little-endian f32 values.
+	F32,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
 	/// Run a provider: register (if needed), compute assigned tasks, commit, reveal.
@@ -81,10 +89,14 @@ enum Cmd {
 		#[arg(long, default_value_t = 10_000_000_000_000)]
 		bond: u128,
 	},
-	/// Register a model from an `.opml` file; prints its id.
+	/// Register a model from an `.opml` or `.onnx` file; prints its id.
 	RegisterModel {
-		/// The model file.
+		/// The model file (`.opml`, or `.onnx` with `--calibration`).
 		model: PathBuf,
+		/// For an ONNX model: calibration samples for int8 quantization (raw f32 LE,
+		/// one model input after another).
+		#[arg(long)]
+		calibration: Option<PathBuf>,
 		/// Least units a task of this model demands per provider.
 		#[arg(long, default_value_t = 1)]
 		weight: u32,
@@ -95,7 +107,7 @@ enum Cmd {
 		#[arg(long)]
 		json: bool,
 	},
-	/// Submit a task (input: a file of raw int8 bytes) and, with `--watch`, follow it.
+	/// Submit a task and, with `--watch`, follow it to its final result and output.
 	Submit {
 		/// The model id.
 		#[arg(long)]
@@ -103,6 +115,10 @@ enum Cmd {
 		/// The input file.
 		#[arg(long)]
 		input: PathBuf,
+		/// The input file's format: raw int8 bytes (already quantized), or f32 LE
+		/// values quantized with the model's input scale (model file in `--files`).
+		#[arg(long, value_enum, default_value = "i8")]
+		input_format: InputFormat,
 		/// Units of work per provider.
 		#[arg(long, default_value_t = 1)]
 		demand: u32,
@@ -150,6 +166,14 @@ fn parse_capacity(s: &str) -> Result<(u32, u32), String> {
 
 fn print_outcome(task: u64, o: &requester::Outcome, json: bool) {
 	if json {
+		let output = o.output.as_ref().map(|out| {
+			serde_json::json!({
+				"values": out.values,
+				"shape": out.desc.as_ref().map(|d| d.0.clone()),
+				"dequantized": out.dequantized(),
+				"argmax": out.argmax(),
+			})
+		});
 		println!(
 			"{}",
 			serde_json::json!({
@@ -157,6 +181,7 @@ fn print_outcome(task: u64, o: &requester::Outcome, json: bool) {
 				"result": hex::encode(o.result),
 				"paid": o.paid.to_string(),
 				"refunded": o.refunded.to_string(),
+				"output": output,
 			})
 		);
 	} else {
@@ -166,6 +191,24 @@ fn print_outcome(task: u64, o: &requester::Outcome, json: bool) {
 			o.paid,
 			o.refunded
 		);
+		match &o.output {
+			Some(out) => {
+				let shape = out
+					.desc
+					.as_ref()
+					.map(|d| format!(" shape {:?}", d.0))
+					.unwrap_or_default();
+				println!("output (int8{shape}): {:?}", out.values);
+				if let Some(f) = out.dequantized() {
+					let f: Vec<String> = f.iter().map(|x| format!("{x:.3}")).collect();
+					println!("dequantized: [{}]", f.join(", "));
+				}
+				if let Some(k) = out.argmax() {
+					println!("argmax: {k}");
+				}
+			}
+			None => println!("output: not published"),
+		}
 	}
 }
 
@@ -239,13 +282,22 @@ async fn main() -> Result<()> {
 		}
 		Cmd::RegisterModel {
 			model,
+			calibration,
 			weight,
 			name,
 			json,
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
 			let files = Files::open(&cli.files)?;
-			let (id, c) = requester::register_model(&client, &files, &model, weight, &name).await?;
+			let (id, c) = requester::register_model(
+				&client,
+				&files,
+				&model,
+				calibration.as_deref(),
+				weight,
+				&name,
+			)
+			.await?;
 			if json {
 				println!(
 					"{}",
@@ -258,6 +310,7 @@ async fn main() -> Result<()> {
 		Cmd::Submit {
 			model,
 			input,
+			input_format,
 			demand,
 			valuation,
 			redundancy,
@@ -268,9 +321,17 @@ async fn main() -> Result<()> {
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
 			let files = Files::open(&cli.files)?;
-			let bytes =
-				std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
-			let input: Vec<i8> = bytes.into_iter().map(|b| b as i8).collect();
+			let input: Vec<i8> = match input_format {
+				InputFormat::I8 => std::fs::read(&input)
+					.with_context(|| format!("reading {}", input.display()))?
+					.into_iter()
+					.map(|b| b as i8)
+					.collect(),
+				InputFormat::F32 => {
+					let x = opml_worker::models::read_f32s(&input)?;
+					requester::quantize_input(&client, &files, model, &x).await?
+				}
+			};
 			let req = TaskRequest {
 				model,
 				demand,
@@ -283,7 +344,8 @@ async fn main() -> Result<()> {
 				println!("task {task} submitted");
 			}
 			if watch {
-				let o = requester::watch(&client, task, json, Duration::from_secs(timeout)).await?;
+				let o = requester::watch(&client, &files, task, json, Duration::from_secs(timeout))
+					.await?;
 				print_outcome(task, &o, json);
 			} else if json {
 				println!("{}", serde_json::json!({ "task": task }));
@@ -295,7 +357,9 @@ async fn main() -> Result<()> {
 			timeout,
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
-			let o = requester::watch(&client, task, json, Duration::from_secs(timeout)).await?;
+			let files = Files::open(&cli.files)?;
+			let o =
+				requester::watch(&client, &files, task, json, Duration::from_secs(timeout)).await?;
 			print_outcome(task, &o, json);
 		}
 	}

@@ -70,8 +70,52 @@ impl Files {
 	}
 }
 
-/// Read a model file (`.opml`).
-pub fn read_model(path: &Path) -> Result<Model> {
+/// Read a model: an `.opml` file, or an ONNX file (`.onnx`) quantized to int8 with
+/// the calibration samples in `calibration` (raw little-endian f32, one sample after
+/// another, each the size of the model's input).
+pub fn read_model(path: &Path, calibration: Option<&Path>) -> Result<Model> {
+	if path.extension().is_some_and(|e| e == "onnx") {
+		let cal = calibration.ok_or_else(|| {
+			anyhow!(
+				"{} is an ONNX model: quantizing it needs calibration samples \
+				 (--calibration FILE of f32 LE samples)",
+				path.display()
+			)
+		})?;
+		let floats = read_f32s(cal)?;
+		let proto = opml_nn::onnx::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+		let n: usize = opml_nn::onnx::parse(&proto)
+			.map_err(|e| anyhow!("{}: {e}", path.display()))?
+			.input
+			.iter()
+			.product();
+		if floats.is_empty() || floats.len() % n != 0 {
+			return Err(anyhow!(
+				"{}: {} floats are not whole samples of {n} (the model's input size)",
+				cal.display(),
+				floats.len()
+			));
+		}
+		let samples: Vec<Vec<f32>> = floats.chunks(n).map(|c| c.to_vec()).collect();
+		return opml_nn::onnx::import(path, &samples)
+			.map_err(|e| anyhow!("importing {}: {e}", path.display()));
+	}
 	let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
 	decode_model(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// Read a file of little-endian f32 values.
+pub fn read_f32s(path: &Path) -> Result<Vec<f32>> {
+	let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+	if bytes.len() % 4 != 0 {
+		return Err(anyhow!(
+			"{}: {} bytes is not a whole number of f32 values",
+			path.display(),
+			bytes.len()
+		));
+	}
+	Ok(bytes
+		.chunks_exact(4)
+		.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+		.collect())
 }

@@ -114,6 +114,14 @@ impl Provider {
 						self.defend(&mut games, g.game, g.task).await;
 					}
 				}
+				if let Some(e) = ev
+					.decode_fields_as::<api::submissions::events::ResultElected>()
+					.transpose()?
+				{
+					if let Err(err) = self.publish_output(e.task, e.result.0).await {
+						tracing::warn!(task = e.task, "output not published: {err:#}");
+					}
+				}
 				if let Some(a) = ev
 					.decode_fields_as::<api::market::events::TaskAssigned>()
 					.transpose()?
@@ -180,15 +188,60 @@ impl Provider {
 		tracing::info!(task, ms = started.elapsed().as_millis() as u64, result = %hex::encode(result), "computed");
 		let mut salt = [0u8; 32];
 		rand::thread_rng().fill_bytes(&mut salt);
+		let proof = exec
+			.states
+			.output_proof()
+			.map_err(|e| anyhow::anyhow!("output proof: {e:?}"))?;
 		let mut rec = TaskRecord {
 			model: run.commitment,
 			result,
 			salt,
 			due,
 			stage: Stage::Computed,
+			output: opml_nn::types::i8_bytes(exec.output()),
+			output_proof: (proof.index as u32, proof.siblings),
 		};
 		self.state.put(task, &rec)?;
 		self.commit(task, &mut rec).await
+	}
+
+	/// Publish the output tensor of `task` if our result was elected and nobody has
+	/// published it yet.
+	async fn publish_output(&self, task: u64, elected: [u8; 32]) -> Result<()> {
+		let Some(rec) = self.state.get(task)? else {
+			return Ok(());
+		};
+		if rec.result != elected || rec.output.is_empty() {
+			return Ok(());
+		}
+		let at = self.client.api.at_current_block().await?;
+		let known = at
+			.storage()
+			.entry(api::storage().submissions().outputs())?
+			.try_fetch((task,))
+			.await?;
+		if let Some(o) = known {
+			if o.decode()?.result.0 == elected {
+				return Ok(());
+			}
+		}
+		use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+		let (slot, siblings) = rec.output_proof.clone();
+		let tx = api::transactions().submissions().publish_output(
+			task,
+			rec.output.clone(),
+			slot,
+			BoundedVec(siblings.into_iter().map(H256).collect()),
+		);
+		match self.client.submit("Submissions.publish_output", &tx).await {
+			Ok(_) => {
+				tracing::info!(task, bytes = rec.output.len(), "output published");
+				Ok(())
+			}
+			// another member of the majority was first
+			Err(e) if format!("{e:#}").contains("OutputKnown") => Ok(()),
+			Err(e) => Err(e),
+		}
 	}
 
 	async fn commit(&self, task: u64, rec: &mut TaskRecord) -> Result<()> {

@@ -14,16 +14,18 @@ fn field(e: &Event, name: &str) -> Option<u128> {
 	e.fields.at(name).and_then(|v| v.as_u128())
 }
 
-/// Register the model in `path` (an `.opml` file), copying it into `files`; returns
-/// the model id.
+/// Register the model in `path` (an `.opml` file, or an `.onnx` file quantized with
+/// the f32 samples in `calibration`), copying it into `files`; returns the model id
+/// and commitment.
 pub async fn register_model(
 	client: &Client,
 	files: &Files,
 	path: &Path,
+	calibration: Option<&Path>,
 	weight: u32,
 	name: &str,
 ) -> Result<(u32, [u8; 32])> {
-	let model = read_model(path)?;
+	let model = read_model(path, calibration)?;
 	let commitment = files.put_model(&model)?;
 	let program_root = Guest::builtin()
 		.map_err(|e| anyhow!("the guest program: {e}"))?
@@ -100,7 +102,7 @@ pub async fn submit_task(
 }
 
 /// How a watched task ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
 	/// The final result root.
 	pub result: [u8; 32],
@@ -108,12 +110,87 @@ pub struct Outcome {
 	pub paid: u128,
 	/// Refunded to the requester.
 	pub refunded: u128,
+	/// The output tensor, if published (on chain, proven against `result`).
+	pub output: Option<Output>,
 }
 
-/// Follow `task` in finalized blocks until its result is final; a progress line per
-/// event (or a JSON line each with `json`).
-pub async fn watch(client: &Client, task: u64, json: bool, timeout: Duration) -> Result<Outcome> {
-	let bar = if json {
+/// An output tensor read from chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output {
+	/// The int8 values.
+	pub values: Vec<i8>,
+	/// Its shape and quantization scale, if the model file is at hand.
+	pub desc: Option<(Vec<u32>, f32)>,
+}
+
+impl Output {
+	/// The index of the largest value (the class of a classifier).
+	pub fn argmax(&self) -> Option<usize> {
+		self.values
+			.iter()
+			.enumerate()
+			.max_by_key(|&(i, v)| (*v, std::cmp::Reverse(i)))
+			.map(|(i, _)| i)
+	}
+
+	/// The values times the scale (if known).
+	pub fn dequantized(&self) -> Option<Vec<f32>> {
+		let (_, scale) = self.desc.as_ref()?;
+		Some(self.values.iter().map(|&v| f32::from(v) * scale).collect())
+	}
+}
+
+/// How long `watch` waits for the output after the result is final.
+const OUTPUT_WAIT: Duration = Duration::from_secs(30);
+
+/// The output of `task` for `result`, if it is in `Submissions::Outputs`.
+async fn read_output(client: &Client, task: u64, result: [u8; 32]) -> Result<Option<Vec<u8>>> {
+	let at = client.api.at_current_block().await?;
+	let entry = at
+		.storage()
+		.entry(api::storage().submissions().outputs())?
+		.try_fetch((task,))
+		.await?;
+	Ok(match entry {
+		Some(e) => {
+			let o = e.decode()?;
+			(o.result.0 == result).then_some(o.bytes.0)
+		}
+		None => None,
+	})
+}
+
+/// The output tensor's description (shape, scale) of `task`'s model, if the task is
+/// still on chain and its model file is in `files`.
+async fn output_desc(client: &Client, files: &Files, task: u64) -> Option<(Vec<u32>, f32)> {
+	let at = client.api.at_current_block().await.ok()?;
+	let info = at
+		.storage()
+		.entry(api::storage().market().tasks())
+		.ok()?
+		.try_fetch((task,))
+		.await
+		.ok()??
+		.decode()
+		.ok()?;
+	let model = files.model(&info.commitment.0).ok()?;
+	let out = &model.model.graph.nodes.last()?.output;
+	Some((out.shape.clone(), f32::from_bits(out.scale)))
+}
+
+/// Follow `task` in finalized blocks until its result is final and its output
+/// published (or [`OUTPUT_WAIT`] passed); a progress line per event (or a JSON line
+/// each with `json`). The output's length is checked against the model's output shape
+/// when the model file is in `files`.
+pub async fn watch(
+	client: &Client,
+	files: &Files,
+	task: u64,
+	json: bool,
+	timeout: Duration,
+) -> Result<Outcome> {
+	let desc = output_desc(client, files, task).await;
+	let bar = if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
 		ProgressBar::hidden()
 	} else {
 		let b = ProgressBar::new_spinner();
@@ -130,11 +207,27 @@ pub async fn watch(client: &Client, task: u64, json: bool, timeout: Duration) ->
 		let (number, events) = tokio::time::timeout_at(deadline, follower.next(client))
 			.await
 			.map_err(|_| anyhow!("task {task}: no final result within {timeout:?}"))??;
+		// the task's events, and the providers' slashes and bans of accounts they name
+		let mut involved: Vec<[u8; 32]> = Vec::new();
+		let mut block_events = Vec::new();
 		for ev in events.iter() {
 			let ev = ev?;
-			let (pallet, name) = (ev.pallet_name().to_string(), ev.event_name().to_string());
 			let fields = ev.decode_fields_unchecked_as::<subxt::dynamic::Value>()?;
-			if fields.at("task").and_then(|v| v.as_u128()) != Some(u128::from(task)) {
+			if fields.at("task").and_then(|v| v.as_u128()) == Some(u128::from(task)) {
+				accounts(&fields, &mut involved);
+			}
+			block_events.push((ev, fields));
+		}
+		for (ev, fields) in block_events {
+			let (pallet, name) = (ev.pallet_name().to_string(), ev.event_name().to_string());
+			let ours = fields.at("task").and_then(|v| v.as_u128()) == Some(u128::from(task));
+			let consequence = pallet == "Providers"
+				&& fields.at("who").is_some_and(|w| {
+					let mut a = Vec::new();
+					accounts(w, &mut a);
+					a.first().is_some_and(|a| involved.contains(a))
+				});
+			if !ours && !consequence {
 				continue;
 			}
 			if json {
@@ -148,7 +241,13 @@ pub async fn watch(client: &Client, task: u64, json: bool, timeout: Duration) ->
 				);
 			} else {
 				bar.set_message(format!("task {task}: {pallet}.{name} (block {})", number));
-				bar.println(format!("block {:>6}  {pallet}.{name}", number));
+				let line = format!("block {:>6}  {pallet}.{name} {}", number, brief(&fields));
+				// a hidden bar (no terminal) drops its lines: print them plainly
+				if bar.is_hidden() {
+					println!("{line}");
+				} else {
+					bar.println(line);
+				}
 			}
 			match (pallet.as_str(), name.as_str()) {
 				("Submissions", "ResultFinal") => {
@@ -170,15 +269,201 @@ pub async fn watch(client: &Client, task: u64, json: bool, timeout: Duration) ->
 				_ => {}
 			}
 		}
-		// settlement and the final result come in the same block
+		// settlement and the final result come in the same block; the output is
+		// usually published while the result is pending
 		if let Some((paid, refunded)) = settled {
-			bar.finish_and_clear();
 			let result = result.ok_or_else(|| anyhow!("settled without a final result"))?;
+			bar.set_message(format!("task {task}: final; reading the output"));
+			let wait_until = tokio::time::Instant::now() + OUTPUT_WAIT;
+			let bytes = loop {
+				if let Some(b) = read_output(client, task, result).await? {
+					break Some(b);
+				}
+				if tokio::time::Instant::now() >= wait_until {
+					tracing::warn!(task, "no output published within {OUTPUT_WAIT:?}");
+					break None;
+				}
+				tokio::time::sleep(Duration::from_millis(500)).await;
+			};
+			bar.finish_and_clear();
+			let output = match bytes {
+				None => None,
+				Some(b) => {
+					if let Some((shape, _)) = &desc {
+						let n: u64 = shape.iter().map(|&d| u64::from(d)).product();
+						if b.len() as u64 != n {
+							return Err(anyhow!(
+								"task {task}: the published output has {} bytes, the model's \
+								 output shape {shape:?} has {n} elements",
+								b.len()
+							));
+						}
+					}
+					Some(Output {
+						values: b.into_iter().map(|x| x as i8).collect(),
+						desc: desc.clone(),
+					})
+				}
+			};
 			return Ok(Outcome {
 				result,
 				paid,
 				refunded,
+				output,
 			});
 		}
+	}
+}
+
+/// Quantize a float input for model `model` (id) with its input scale; the model file
+/// must be in `files`.
+pub async fn quantize_input(
+	client: &Client,
+	files: &Files,
+	model: u32,
+	x: &[f32],
+) -> Result<Vec<i8>> {
+	let at = client.api.at_current_block().await?;
+	let info = at
+		.storage()
+		.entry(api::storage().market().models())?
+		.try_fetch((model,))
+		.await?
+		.ok_or_else(|| anyhow!("no model {model} on chain"))?
+		.decode()?;
+	let p = files.model(&info.commitment.0)?;
+	let n = p.model.graph.input.elements().unwrap_or(0);
+	if x.len() != n {
+		return Err(anyhow!(
+			"the input has {} values, model {model} takes {n}",
+			x.len()
+		));
+	}
+	Ok(opml_nn::onnx::quantize::quantize_input(&p.model, x))
+}
+
+/// Readable one-line form of an event's fields: 32-byte values (hashes, accounts) as
+/// shortened hex, long byte strings by their length, enums by name.
+pub fn brief<T>(v: &subxt::ext::scale_value::Value<T>) -> String {
+	use subxt::ext::scale_value::{Composite, Primitive, ValueDef};
+	fn bytes<T>(c: &Composite<T>) -> Option<Vec<u8>> {
+		let vals: Vec<&subxt::ext::scale_value::Value<T>> = c.values().collect();
+		if vals.is_empty() {
+			return None;
+		}
+		vals.iter()
+			.map(|v| match &v.value {
+				ValueDef::Primitive(Primitive::U128(b)) if *b < 256 && vals.len() >= 16 => {
+					Some(*b as u8)
+				}
+				_ => None,
+			})
+			.collect()
+	}
+	fn composite<T>(c: &Composite<T>) -> String {
+		if let Some(b) = bytes(c) {
+			return if b.len() == 32 {
+				let h = hex::encode(&b);
+				format!("0x{}…{}", &h[..8], &h[56..])
+			} else {
+				format!("<{} bytes>", b.len())
+			};
+		}
+		match c {
+			Composite::Named(fields) => {
+				let f: Vec<String> = fields
+					.iter()
+					.map(|(n, v)| format!("{n}: {}", brief(v)))
+					.collect();
+				format!("{{ {} }}", f.join(", "))
+			}
+			Composite::Unnamed(vals) => {
+				// newtypes (H256, AccountId32, BoundedVec) print as their content
+				if vals.len() == 1 {
+					return brief(&vals[0]);
+				}
+				let f: Vec<String> = vals.iter().map(brief).collect();
+				format!("({})", f.join(", "))
+			}
+		}
+	}
+	match &v.value {
+		ValueDef::Composite(c) => composite(c),
+		ValueDef::Variant(var) => match &var.values {
+			c if c.values().next().is_none() => var.name.clone(),
+			Composite::Unnamed(vals) if vals.len() == 1 => {
+				format!("{}({})", var.name, brief(&vals[0]))
+			}
+			c @ Composite::Unnamed(_) => format!("{}{}", var.name, composite(c)),
+			c @ Composite::Named(_) => format!("{} {}", var.name, composite(c)),
+		},
+		ValueDef::Primitive(p) => p.to_string(),
+		ValueDef::BitSequence(_) => "<bits>".into(),
+	}
+}
+
+/// Every 32-byte value (account or hash) in `v`.
+fn accounts<T>(v: &subxt::ext::scale_value::Value<T>, out: &mut Vec<[u8; 32]>) {
+	use subxt::ext::scale_value::{Primitive, ValueDef};
+	match &v.value {
+		ValueDef::Composite(c) => {
+			let vals: Vec<_> = c.values().collect();
+			let b: Option<Vec<u8>> = vals
+				.iter()
+				.map(|x| match &x.value {
+					ValueDef::Primitive(Primitive::U128(b)) if *b < 256 => Some(*b as u8),
+					_ => None,
+				})
+				.collect();
+			match b {
+				Some(b) if b.len() == 32 => out.push(b.try_into().unwrap_or([0; 32])),
+				_ => vals.into_iter().for_each(|x| accounts(x, out)),
+			}
+		}
+		ValueDef::Variant(var) => var.values.values().for_each(|x| accounts(x, out)),
+		_ => {}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use subxt::ext::scale_value::{Composite, Value};
+
+	#[test]
+	fn brief_shortens_hashes_and_names_variants() {
+		let h = Value::unnamed_composite((0..32u8).map(|b| Value::u128(b.into())));
+		let ev = Value::named_composite([
+			("task", Value::u128(3)),
+			("who", Value::unnamed_composite([h.clone()])),
+			("beneficiary", Value::unnamed_variant("Some", [h.clone()])),
+			("none", Value::unnamed_variant("None", [])),
+			(
+				"data",
+				Value::unnamed_composite((0..100u8).map(|b| Value::u128(b.into()))),
+			),
+			(
+				"outcome",
+				Value::variant("StepRefuted", Composite::Unnamed(vec![])),
+			),
+		]);
+		assert_eq!(
+			brief(&ev),
+			"{ task: 3, who: 0x00010203…1c1d1e1f, beneficiary: Some(0x00010203…1c1d1e1f), \
+			 none: None, data: <100 bytes>, outcome: StepRefuted }"
+		);
+		let mut acc = Vec::new();
+		accounts(&ev, &mut acc);
+		assert_eq!(acc.len(), 2);
+	}
+
+	#[test]
+	fn argmax_and_dequantization() {
+		let o = Output {
+			values: vec![-3, 7, 7, 1],
+			desc: Some((vec![1, 4], 0.5)),
+		};
+		assert_eq!(o.argmax(), Some(1));
+		assert_eq!(o.dequantized(), Some(vec![-1.5, 3.5, 3.5, 0.5]));
 	}
 }

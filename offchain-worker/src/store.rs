@@ -39,6 +39,10 @@ pub struct TaskRecord {
 	pub due: u32,
 	/// Where it is.
 	pub stage: Stage,
+	/// The output tensor's bytes (published once the result is elected).
+	pub output: Vec<u8>,
+	/// The output's slot in `G_N` and its proof siblings.
+	pub output_proof: (u32, Vec<[u8; 32]>),
 }
 
 /// The daemon's database.

@@ -1,11 +1,20 @@
 //! The worker end to end on a real dev node: a provider daemon (`opml-worker
 //! provider`) registers, the requester registers a model and submits a task with the
 //! CLI and watches it; the provider computes, commits and reveals; the result becomes
-//! final, equals an offline run of the model, and the provider is paid.
+//! final, equals an offline run of the model, its output tensor is read from chain,
+//! and the provider is paid. Then disputes: a faulty provider loses to a verifier,
+//! also when the verifier is killed and restarted in the middle of the game.
 
 use opml_nn::{cpu::Cpu, encode_model, zoo, Prepared};
 use opml_tests::{run_worker, tail, Node, Worker};
 use std::time::Duration;
+
+/// The repository's path of `rel`.
+fn repo(rel: &str) -> std::path::PathBuf {
+	std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+		.join("..")
+		.join(rel)
+}
 
 #[test]
 fn a_task_is_computed_by_a_provider_daemon_and_paid() {
@@ -18,22 +27,22 @@ fn a_task_is_computed_by_a_provider_daemon_and_paid() {
 	let files = files.to_str().unwrap();
 	let state = dir.path().join("bob");
 
-	// the model and the input
-	let model = zoo::mlp(&[64, 32, 10], 42);
-	let model_path = dir.path().join("mlp.opml");
-	std::fs::write(&model_path, encode_model(&model)).unwrap();
-	let input: Vec<i8> = zoo::Rng(7).i8s(64);
-	let input_path = dir.path().join("input.bin");
-	std::fs::write(
-		&input_path,
-		input.iter().map(|&b| b as u8).collect::<Vec<u8>>(),
-	)
-	.unwrap();
-	let want = Prepared::new(model)
-		.unwrap()
-		.run(&Cpu, &input)
-		.unwrap()
-		.result_root();
+	// a real model (the digits MLP, ONNX) quantized with the calibration images, and
+	// a real image of a handwritten 3, as the CLI will do it
+	let onnx = repo("primitives/nn/fixtures/digits_mlp.onnx");
+	let calibration = repo("examples/digits/calibration.f32");
+	let image = repo("examples/digits/digit_3.f32");
+	let f32s = |p: &std::path::Path| -> Vec<f32> {
+		std::fs::read(p)
+			.unwrap()
+			.chunks_exact(4)
+			.map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+			.collect()
+	};
+	let samples: Vec<Vec<f32>> = f32s(&calibration).chunks(64).map(|c| c.to_vec()).collect();
+	let model = opml_nn::onnx::import(&onnx, &samples).unwrap();
+	let input = opml_nn::onnx::quantize::quantize_input(&model, &f32s(&image));
+	let offline = Prepared::new(model).unwrap().run(&Cpu, &input).unwrap();
 
 	let mut bob = Worker::start(
 		"bob",
@@ -57,9 +66,27 @@ fn a_task_is_computed_by_a_provider_daemon_and_paid() {
 	bob.wait_for("provider running", Duration::from_secs(120))
 		.unwrap();
 
+	// an ONNX file without calibration samples is refused with a clear message
+	let e = run_worker(&[
+		"register-model",
+		onnx.to_str().unwrap(),
+		"--url",
+		&url,
+		"--files",
+		files,
+	])
+	.unwrap_err();
+	assert!(
+		format!("{e:#}").contains("needs calibration samples"),
+		"{e:#}"
+	);
 	let out = run_worker(&[
 		"register-model",
-		model_path.to_str().unwrap(),
+		onnx.to_str().unwrap(),
+		"--calibration",
+		calibration.to_str().unwrap(),
+		"--name",
+		"digits-mlp",
 		"--url",
 		&url,
 		"--files",
@@ -75,7 +102,9 @@ fn a_task_is_computed_by_a_provider_daemon_and_paid() {
 		"--model",
 		"0",
 		"--input",
-		input_path.to_str().unwrap(),
+		image.to_str().unwrap(),
+		"--input-format",
+		"f32",
 		"--url",
 		&url,
 		"--files",
@@ -87,17 +116,24 @@ fn a_task_is_computed_by_a_provider_daemon_and_paid() {
 	])
 	.unwrap();
 	let last: serde_json::Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
-	assert_eq!(last["result"], hex_of(&want), "{out}");
+	assert_eq!(last["result"], hex_of(&offline.result_root()), "{out}");
 	assert_ne!(last["paid"], "0", "{out}");
+	// the output tensor, read from chain, is the offline output; the image is a 3
+	let values: Vec<i8> = serde_json::from_value(last["output"]["values"].clone()).unwrap();
+	assert_eq!(values, offline.output(), "{out}");
+	assert_eq!(last["output"]["shape"], serde_json::json!([1, 10]), "{out}");
+	assert_eq!(last["output"]["argmax"], 3, "{out}");
 	for step in [
 		"Market.TaskAssigned",
 		"Submissions.Committed",
 		"Submissions.Revealed",
 		"Submissions.ResultElected",
+		"Submissions.OutputPublished",
 	] {
 		assert!(out.contains(step), "no {step} in:\n{out}");
 	}
-	bob.wait_for("revealed", Duration::from_secs(10)).unwrap();
+	bob.wait_for("output published", Duration::from_secs(10))
+		.unwrap();
 	node.check_alive().unwrap();
 }
 

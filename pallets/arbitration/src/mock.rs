@@ -94,6 +94,7 @@ impl pallet_opml_submissions::Config for Test {
 	type MaxAgendaPerBlock = ConstU32<16>;
 	type MaxAgendaBucket = ConstU32<64>;
 	type ResultRetention = ConstU64<20>;
+	type MaxOutputLen = ConstU32<1024>;
 	type WeightInfo = ();
 }
 

@@ -166,6 +166,41 @@ mod benchmarks {
 		assert!(Results::<T>::get(task).is_some());
 	}
 
+	/// Publishing an output of `l` bytes for a pending result of the largest pool.
+	#[benchmark]
+	fn publish_output(l: Linear<1, { T::MaxOutputLen::get() }>) {
+		let output = vec![3u8; l as usize];
+		let states = opml_nn::commit::GraphStates::new(vec![
+			[1u8; 32],
+			opml_nn::commit::tensor_root(&output).0,
+		])
+		.expect("two slots");
+		let result = H256(states.result_root());
+		let siblings: Vec<H256> = states
+			.output_proof()
+			.expect("proof")
+			.siblings
+			.into_iter()
+			.map(H256)
+			.collect();
+		let (task, ps) = pool::<T>(T::MaxRedundancy::get());
+		for p in &ps {
+			do_commit_as::<T>(task, p, result);
+		}
+		to_reveal_window::<T>(task);
+		for p in &ps {
+			Submissions::<T>::reveal(RawOrigin::Signed(p.clone()).into(), task, result, [7u8; 32])
+				.expect("reveals");
+		}
+		let p = Pools::<T>::get(task).expect("pool");
+		frame_system::Pallet::<T>::set_block_number(p.reveal_end);
+		Submissions::<T>::tally(task, p);
+		let siblings = frame_support::BoundedVec::truncate_from(siblings);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(ps[0].clone()), task, output, 1, siblings);
+		assert!(Outputs::<T>::get(task).is_some());
+	}
+
 	/// The agenda's fixed cost: one empty block walked.
 	#[benchmark]
 	fn process_base() {

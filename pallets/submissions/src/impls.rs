@@ -5,8 +5,9 @@ use crate::{pallet::*, types::*, weights::WeightInfo};
 use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
-use opml_primitives_core::commitment::{
-	chunked_reveal_seed, chunked_reveal_step, result_commitment,
+use opml_primitives_core::{
+	commitment::{chunked_reveal_seed, chunked_reveal_step, result_commitment},
+	merkle::SubtreeProof,
 };
 use pallet_opml_market::{TaskId, TaskSettlement};
 use pallet_opml_providers::ProviderRegistry;
@@ -275,10 +276,51 @@ impl<T: Config> Pallet<T> {
 				if let Some(r) = Results::<T>::get(task) {
 					if r.at.saturating_add(T::ResultRetention::get()) <= block {
 						Results::<T>::remove(task);
+						Outputs::<T>::remove(task);
 					}
 				}
 			}
 		}
+	}
+
+	/// Publish a proven output tensor of the pending or final result.
+	pub(crate) fn do_publish_output(
+		who: T::AccountId,
+		task: TaskId,
+		output: Vec<u8>,
+		slot: u32,
+		siblings: Vec<H256>,
+	) -> DispatchResult {
+		let result = match Pools::<T>::get(task).map(|p| p.phase) {
+			Some(Phase::Pending { result, .. }) => result,
+			_ => Results::<T>::get(task).ok_or(Error::<T>::NoResult)?.result,
+		};
+		ensure!(
+			Outputs::<T>::get(task).is_none_or(|o| o.result != result),
+			Error::<T>::OutputKnown
+		);
+		let len = output.len() as u32;
+		let bytes: BoundedVec<u8, T::MaxOutputLen> =
+			output.try_into().map_err(|_| Error::<T>::BadOutputLength)?;
+		ensure!(!bytes.is_empty(), Error::<T>::BadOutputLength);
+		let proof = SubtreeProof {
+			depth: opml_nn::commit::STATE_DEPTH,
+			height: 0,
+			index: u64::from(slot),
+			siblings: siblings.into_iter().map(|h| h.0).collect(),
+		};
+		ensure!(
+			opml_nn::commit::verify_output(&result.0, &bytes, &proof),
+			Error::<T>::BadOutputProof
+		);
+		Outputs::<T>::insert(task, Output { result, bytes });
+		Self::deposit_event(Event::OutputPublished {
+			task,
+			who,
+			result,
+			len,
+		});
+		Ok(())
 	}
 
 	/// Close the reveal window: penalize missing reveals, elect a strict majority or
@@ -458,6 +500,14 @@ impl<T: Config> Pallet<T> {
 			ensure!(r.at <= now, "result from the future");
 			ensure!(scheduled(task, Action::Forget), "result never forgotten");
 		}
+		for (task, o) in Outputs::<T>::iter() {
+			let kept = match Pools::<T>::get(task).map(|p| p.phase) {
+				Some(Phase::Pending { result, .. }) => Some(result),
+				_ => Results::<T>::get(task).map(|r| r.result),
+			};
+			ensure!(kept == Some(o.result), "output of no kept result");
+			ensure!(!o.bytes.is_empty(), "empty output");
+		}
 		Ok(())
 	}
 }
@@ -518,6 +568,7 @@ impl<T: Config> PendingResults<T::AccountId> for Pallet<T> {
 			T::Providers::ban(m, None, Perbill::zero());
 		}
 		Pools::<T>::remove(task);
+		Outputs::<T>::remove(task);
 		Self::deposit_event(Event::ResultOverturned { task, result });
 		let _ = T::Market::reauction(task);
 	}

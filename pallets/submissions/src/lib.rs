@@ -31,6 +31,12 @@
 //!    the escrow refunded. The result is kept in [`Results`] for `ResultRetention`
 //!    blocks. A result that loses a game is overturned: its revealers are banned (the
 //!    defender by the arbitration pallet, the others here) and the task is re-auctioned.
+//! 5. **Output**: only the result root is voted on; the output tensor's bytes (at most
+//!    `MaxOutputLen`) are published with [`Pallet::publish_output`] by anyone (the
+//!    providers' daemons do it) with a proof that they are the last node's output under
+//!    the pending or final result root (`opml_nn::commit::verify_output`). They are
+//!    kept in [`Outputs`] as long as the result (dropped when it is overturned or
+//!    forgotten), so a requester reads its answer from chain state.
 //!
 //! A single provider (`r = 1`) gets the same optimistic path: its reveal is a strict
 //! majority of one and pending for the same window.
@@ -41,7 +47,7 @@
 //! ## Calls
 //! - [`Pallet::commit`], [`Pallet::reveal`], [`Pallet::reveal_chunk`],
 //!   [`Pallet::finish_reveal`]: signed by an assigned provider.
-//! - [`Pallet::process_agenda`]: signed, anyone.
+//! - [`Pallet::process_agenda`], [`Pallet::publish_output`]: signed, anyone.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -124,6 +130,9 @@ pub mod pallet {
 		/// Blocks a final result stays in [`Results`].
 		#[pallet::constant]
 		type ResultRetention: Get<BlockNumberFor<Self>>;
+		/// Largest output tensor kept in [`Outputs`], in bytes.
+		#[pallet::constant]
+		type MaxOutputLen: Get<u32>;
 		/// Weights.
 		type WeightInfo: WeightInfo;
 	}
@@ -136,6 +145,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Results<T: Config> =
 		StorageMap<_, Twox64Concat, TaskId, FinalResult<BlockNumberFor<T>>>;
+
+	/// Output tensors of pending or final results (as long as the result is kept).
+	#[pallet::storage]
+	pub type Outputs<T: Config> =
+		StorageMap<_, Twox64Concat, TaskId, Output<<T as Config>::MaxOutputLen>>;
 
 	/// Timed transitions by block.
 	#[pallet::storage]
@@ -246,6 +260,18 @@ pub mod pallet {
 			/// The overturned result.
 			result: H256,
 		},
+		/// The output tensor of a result was published and proven (its bytes are in
+		/// [`Outputs`]).
+		OutputPublished {
+			/// The task.
+			task: TaskId,
+			/// Who published it.
+			who: T::AccountId,
+			/// The result root it was proven against.
+			result: H256,
+			/// Its length in bytes.
+			len: u32,
+		},
 	}
 
 	#[pallet::error]
@@ -284,6 +310,15 @@ pub mod pallet {
 		NothingDue,
 		/// The task's result is not pending (not elected yet, or already final).
 		NotPending,
+		/// The task has no pending or final result to publish an output for.
+		NoResult,
+		/// The output of this result is published already.
+		OutputKnown,
+		/// The output is empty or longer than `MaxOutputLen`.
+		BadOutputLength,
+		/// The proof does not show the bytes are the last node's output under the
+		/// result root (wrong bytes, wrong slot, or not the last slot).
+		BadOutputProof,
 	}
 
 	#[pallet::hooks]
@@ -296,6 +331,7 @@ pub mod pallet {
 			assert!(T::MaxRedundancy::get() > 0 && T::MaxAgendaPerBlock::get() > 0);
 			assert!(T::MaxChunkLen::get() > 0 && T::MaxAgendaBucket::get() > 0);
 			assert!(!T::RevealPeriod::get().is_zero());
+			assert!(T::MaxOutputLen::get() > 0);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -389,6 +425,34 @@ pub mod pallet {
 			let (items, blocks) = Self::process(T::MaxAgendaPerBlock::get());
 			ensure!(items + blocks > 0, Error::<T>::NothingDue);
 			Ok(())
+		}
+
+		/// Publish the output tensor of a task's pending or final result: `output`'s
+		/// tensor root is at `slot` of the result root `G_N`, and every later slot is
+		/// empty (so it is the last node's output). Kept in [`Outputs`] while the result
+		/// is kept. The length is bound only up to the tensor root's 32-byte chunk
+		/// padding: readers check it against the model's output shape.
+		///
+		/// - `origin`: signed, any account (providers' daemons publish their result's
+		///   output).
+		/// - `task`: the task.
+		/// - `output`: the output tensor's bytes, `1..=MaxOutputLen` of them.
+		/// - `slot`: its slot in `G_N` (the number of graph nodes).
+		/// - `siblings`: the slot's Merkle proof in `G_N` (`opml_nn::commit::STATE_DEPTH`
+		///   hashes, bottom first).
+		///
+		/// Emits [`Event::OutputPublished`].
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::publish_output(output.len() as u32))]
+		pub fn publish_output(
+			origin: OriginFor<T>,
+			task: TaskId,
+			output: Vec<u8>,
+			slot: u32,
+			siblings: BoundedVec<H256, ConstU32<{ opml_nn::commit::STATE_DEPTH }>>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_publish_output(who, task, output, slot, siblings.into_inner())
 		}
 	}
 

@@ -121,6 +121,7 @@ impl pallet_opml_submissions::Config for Test {
 	type MaxAgendaPerBlock = AgendaPerBlock;
 	type MaxAgendaBucket = ConstU32<64>;
 	type ResultRetention = ConstU64<20>;
+	type MaxOutputLen = ConstU32<1024>;
 	type WeightInfo = ();
 }
 

@@ -8,6 +8,7 @@ use opml_primitives_core::commitment::{chunked_reveal_hash, result_commitment};
 use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
 use pallet_opml_providers::Capacity;
 use sp_core::H256;
+use sp_runtime::DispatchResult;
 
 const ALICE: u64 = 1; // model owner
 const BOB: u64 = 2; // requester
@@ -702,5 +703,139 @@ fn the_agenda_is_bounded_per_block_and_anyone_can_process_it() {
 			Submissions::process_agenda(RuntimeOrigin::signed(EVE)),
 			Error::<Test>::NothingDue
 		);
+	});
+}
+
+/// A three-slot execution (input, one hidden node, the output node): its result root,
+/// its output bytes and the output's proof siblings; also the hidden node's bytes and
+/// its (valid, but not last) slot proof.
+struct Exec {
+	result: H256,
+	output: Vec<u8>,
+	proof: Vec<H256>,
+	hidden: Vec<u8>,
+	hidden_proof: Vec<H256>,
+}
+
+fn exec(seed: u8) -> Exec {
+	use opml_nn::commit::{tensor_root, GraphStates};
+	let input = vec![seed; 64];
+	let hidden = vec![seed.wrapping_add(1); 32];
+	let output = vec![seed.wrapping_add(2); 10];
+	let states = GraphStates::new(vec![
+		tensor_root(&input).0,
+		tensor_root(&hidden).0,
+		tensor_root(&output).0,
+	])
+	.unwrap();
+	let h = |p: opml_primitives_core::merkle::SubtreeProof| {
+		p.siblings.into_iter().map(H256).collect::<Vec<_>>()
+	};
+	Exec {
+		result: H256(states.result_root()),
+		proof: h(states.output_proof().unwrap()),
+		hidden_proof: h(states.slot_proof(2, 1).unwrap()),
+		output,
+		hidden,
+	}
+}
+
+fn publish(who: u64, t: TaskId, output: Vec<u8>, slot: u32, proof: &[H256]) -> DispatchResult {
+	Submissions::publish_output(
+		RuntimeOrigin::signed(who),
+		t,
+		output,
+		slot,
+		BoundedVec::truncate_from(proof.to_vec()),
+	)
+}
+
+#[test]
+fn an_output_is_published_with_its_proof_and_kept_with_its_result() {
+	test(|| {
+		let e = exec(5);
+		let (t, ps) = assigned_task(3);
+		for &p in &ps {
+			commit(p, t, e.result);
+		}
+		// nothing elected yet
+		assert_noop!(
+			publish(EVE, t, e.output.clone(), 2, &e.proof),
+			Error::<Test>::NoResult
+		);
+		run_to(DUE);
+		for &p in &ps {
+			reveal(p, t, e.result);
+		}
+		run_to(TALLY);
+		// wrong bytes, an earlier node's (provable) output, a wrong slot, a short proof,
+		// empty and oversized outputs
+		let mut bad = e.output.clone();
+		bad[3] ^= 1;
+		assert_noop!(
+			publish(EVE, t, bad, 2, &e.proof),
+			Error::<Test>::BadOutputProof
+		);
+		assert_noop!(
+			publish(EVE, t, e.hidden.clone(), 1, &e.hidden_proof),
+			Error::<Test>::BadOutputProof
+		);
+		assert_noop!(
+			publish(EVE, t, e.output.clone(), 3, &e.proof),
+			Error::<Test>::BadOutputProof
+		);
+		assert_noop!(
+			publish(EVE, t, e.output.clone(), 2, &e.proof[1..]),
+			Error::<Test>::BadOutputProof
+		);
+		assert_noop!(
+			publish(EVE, t, vec![], 2, &e.proof),
+			Error::<Test>::BadOutputLength
+		);
+		assert_noop!(
+			publish(EVE, t, vec![0; 1025], 2, &e.proof),
+			Error::<Test>::BadOutputLength
+		);
+		// anyone may publish the right bytes, once
+		assert_ok!(publish(EVE, t, e.output.clone(), 2, &e.proof));
+		assert!(events().contains(&Event::OutputPublished {
+			task: t,
+			who: EVE,
+			result: e.result,
+			len: 10
+		}));
+		assert_eq!(
+			Outputs::<Test>::get(t).map(|o| (o.result, o.bytes.into_inner())),
+			Some((e.result, e.output.clone()))
+		);
+		assert_noop!(
+			publish(ps[0], t, e.output.clone(), 2, &e.proof),
+			Error::<Test>::OutputKnown
+		);
+		// kept while the final result is kept, then forgotten with it
+		run_to(UNTIL + 19);
+		assert!(Results::<Test>::get(t).is_some() && Outputs::<Test>::get(t).is_some());
+		run_to(UNTIL + 20);
+		assert!(Outputs::<Test>::get(t).is_none());
+		assert_noop!(
+			publish(EVE, t, e.output.clone(), 2, &e.proof),
+			Error::<Test>::NoResult
+		);
+	});
+}
+
+#[test]
+fn the_output_of_an_overturned_result_is_dropped() {
+	test(|| {
+		let e = exec(9);
+		let (t, ps) = assigned_task(1);
+		commit(ps[0], t, e.result);
+		run_to(DUE);
+		reveal(ps[0], t, e.result);
+		run_to(TALLY);
+		assert_ok!(publish(ps[0], t, e.output.clone(), 2, &e.proof));
+		assert_ok!(Submissions::dispute_opened(t));
+		Submissions::dispute_closed(t, false);
+		assert!(Outputs::<Test>::get(t).is_none());
 	});
 }

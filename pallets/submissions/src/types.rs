@@ -212,3 +212,23 @@ pub trait PendingResults<AccountId> {
 		result: H256,
 	) -> Result<TaskId, sp_runtime::DispatchError>;
 }
+
+/// A published output tensor.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxLen))]
+pub struct Output<MaxLen: Get<u32>> {
+	/// The result root it was proven against.
+	pub result: H256,
+	/// The tensor's bytes.
+	pub bytes: BoundedVec<u8, MaxLen>,
+}

@@ -45,6 +45,7 @@ pub trait WeightInfo {
 	fn finish_reveal() -> Weight;
 	fn tally(r: u32, ) -> Weight;
 	fn finalize(r: u32, ) -> Weight;
+	fn publish_output(l: u32, ) -> Weight;
 	fn process_base() -> Weight;
 }
 
@@ -58,7 +59,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		//  Measured:  `366`
 		//  Estimated: `4676`
 		// Minimum execution time: 16_384_000 picoseconds.
-		Weight::from_parts(23_164_000, 4676)
+		Weight::from_parts(30_605_000, 4676)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -68,8 +69,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `398`
 		//  Estimated: `4676`
-		// Minimum execution time: 17_466_000 picoseconds.
-		Weight::from_parts(21_061_000, 4676)
+		// Minimum execution time: 17_626_000 picoseconds.
+		Weight::from_parts(27_160_000, 4676)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -80,10 +81,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `398`
 		//  Estimated: `4676`
-		// Minimum execution time: 18_567_000 picoseconds.
-		Weight::from_parts(22_447_666, 4676)
-			// Standard Error: 7
-			.saturating_add(Weight::from_parts(7_319, 0).saturating_mul(l.into()))
+		// Minimum execution time: 18_999_000 picoseconds.
+		Weight::from_parts(46_995_529, 4676)
+			// Standard Error: 10
+			.saturating_add(Weight::from_parts(7_701, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -93,8 +94,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `443`
 		//  Estimated: `4676`
-		// Minimum execution time: 16_394_000 picoseconds.
-		Weight::from_parts(19_790_000, 4676)
+		// Minimum execution time: 16_315_000 picoseconds.
+		Weight::from_parts(22_303_000, 4676)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -114,11 +115,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tally(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0 + r * (190 ±0)`
-		//  Estimated: `8087 + r * (514 ±14)`
-		// Minimum execution time: 12_840_000 picoseconds.
-		Weight::from_parts(14_482_000, 8087)
-			// Standard Error: 79_160
-			.saturating_add(Weight::from_parts(19_284_611, 0).saturating_mul(r.into()))
+		//  Estimated: `8087 + r * (514 ±13)`
+		// Minimum execution time: 13_090_000 picoseconds.
+		Weight::from_parts(13_961_000, 8087)
+			// Standard Error: 58_495
+			.saturating_add(Weight::from_parts(15_391_991, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(r.into())))
@@ -141,15 +142,31 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `877 + r * (155 ±0)`
 		//  Estimated: `8115 + r * (2603 ±0)`
-		// Minimum execution time: 96_413_000 picoseconds.
-		Weight::from_parts(78_760_534, 8115)
-			// Standard Error: 190_440
-			.saturating_add(Weight::from_parts(58_178_271, 0).saturating_mul(r.into()))
+		// Minimum execution time: 92_037_000 picoseconds.
+		Weight::from_parts(74_091_256, 8115)
+			// Standard Error: 306_076
+			.saturating_add(Weight::from_parts(54_497_943, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(r.into()))
+	}
+	/// Storage: `Submissions::Pools` (r:1 w:0)
+	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1211), added: 3686, mode: `MaxEncodedLen`)
+	/// Storage: `Submissions::Outputs` (r:1 w:1)
+	/// Proof: `Submissions::Outputs` (`max_values`: None, `max_size`: Some(65588), added: 68063, mode: `MaxEncodedLen`)
+	/// The range of component `l` is `[1, 65536]`.
+	fn publish_output(l: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `1214`
+		//  Estimated: `69053`
+		// Minimum execution time: 37_225_000 picoseconds.
+		Weight::from_parts(20_718_901, 69053)
+			// Standard Error: 145
+			.saturating_add(Weight::from_parts(40_162, 0).saturating_mul(l.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Submissions::AgendaCursor` (r:1 w:1)
 	/// Proof: `Submissions::AgendaCursor` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
@@ -159,8 +176,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `32`
 		//  Estimated: `15184`
-		// Minimum execution time: 9_223_000 picoseconds.
-		Weight::from_parts(12_338_000, 15184)
+		// Minimum execution time: 9_204_000 picoseconds.
+		Weight::from_parts(14_191_000, 15184)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -169,45 +186,51 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights (tests and mocks).
 impl WeightInfo for () {
 	fn commit() -> Weight {
-		Weight::from_parts(23_164_000, 4676)
+		Weight::from_parts(30_605_000, 4676)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(21_061_000, 4676)
+		Weight::from_parts(27_160_000, 4676)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn reveal_chunk(l: u32, ) -> Weight {
-		Weight::from_parts(22_447_666, 4676)
-			.saturating_add(Weight::from_parts(7_319, 0).saturating_mul(l.into()))
+		Weight::from_parts(46_995_529, 4676)
+			.saturating_add(Weight::from_parts(7_701, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn finish_reveal() -> Weight {
-		Weight::from_parts(19_790_000, 4676)
+		Weight::from_parts(22_303_000, 4676)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn tally(r: u32, ) -> Weight {
-		Weight::from_parts(14_482_000, 8087)
-			.saturating_add(Weight::from_parts(19_284_611, 0).saturating_mul(r.into()))
+		Weight::from_parts(13_961_000, 8087)
+			.saturating_add(Weight::from_parts(15_391_991, 0).saturating_mul(r.into()))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 514).saturating_mul(r.into()))
 	}
 	fn finalize(r: u32, ) -> Weight {
-		Weight::from_parts(78_760_534, 8115)
-			.saturating_add(Weight::from_parts(58_178_271, 0).saturating_mul(r.into()))
+		Weight::from_parts(74_091_256, 8115)
+			.saturating_add(Weight::from_parts(54_497_943, 0).saturating_mul(r.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(r.into()))
 	}
+	fn publish_output(l: u32, ) -> Weight {
+		Weight::from_parts(20_718_901, 69053)
+			.saturating_add(Weight::from_parts(40_162, 0).saturating_mul(l.into()))
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
 	fn process_base() -> Weight {
-		Weight::from_parts(12_338_000, 15184)
+		Weight::from_parts(14_191_000, 15184)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}

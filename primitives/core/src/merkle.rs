@@ -234,6 +234,26 @@ impl SubtreeProof {
 		self.compute_root(new)
 	}
 
+	/// Whether everything to the right of the proven subtree is zero: every sibling
+	/// on the right of the path (where the path goes left) is a zero subtree. With
+	/// [`verify`](Self::verify), this proves the subtree is the last non-zero one —
+	/// e.g. that a graph state's slot holds the output of the graph's last node.
+	pub fn right_is_zero(&self) -> bool {
+		if self.check_shape().is_err() {
+			return false;
+		}
+		let mut z = zero_root(self.height);
+		let mut idx = self.index;
+		for s in &self.siblings {
+			if idx & 1 == 0 && *s != z {
+				return false;
+			}
+			z = hash_pair(&z, &z);
+			idx >>= 1;
+		}
+		true
+	}
+
 	/// Encoded size in bytes (for proof-size budgets).
 	pub fn size(&self) -> usize {
 		self.encoded_size()
@@ -540,6 +560,24 @@ mod tests {
 	}
 
 	proptest! {
+		/// `right_is_zero` holds exactly when every leaf after the proven one is zero.
+		#[test]
+		fn right_is_zero_iff_later_leaves_are_zero(
+			(mut leaves, depth) in leaves_strategy(), i in any::<u64>(), zero_tail in any::<bool>(),
+		) {
+			prop_assume!(!leaves.is_empty());
+			let i = (i % leaves.len() as u64) as usize;
+			if zero_tail {
+				for l in &mut leaves[i + 1..] {
+					*l = ZERO_HASH;
+				}
+			}
+			let expect = leaves[i + 1..].iter().all(|l| *l == ZERO_HASH);
+			let t = MerkleTree::new(leaves, depth).unwrap();
+			let p = t.proof(i as u64).unwrap();
+			prop_assert_eq!(p.right_is_zero(), expect);
+		}
+
 		#[test]
 		fn tree_root_matches_root_fn((leaves, depth) in leaves_strategy()) {
 			let t = MerkleTree::new(leaves.clone(), depth).unwrap();

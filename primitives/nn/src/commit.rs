@@ -129,9 +129,27 @@ impl GraphStates {
 		self.state(self.nodes())
 	}
 
+	/// The output proof: slot `N` (the last node's output root) in `G_N`, proving with
+	/// [`verify_output`] that given bytes are the graph's output.
+	pub fn output_proof(&self) -> Result<SubtreeProof, MerkleError> {
+		self.slot_proof(self.nodes(), self.nodes())
+	}
+
 	/// Proof of slot `j` in `G_i` (for `j <= i`, or a zero slot for `j > i`).
 	pub fn slot_proof(&self, i: usize, j: usize) -> Result<SubtreeProof, MerkleError> {
 		let n = (i + 1).min(self.slots.len());
 		MerkleTree::new(self.slots[..n].to_vec(), STATE_DEPTH)?.proof(j as u64)
 	}
+}
+
+/// Whether `output` is the output tensor of the execution with result root `result`:
+/// `proof` proves its tensor root at a slot of `G_N` after which every slot is zero
+/// (so it is the last node's output). The bytes' length is not bound by the root
+/// beyond its chunk padding: check it against the model's output shape.
+pub fn verify_output(result: &Hash, output: &[u8], proof: &SubtreeProof) -> bool {
+	proof.depth == STATE_DEPTH
+		&& proof.height == 0
+		&& proof.index >= 1
+		&& proof.right_is_zero()
+		&& proof.verify(result, &tensor_root(output).0)
 }

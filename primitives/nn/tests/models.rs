@@ -143,3 +143,39 @@ fn model_files_round_trip_and_bad_files_fail_typed() {
 		NnError::DataMismatch
 	);
 }
+
+/// The output proof accepts exactly the graph's output under its result root: not a
+/// tampered output, not an earlier node's output (even with a valid slot proof), not
+/// another root.
+#[test]
+fn output_proofs_prove_the_last_nodes_output() {
+	use opml_nn::types::i8_bytes;
+	for (name, m) in models() {
+		let p = Prepared::new(m.clone()).unwrap();
+		let exec = p.run(&Cpu, &input_for(&m, 5)).unwrap();
+		let root = exec.result_root();
+		let out = i8_bytes(exec.output());
+		let proof = exec.states.output_proof().unwrap();
+		assert!(commit::verify_output(&root, &out, &proof), "{name}");
+		let mut bad = out.clone();
+		bad[0] ^= 1;
+		assert!(!commit::verify_output(&root, &bad, &proof), "{name}");
+		let other = p.run(&Cpu, &input_for(&m, 6)).unwrap().result_root();
+		assert!(!commit::verify_output(&other, &out, &proof), "{name}");
+		// an earlier node's output is in G_N but is not the last slot
+		let n = exec.states.nodes();
+		let early = exec.states.slot_proof(n, n - 1).unwrap();
+		let early_out = i8_bytes(&exec.outputs[n - 2]);
+		assert!(
+			early.verify(&root, &commit::tensor_root(&early_out).0),
+			"{name}"
+		);
+		assert!(!commit::verify_output(&root, &early_out, &early), "{name}");
+		// the input (slot 0) is not an output
+		let input = exec.states.slot_proof(n, 0).unwrap();
+		assert!(
+			!commit::verify_output(&root, &i8_bytes(&exec.input), &input),
+			"{name}"
+		);
+	}
+}

@@ -201,6 +201,8 @@ impl pallet_opml_submissions::Config for Runtime {
 	type MaxAgendaBucket = ConstU32<512>;
 	/// Final results stay readable for a day.
 	type ResultRetention = ConstU32<{ 24 * HOURS }>;
+	// logits of a 64k-token vocabulary, class scores, small embeddings
+	type MaxOutputLen = ConstU32<{ 64 * 1024 }>;
 	type WeightInfo = pallet_opml_submissions::weights::SubstrateWeight<Runtime>;
 }
 
