@@ -91,13 +91,13 @@ pub struct TaskRun {
 }
 
 /// Fetch `task` from the chain, load its model and input from `files`, and run it on
-/// `engine`; with `faulty`, corrupt the result as `--inject-fault` does.
+/// `engine`; with a `fault`, corrupt the result as `--inject-fault` does.
 pub async fn run_task(
 	client: &Client,
 	files: &Files,
 	engine: &Engine,
 	task: u64,
-	faulty: bool,
+	fault: Option<crate::faults::Fault>,
 ) -> Result<TaskRun> {
 	let at = client.api.at_current_block().await?;
 	let info = at
@@ -113,8 +113,8 @@ pub async fn run_task(
 		TaskInput::Root(r) => files.input(&r.0)?,
 	};
 	let mut exec = engine.run(&model, &input)?;
-	if faulty {
-		exec = crate::faults::corrupt(exec)?;
+	if let Some(f) = fault {
+		exec = crate::faults::corrupt(exec, f)?;
 	}
 	Ok(TaskRun {
 		commitment: info.commitment.0,

@@ -4,13 +4,23 @@
 use anyhow::{anyhow, Result};
 use opml_nn::Execution;
 
-/// The same execution with one byte of the last node's output changed.
-pub fn corrupt(exec: Execution) -> Result<Execution> {
+/// A fault to inject.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fault {
+	/// The node (1-based) whose output is changed; `None`: the last node.
+	pub node: Option<usize>,
+}
+
+/// The same execution with one byte of one node's output changed (the later nodes'
+/// outputs are left as computed, so the graph states first differ at that node).
+pub fn corrupt(exec: Execution, fault: Fault) -> Result<Execution> {
 	let mut outputs = exec.outputs;
-	let last = outputs
-		.last_mut()
-		.ok_or_else(|| anyhow!("a model without nodes"))?;
-	if let Some(b) = last.first_mut() {
+	let n = outputs.len();
+	let j = fault.node.unwrap_or(n);
+	if j == 0 || j > n {
+		return Err(anyhow!("fault injection: no node {j} (the model has {n})"));
+	}
+	if let Some(b) = outputs[j - 1].first_mut() {
 		*b = b.wrapping_add(1);
 	}
 	Execution::new(exec.input, outputs).map_err(|e| anyhow!("{e}"))

@@ -194,13 +194,13 @@ pub async fn fetch(client: &Client, id: u64) -> Result<Option<GameRecord>> {
 
 /// Build a player for `task` from the chain's task record and local files: the node
 /// outputs come from `engine` (bit-identical to the VM's), corrupted as the provider's
-/// fault injection does when `faulty`.
+/// fault injection does with a `fault`.
 pub async fn player_for_task(
 	client: &Client,
 	files: &crate::models::Files,
 	engine: &crate::compute::Engine,
 	task: u64,
-	faulty: bool,
+	fault: Option<crate::faults::Fault>,
 ) -> Result<Player> {
 	let k = client
 		.api
@@ -208,7 +208,7 @@ pub async fn player_for_task(
 		.await?
 		.constants()
 		.entry(api::constants().arbitration().fanout())?;
-	let run = crate::compute::run_task(client, files, engine, task, faulty).await?;
+	let run = crate::compute::run_task(client, files, engine, task, fault).await?;
 	Player::new(run.model, run.input, run.exec.outputs, k)
 }
 
@@ -255,4 +255,86 @@ impl Games {
 		m.games_open.set(self.players.len() as u64);
 		Ok(ended)
 	}
+}
+
+/// What recomputing an elected result found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+	/// Our recomputation gives the same result root.
+	Confirmed,
+	/// It differs: we challenged and play game `.0`.
+	Challenged(u64),
+}
+
+/// What checking a result needs: the chain, model files, a backend, the daemon's
+/// state (games are recorded there) and the bond of a challenge.
+pub struct Checker<'a> {
+	/// The chain.
+	pub client: &'a Client,
+	/// Model and input files.
+	pub files: &'a crate::models::Files,
+	/// The backend.
+	pub engine: &'a crate::compute::Engine,
+	/// The daemon's state.
+	pub state: &'a crate::store::State,
+	/// Bond of a challenge (planck).
+	pub bond: u128,
+}
+
+impl Checker<'_> {
+	/// Recompute `task` (honestly) and compare with its elected `result`; on a
+	/// mismatch, challenge, record the game and play it in `games`.
+	pub async fn check(&self, games: &mut Games, task: u64, result: [u8; 32]) -> Result<Verdict> {
+		check_result(self, games, task, result).await
+	}
+}
+
+async fn check_result(
+	c: &Checker<'_>,
+	games: &mut Games,
+	task: u64,
+	result: [u8; 32],
+) -> Result<Verdict> {
+	let (client, files, engine, state, bond) = (c.client, c.files, c.engine, c.state, c.bond);
+	let player = player_for_task(client, files, engine, task, None).await?;
+	let mine = player.result_root()?;
+	let checked = &crate::metrics::get().checked;
+	if mine == result {
+		checked.with_label_values(&["confirmed"]).inc();
+		tracing::info!(task, "result confirmed");
+		return Ok(Verdict::Confirmed);
+	}
+	tracing::warn!(task, elected = %hex::encode(result), recomputed = %hex::encode(mine), "wrong result: challenging");
+	let tx = api::transactions().arbitration().challenge(task, bond);
+	let events = client.submit("Arbitration.challenge", &tx).await?;
+	let id = events
+		.iter()
+		.find(|e| e.pallet == "Arbitration" && e.name == "GameOpened")
+		.and_then(|e| {
+			use subxt::ext::scale_value::At;
+			e.fields.at("game").and_then(|v| v.as_u128())
+		})
+		.ok_or_else(|| anyhow!("no Arbitration.GameOpened event"))? as u64;
+	checked.with_label_values(&["challenged"]).inc();
+	state.put_game(id, task)?;
+	games.track(id, player);
+	Ok(Verdict::Challenged(id))
+}
+
+/// The pending (elected, not yet final) result of `task`, if any.
+pub async fn pending_result(client: &Client, task: u64) -> Result<Option<[u8; 32]>> {
+	use api::runtime_types::pallet_opml_submissions::types::Phase;
+	let at = client.api.at_current_block().await?;
+	let pool = at
+		.storage()
+		.entry(api::storage().submissions().pools())?
+		.try_fetch((task,))
+		.await?;
+	Ok(match pool {
+		Some(p) => match p.decode()?.phase {
+			Phase::Pending { result, .. } => Some(result.0),
+			Phase::Collecting => None,
+		},
+		None => None,
+	})
 }

@@ -7,7 +7,7 @@ use opml_worker::{
 	chain::Client,
 	compute::{BackendChoice, Engine},
 	models::Files,
-	provider::{Faults, Offer, Provider},
+	provider::{AuditPolicy, Faults, Offer, Provider},
 	requester::{self, TaskRequest},
 	store::State,
 };
@@ -72,9 +72,16 @@ enum Cmd {
 		/// Benchmarked power term.
 		#[arg(long, default_value_t = 10)]
 		power: u32,
+		/// Bond of a challenge when a drawn audit finds a wrong result (planck).
+		#[arg(long, default_value_t = 10_000_000_000_000)]
+		challenge_bond: u128,
 		/// FAULT INJECTION (tests and drills only): report wrong results.
 		#[arg(long)]
 		inject_fault: bool,
+		/// FAULT INJECTION: with `--inject-fault`, corrupt this node's output (1-based;
+		/// default: the last node).
+		#[arg(long, requires = "inject_fault")]
+		fault_node: Option<usize>,
 	},
 	/// Run a verifier: recompute every elected result, challenge wrong ones, play the
 	/// games to the end.
@@ -234,15 +241,21 @@ async fn main() -> Result<()> {
 			capacity,
 			unit_cost,
 			power,
+			challenge_bond,
 			inject_fault,
+			fault_node,
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
 			let engine = Engine::open(backend)?;
 			if let Some(addr) = cli.prometheus {
 				opml_worker::metrics::serve(addr);
 			}
+			let fault = inject_fault.then_some(opml_worker::faults::Fault { node: fault_node });
 			if inject_fault {
-				tracing::warn!("FAULT INJECTION: this provider reports wrong results");
+				tracing::warn!(
+					node = ?fault_node,
+					"FAULT INJECTION: this provider reports wrong results"
+				);
 			}
 			let p = Provider::new(
 				client,
@@ -250,8 +263,9 @@ async fn main() -> Result<()> {
 				Files::open(&cli.files)?,
 				engine,
 				Faults {
-					wrong_result: inject_fault,
+					wrong_result: fault,
 				},
+				AuditPolicy { challenge_bond },
 			);
 			p.ensure_registered(&Offer {
 				bond,

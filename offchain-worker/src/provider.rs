@@ -1,5 +1,7 @@
 //! The provider daemon: registers and bonds, watches finalized blocks for its
-//! assignments, computes each task, commits and then reveals its result. Every step is
+//! assignments, computes each task, commits and then reveals its result, publishes
+//! the output of its elected results, defends its results in games, and carries out
+//! the random audits drawn for it (recompute, confirm or challenge). Every step is
 //! recorded before the transaction that depends on it, so a restarted daemon resumes.
 
 use crate::{
@@ -26,11 +28,20 @@ pub struct Offer {
 	pub power: u32,
 }
 
+/// How a provider audits: the bond of a challenge when a drawn audit finds a wrong
+/// result.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditPolicy {
+	/// Bond of each challenge (planck).
+	pub challenge_bond: u128,
+}
+
 /// Fault injection for tests and drills (`--inject-fault`): report a wrong result.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Faults {
-	/// Flip one output byte of every task before committing.
-	pub wrong_result: bool,
+	/// Change one output byte (of the last node, or the given one) of every task
+	/// before committing, and defend it.
+	pub wrong_result: Option<crate::faults::Fault>,
 }
 
 /// The provider.
@@ -40,17 +51,26 @@ pub struct Provider {
 	files: Files,
 	engine: Engine,
 	faults: Faults,
+	audit: AuditPolicy,
 }
 
 impl Provider {
 	/// A provider signing with `client`'s account.
-	pub fn new(client: Client, state: State, files: Files, engine: Engine, faults: Faults) -> Self {
+	pub fn new(
+		client: Client,
+		state: State,
+		files: Files,
+		engine: Engine,
+		faults: Faults,
+		audit: AuditPolicy,
+	) -> Self {
 		Provider {
 			client,
 			state,
 			files,
 			engine,
 			faults,
+			audit,
 		}
 	}
 
@@ -112,6 +132,16 @@ impl Provider {
 					if g.defender == self.me() && !games.has(g.game) {
 						self.state.put_game(g.game, g.task)?;
 						self.defend(&mut games, g.game, g.task).await;
+					}
+				}
+				if let Some(a) = ev
+					.decode_fields_as::<api::arbitration::events::AuditAssigned>()
+					.transpose()?
+				{
+					if a.auditor == self.me() {
+						if let Err(e) = self.audit(&mut games, a.task).await {
+							tracing::error!(task = a.task, "audit failed: {e:#}");
+						}
 					}
 				}
 				if let Some(e) = ev
@@ -203,6 +233,31 @@ impl Provider {
 		};
 		self.state.put(task, &rec)?;
 		self.commit(task, &mut rec).await
+	}
+
+	/// A drawn audit: recompute the pending result (honestly, also under fault
+	/// injection), confirm it or challenge it and play the game.
+	#[tracing::instrument(skip(self, games))]
+	async fn audit(&self, games: &mut crate::game::Games, task: u64) -> Result<()> {
+		let Some(result) = crate::game::pending_result(&self.client, task).await? else {
+			tracing::info!(task, "audited result no longer pending");
+			return Ok(());
+		};
+		let verdict = crate::game::Checker {
+			client: &self.client,
+			files: &self.files,
+			engine: &self.engine,
+			state: &self.state,
+			bond: self.audit.challenge_bond,
+		}
+		.check(games, task, result)
+		.await?;
+		if verdict == crate::game::Verdict::Confirmed {
+			let tx = api::transactions().arbitration().confirm_audit(task);
+			self.client.submit("Arbitration.confirm_audit", &tx).await?;
+			tracing::info!(task, "audit confirmed");
+		}
+		Ok(())
 	}
 
 	/// Publish the output tensor of `task` if our result was elected and nobody has

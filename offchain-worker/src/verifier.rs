@@ -4,11 +4,11 @@
 use crate::{
 	chain::{api, Client},
 	compute::Engine,
-	game::{player_for_task, Games},
+	game::{player_for_task, Checker, Games},
 	models::Files,
 	store::State,
 };
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 
 /// The verifier.
 pub struct Verifier {
@@ -37,7 +37,7 @@ impl Verifier {
 		tracing::info!(account = %me, engine = %self.engine.describe(), "verifier running");
 		let mut games = Games::default();
 		for (game, task) in self.state.games()? {
-			match player_for_task(&self.client, &self.files, &self.engine, task, false).await {
+			match player_for_task(&self.client, &self.files, &self.engine, task, None).await {
 				Ok(p) => {
 					tracing::info!(game, task, "resuming game");
 					games.track(game, p);
@@ -70,28 +70,15 @@ impl Verifier {
 	/// Recompute `task`; challenge if its elected `result` differs.
 	#[tracing::instrument(skip(self, games, result))]
 	async fn check(&self, games: &mut Games, task: u64, result: [u8; 32]) -> Result<()> {
-		let player = player_for_task(&self.client, &self.files, &self.engine, task, false).await?;
-		let mine = player.result_root()?;
-		let checked = &crate::metrics::get().checked;
-		if mine == result {
-			checked.with_label_values(&["confirmed"]).inc();
-			tracing::info!(task, "result confirmed");
-			return Ok(());
+		Checker {
+			client: &self.client,
+			files: &self.files,
+			engine: &self.engine,
+			state: &self.state,
+			bond: self.bond,
 		}
-		tracing::warn!(task, elected = %hex::encode(result), recomputed = %hex::encode(mine), "wrong result: challenging");
-		let tx = api::transactions().arbitration().challenge(task, self.bond);
-		let events = self.client.submit("Arbitration.challenge", &tx).await?;
-		let id = events
-			.iter()
-			.find(|e| e.pallet == "Arbitration" && e.name == "GameOpened")
-			.and_then(|e| {
-				use subxt::ext::scale_value::At;
-				e.fields.at("game").and_then(|v| v.as_u128())
-			})
-			.ok_or_else(|| anyhow!("no Arbitration.GameOpened event"))? as u64;
-		checked.with_label_values(&["challenged"]).inc();
-		self.state.put_game(id, task)?;
-		games.track(id, player);
+		.check(games, task, result)
+		.await?;
 		Ok(())
 	}
 }

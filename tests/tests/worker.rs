@@ -316,6 +316,9 @@ fn a_wrong_result_is_challenged_overturned_and_redone() {
 		"Arbitration.GameResolved",
 		"Submissions.ResultOverturned",
 		"Market.TaskReauctioned",
+		// the faulty provider's punishment, shown with the task's events
+		"Providers.Slashed",
+		"Providers.Banned",
 	] {
 		assert!(out.contains(step), "no {step} in:\n{out}");
 	}
