@@ -160,6 +160,11 @@ struct Dispute {
 
 impl Dispute {
 	fn start(name: &str, seed: u64) -> Dispute {
+		Self::start_with(name, seed, true)
+	}
+
+	/// The scene; Bob has a fault injected only if `faulty`.
+	fn start_with(name: &str, seed: u64, faulty: bool) -> Dispute {
 		let mut node = Node::start(name, &["--dev", "--tmp", "--dev-block-time", "300"]).unwrap();
 		node.wait_finalized(1, Duration::from_secs(120)).unwrap();
 		let url = node.ws_url();
@@ -201,12 +206,12 @@ impl Dispute {
 			Worker::start(name, &refs).unwrap()
 		};
 		// Bob is cheaper (wins the first round) and lies; Charlie is honest; Dave verifies
-		let mut bob = daemon(
-			"bob",
-			"provider",
-			"//Bob",
-			&["--unit-cost", "1000000000", "--inject-fault"],
-		);
+		let bob_args: &[&str] = if faulty {
+			&["--unit-cost", "1000000000", "--inject-fault"]
+		} else {
+			&["--unit-cost", "1000000000"]
+		};
+		let mut bob = daemon("bob", "provider", "//Bob", bob_args);
 		let mut charlie = daemon(
 			"charlie",
 			"provider",
@@ -382,5 +387,57 @@ fn a_verifier_killed_in_the_middle_of_a_game_restarts_and_wins() {
 	// the restarted verifier made moves of its own, down to the one-step proof
 	let after = d.dave.log_since_restart();
 	assert!(after.contains("kind=\"one_step\""), "{after}");
+	d.node.check_alive().unwrap();
+}
+
+/// Governance (sudo) sets the audit probability to 100 %; the next elected result is
+/// audited by the other provider's daemon, which recomputes it and confirms it.
+#[test]
+fn a_provider_daemon_carries_out_a_drawn_audit() {
+	use subxt::{dynamic::Value, OnlineClient, PolkadotConfig};
+	let mut d = Dispute::start_with("worker-audit", 45, false);
+	// sudo(Arbitration.set_audit_probability(Some(100 %)))
+	let rt = tokio::runtime::Runtime::new().unwrap();
+	rt.block_on(async {
+		let api = OnlineClient::<PolkadotConfig>::from_insecure_url(&d.url)
+			.await
+			.unwrap();
+		let call = Value::unnamed_variant(
+			"Arbitration",
+			[Value::named_variant(
+				"set_audit_probability",
+				[(
+					"probability",
+					Value::unnamed_variant("Some", [Value::u128(1_000_000_000)]),
+				)],
+			)],
+		);
+		let tx = subxt::dynamic::tx("Sudo", "sudo", vec![call]);
+		let signer = subxt_signer::sr25519::dev::alice();
+		let at = api.at_current_block().await.unwrap();
+		let events = at
+			.transactions()
+			.sign_and_submit_then_watch_default(&tx, &signer)
+			.await
+			.unwrap()
+			.wait_for_finalized_success()
+			.await
+			.unwrap();
+		assert!(events
+			.iter()
+			.any(|e| e.unwrap().event_name() == "AuditProbabilitySet"));
+	});
+	let mut args = d.submit_args();
+	args.extend(["--watch", "--timeout", "240"].map(String::from));
+	let out = d.cli(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+	let last: serde_json::Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+	assert_eq!(last["result"], hex_of(&d.want), "{out}");
+	for step in ["Arbitration.AuditAssigned", "Arbitration.AuditConfirmed"] {
+		assert!(out.contains(step), "no {step} in:\n{out}");
+	}
+	// Bob (the cheapest) computed the task; Charlie, outside its majority, audited it
+	d.charlie
+		.wait_for("audit confirmed", Duration::from_secs(10))
+		.unwrap();
 	d.node.check_alive().unwrap();
 }

@@ -218,6 +218,18 @@ mod benchmarks {
 		assert_eq!(Audits::<T>::get().len() as u32, T::MaxAudits::get() - 1);
 	}
 
+	#[benchmark]
+	fn set_audit_probability() -> Result<(), BenchmarkError> {
+		use frame_support::traits::EnsureOrigin;
+		use sp_runtime::Perbill;
+		let origin =
+			T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, Some(Perbill::one()));
+		assert_eq!(AuditRate::<T>::get(), Some(Perbill::one()));
+		Ok(())
+	}
+
 	/// The hook when nothing is drawn (no candidate).
 	#[benchmark]
 	fn audit_miss() {

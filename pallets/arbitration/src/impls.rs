@@ -441,9 +441,14 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// Draw an audit with probability `AuditProbability`.
+	/// The audit probability in force: [`AuditRate`] if set, else `AuditProbability`.
+	pub fn audit_probability() -> Perbill {
+		AuditRate::<T>::get().unwrap_or_else(T::AuditProbability::get)
+	}
+
+	/// Draw an audit with the probability in force.
 	pub(crate) fn maybe_audit(now: BlockNumberFor<T>) -> Weight {
-		let p = T::AuditProbability::get();
+		let p = Self::audit_probability();
 		if p.is_zero() {
 			return Weight::zero();
 		}

@@ -35,7 +35,8 @@
 //! **Random audits.** Each block, with probability `AuditProbability` drawn from
 //! `Randomness`, one recently elected, still pending result is assigned to a random
 //! eligible provider outside its majority, who recomputes it and either confirms
-//! ([`Pallet::confirm_audit`]) or challenges it.
+//! ([`Pallet::confirm_audit`]) or challenges it. Governance may set the probability
+//! on chain ([`Pallet::set_audit_probability`], [`AuditRate`]).
 //!
 //! ## Calls
 //! - [`Pallet::challenge`]: signed, anyone but the defender, with a bond.
@@ -43,6 +44,7 @@
 //! - [`Pallet::choose`]: signed by the game's challenger.
 //! - [`Pallet::one_step`], [`Pallet::timeout`]: signed, anyone.
 //! - [`Pallet::confirm_audit`]: signed by the drawn auditor.
+//! - [`Pallet::set_audit_probability`]: the `AdminOrigin` (root in the runtime).
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -138,9 +140,11 @@ pub mod pallet {
 		/// Most games open at once against one result.
 		#[pallet::constant]
 		type MaxGamesPerTask: Get<u32>;
-		/// Probability that a block draws an audit.
+		/// Probability that a block draws an audit (unless [`AuditRate`] is set).
 		#[pallet::constant]
 		type AuditProbability: Get<Perbill>;
+		/// Who may set [`AuditRate`] (governance; root in the runtime).
+		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Recently elected results kept as audit candidates, and audits kept open.
 		#[pallet::constant]
 		type MaxAudits: Get<u32>;
@@ -165,6 +169,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type AuditCandidates<T: Config> =
 		StorageValue<_, BoundedVec<TaskId, T::MaxAudits>, ValueQuery>;
+
+	/// The audit probability set by [`Pallet::set_audit_probability`]; when unset,
+	/// `AuditProbability` applies.
+	#[pallet::storage]
+	pub type AuditRate<T> = StorageValue<_, Perbill, OptionQuery>;
 
 	/// Drawn audits not yet confirmed (oldest first; the oldest is dropped when full).
 	#[pallet::storage]
@@ -245,6 +254,11 @@ pub mod pallet {
 			task: TaskId,
 			/// The auditor.
 			auditor: T::AccountId,
+		},
+		/// The audit probability was set (or reset to the `AuditProbability` default).
+		AuditProbabilitySet {
+			/// The probability now in force.
+			probability: Perbill,
 		},
 	}
 
@@ -445,6 +459,27 @@ pub mod pallet {
 		pub fn confirm_audit(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_confirm_audit(who, task)
+		}
+
+		/// Set the probability that a block draws an audit, or with `None` return to
+		/// the runtime's `AuditProbability`.
+		///
+		/// - `origin`: `AdminOrigin` (root in the runtime).
+		/// - `probability`: the new probability, or `None`.
+		///
+		/// Emits [`Event::AuditProbabilitySet`].
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::set_audit_probability())]
+		pub fn set_audit_probability(
+			origin: OriginFor<T>,
+			probability: Option<Perbill>,
+		) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			AuditRate::<T>::set(probability);
+			Self::deposit_event(Event::AuditProbabilitySet {
+				probability: Self::audit_probability(),
+			});
+			Ok(())
 		}
 	}
 }

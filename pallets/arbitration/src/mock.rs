@@ -123,6 +123,7 @@ impl pallet_opml_arbitration::Config for Test {
 	type WinnerShare = WinnerShare;
 	type MaxGamesPerTask = ConstU32<4>;
 	type AuditProbability = AuditProbability;
+	type AdminOrigin = frame_system::EnsureRoot<Self::AccountId>;
 	type MaxAudits = ConstU32<8>;
 	type WeightInfo = ();
 }

@@ -764,6 +764,68 @@ fn audits_are_drawn_from_elected_results_and_confirmed_by_the_auditor() {
 	});
 }
 
+#[test]
+fn governance_sets_the_audit_probability_and_resets_it() {
+	use sp_runtime::Perbill;
+	test(|| {
+		assert_eq!(Arbitration::audit_probability(), Perbill::zero());
+		assert_noop!(
+			Arbitration::set_audit_probability(
+				RuntimeOrigin::signed(REQUESTER),
+				Some(Perbill::one())
+			),
+			sp_runtime::DispatchError::BadOrigin
+		);
+		assert_ok!(Arbitration::set_audit_probability(
+			RuntimeOrigin::root(),
+			Some(Perbill::from_percent(25))
+		));
+		assert_eq!(Arbitration::audit_probability(), Perbill::from_percent(25));
+		assert!(System::events().iter().any(|r| r.event
+			== RuntimeEvent::Arbitration(Event::AuditProbabilitySet {
+				probability: Perbill::from_percent(25)
+			})));
+		// `None` returns to the runtime's constant
+		AuditProbability::set(Perbill::from_percent(3));
+		assert_ok!(Arbitration::set_audit_probability(
+			RuntimeOrigin::root(),
+			None
+		));
+		assert_eq!(AuditRate::<Test>::get(), None);
+		assert_eq!(Arbitration::audit_probability(), Perbill::from_percent(3));
+	});
+}
+
+/// With the probability set to 100 % by governance, the next block with a candidate
+/// draws an audit (the constant is zero).
+#[test]
+fn a_governed_probability_draws_audits() {
+	let w = World::new(10);
+	let honest = w.honest();
+	test(|| {
+		let t = w.task(&[10]);
+		assert_ok!(Providers::register(
+			RuntimeOrigin::signed(11),
+			1_000,
+			BoundedVec::truncate_from(vec![Capacity {
+				task_type: 0,
+				units: 100
+			}]),
+			1,
+			10
+		));
+		hand_in(t, &[(10, H256(honest.result_root()))]);
+		assert_ok!(Arbitration::set_audit_probability(
+			RuntimeOrigin::root(),
+			Some(sp_runtime::Perbill::one())
+		));
+		run_to(21);
+		let audits = Audits::<Test>::get();
+		assert_eq!(audits.len(), 1);
+		assert_eq!((audits[0].task, audits[0].auditor), (t, 11));
+	});
+}
+
 /// Rounds and bytes of a dispute over an MNIST-size model (LeNet-5 on 28×28): printed
 /// (`--nocapture`); the rounds are bounded here, the figures go to
 /// docs/benchmarks.md.

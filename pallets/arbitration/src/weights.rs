@@ -46,6 +46,7 @@ pub trait WeightInfo {
 	fn one_step() -> Weight;
 	fn timeout() -> Weight;
 	fn confirm_audit() -> Weight;
+	fn set_audit_probability() -> Weight;
 	fn audit_miss() -> Weight;
 	fn audit_draw() -> Weight;
 }
@@ -73,8 +74,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1124`
 		//  Estimated: `8115`
-		// Minimum execution time: 103_995_000 picoseconds.
-		Weight::from_parts(111_215_000, 8115)
+		// Minimum execution time: 103_974_000 picoseconds.
+		Weight::from_parts(115_281_000, 8115)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -85,10 +86,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `390`
 		//  Estimated: `4253`
-		// Minimum execution time: 16_915_000 picoseconds.
-		Weight::from_parts(19_235_801, 4253)
-			// Standard Error: 3_981
-			.saturating_add(Weight::from_parts(340_934, 0).saturating_mul(n.into()))
+		// Minimum execution time: 16_705_000 picoseconds.
+		Weight::from_parts(20_190_802, 4253)
+			// Standard Error: 6_592
+			.saturating_add(Weight::from_parts(327_968, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -98,8 +99,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `422`
 		//  Estimated: `4253`
-		// Minimum execution time: 16_595_000 picoseconds.
-		Weight::from_parts(26_519_000, 4253)
+		// Minimum execution time: 16_204_000 picoseconds.
+		Weight::from_parts(22_554_000, 4253)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -109,8 +110,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `381`
 		//  Estimated: `4253`
-		// Minimum execution time: 339_043_000 picoseconds.
-		Weight::from_parts(394_986_000, 4253)
+		// Minimum execution time: 346_044_000 picoseconds.
+		Weight::from_parts(400_785_000, 4253)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -132,14 +133,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::OpenTasks` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Banned` (r:0 w:8)
 	/// Proof: `Providers::Banned` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Submissions::Outputs` (r:0 w:1)
+	/// Proof: `Submissions::Outputs` (`max_values`: None, `max_size`: Some(65588), added: 68063, mode: `MaxEncodedLen`)
 	fn one_step() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `4933`
 		//  Estimated: `27020`
-		// Minimum execution time: 608_683_000 picoseconds.
-		Weight::from_parts(696_864_000, 27020)
+		// Minimum execution time: 618_738_000 picoseconds.
+		Weight::from_parts(952_244_000, 27020)
 			.saturating_add(T::DbWeight::get().reads(33_u64))
-			.saturating_add(T::DbWeight::get().writes(41_u64))
+			.saturating_add(T::DbWeight::get().writes(42_u64))
 	}
 	/// Storage: `Arbitration::Games` (r:1 w:1)
 	/// Proof: `Arbitration::Games` (`max_values`: None, `max_size`: Some(788), added: 3263, mode: `MaxEncodedLen`)
@@ -159,14 +162,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::OpenTasks` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Banned` (r:0 w:8)
 	/// Proof: `Providers::Banned` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Submissions::Outputs` (r:0 w:1)
+	/// Proof: `Submissions::Outputs` (`max_values`: None, `max_size`: Some(65588), added: 68063, mode: `MaxEncodedLen`)
 	fn timeout() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `4934`
 		//  Estimated: `27020`
-		// Minimum execution time: 516_767_000 picoseconds.
-		Weight::from_parts(581_734_000, 27020)
+		// Minimum execution time: 541_624_000 picoseconds.
+		Weight::from_parts(813_276_000, 27020)
 			.saturating_add(T::DbWeight::get().reads(33_u64))
-			.saturating_add(T::DbWeight::get().writes(41_u64))
+			.saturating_add(T::DbWeight::get().writes(42_u64))
 	}
 	/// Storage: `Arbitration::Audits` (r:1 w:1)
 	/// Proof: `Arbitration::Audits` (`max_values`: Some(1), `max_size`: Some(1409), added: 1904, mode: `MaxEncodedLen`)
@@ -174,20 +179,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1441`
 		//  Estimated: `2894`
-		// Minimum execution time: 9_815_000 picoseconds.
-		Weight::from_parts(14_131_000, 2894)
+		// Minimum execution time: 10_055_000 picoseconds.
+		Weight::from_parts(17_926_000, 2894)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	/// Storage: `Arbitration::AuditRate` (r:0 w:1)
+	/// Proof: `Arbitration::AuditRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn set_audit_probability() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 4_727_000 picoseconds.
+		Weight::from_parts(10_566_000, 0)
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Arbitration::AuditRate` (r:1 w:0)
+	/// Proof: `Arbitration::AuditRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	fn audit_miss() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `0`
+		//  Measured:  `6`
 		//  Estimated: `1517`
-		// Minimum execution time: 2_103_000 picoseconds.
-		Weight::from_parts(2_424_000, 1517)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
+		// Minimum execution time: 3_546_000 picoseconds.
+		Weight::from_parts(5_398_000, 1517)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Arbitration::AuditCandidates` (r:1 w:1)
 	/// Proof: `Arbitration::AuditCandidates` (`max_values`: Some(1), `max_size`: Some(257), added: 752, mode: `MaxEncodedLen`)
@@ -203,8 +220,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5851`
 		//  Estimated: `87294`
-		// Minimum execution time: 146_127_000 picoseconds.
-		Weight::from_parts(158_195_000, 87294)
+		// Minimum execution time: 148_750_000 picoseconds.
+		Weight::from_parts(194_238_000, 87294)
 			.saturating_add(T::DbWeight::get().reads(36_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -213,47 +230,51 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights (tests and mocks).
 impl WeightInfo for () {
 	fn challenge() -> Weight {
-		Weight::from_parts(111_215_000, 8115)
+		Weight::from_parts(115_281_000, 8115)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn post_states(n: u32, ) -> Weight {
-		Weight::from_parts(19_235_801, 4253)
-			.saturating_add(Weight::from_parts(340_934, 0).saturating_mul(n.into()))
+		Weight::from_parts(20_190_802, 4253)
+			.saturating_add(Weight::from_parts(327_968, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn choose() -> Weight {
-		Weight::from_parts(26_519_000, 4253)
+		Weight::from_parts(22_554_000, 4253)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn handoff() -> Weight {
-		Weight::from_parts(394_986_000, 4253)
+		Weight::from_parts(400_785_000, 4253)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn one_step() -> Weight {
-		Weight::from_parts(696_864_000, 27020)
+		Weight::from_parts(952_244_000, 27020)
 			.saturating_add(ParityDbWeight::get().reads(33_u64))
-			.saturating_add(ParityDbWeight::get().writes(41_u64))
+			.saturating_add(ParityDbWeight::get().writes(42_u64))
 	}
 	fn timeout() -> Weight {
-		Weight::from_parts(581_734_000, 27020)
+		Weight::from_parts(813_276_000, 27020)
 			.saturating_add(ParityDbWeight::get().reads(33_u64))
-			.saturating_add(ParityDbWeight::get().writes(41_u64))
+			.saturating_add(ParityDbWeight::get().writes(42_u64))
 	}
 	fn confirm_audit() -> Weight {
-		Weight::from_parts(14_131_000, 2894)
+		Weight::from_parts(17_926_000, 2894)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
+	fn set_audit_probability() -> Weight {
+		Weight::from_parts(10_566_000, 0)
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
 	fn audit_miss() -> Weight {
-		Weight::from_parts(2_424_000, 1517)
-			.saturating_add(ParityDbWeight::get().reads(1_u64))
+		Weight::from_parts(5_398_000, 1517)
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn audit_draw() -> Weight {
-		Weight::from_parts(158_195_000, 87294)
+		Weight::from_parts(194_238_000, 87294)
 			.saturating_add(ParityDbWeight::get().reads(36_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}

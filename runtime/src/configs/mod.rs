@@ -249,6 +249,7 @@ impl pallet_opml_arbitration::Config for Runtime {
 	type WinnerShare = ArbitrationWinnerShare;
 	type MaxGamesPerTask = ConstU32<8>;
 	type AuditProbability = AuditProbability;
+	type AdminOrigin = frame_system::EnsureRoot<Self::AccountId>;
 	type MaxAudits = ConstU32<32>;
 	type WeightInfo = pallet_opml_arbitration::weights::SubstrateWeight<Runtime>;
 }
