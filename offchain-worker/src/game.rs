@@ -98,18 +98,8 @@ impl Player {
 		};
 		match &game.phase {
 			Phase::Graph { a, b, posted, .. } if posted.0.is_empty() => {
-				let s: Vec<H256> = self
-					.party()?
-					.graph_hashes(*a, *b, self.k)
-					.into_iter()
-					.map(H256)
-					.collect();
-				client
-					.submit(
-						"Arbitration.post_states",
-						&tx.post_states(id, BoundedVec(s)),
-					)
-					.await?;
+				let s = self.party()?.graph_hashes(*a, *b, self.k);
+				post_states(client, id, s).await?;
 			}
 			Phase::Graph { a, b, posted, .. } => {
 				let p: Vec<[u8; 32]> = posted.0.iter().map(|h| h.0).collect();
@@ -142,18 +132,8 @@ impl Player {
 				node, a, b, posted, ..
 			} if posted.0.is_empty() => {
 				let k = self.k;
-				let s: Vec<H256> = self
-					.node_game(*node)?
-					.hashes(*a, *b, k)
-					.into_iter()
-					.map(H256)
-					.collect();
-				client
-					.submit(
-						"Arbitration.post_states",
-						&tx.post_states(id, BoundedVec(s)),
-					)
-					.await?;
+				let s = self.node_game(*node)?.hashes(*a, *b, k);
+				post_states(client, id, s).await?;
 			}
 			Phase::Vm {
 				node, a, b, posted, ..
@@ -176,6 +156,15 @@ impl Player {
 		tracing::info!(game = id, moves = game.moves + 1, kind, "moved");
 		Ok(true)
 	}
+}
+
+/// Post the defender's intermediate states of the current round.
+async fn post_states(client: &Client, id: u64, states: Vec<[u8; 32]>) -> Result<()> {
+	use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+	let s = BoundedVec(states.into_iter().map(H256).collect());
+	let tx = api::transactions().arbitration().post_states(id, s);
+	client.submit("Arbitration.post_states", &tx).await?;
+	Ok(())
 }
 
 /// The game record of `id`, if it is still open.

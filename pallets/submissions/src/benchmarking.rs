@@ -56,6 +56,24 @@ fn to_reveal_window<T: Config>(task: TaskId) {
 	frame_system::Pallet::<T>::set_block_number(p.commit_end);
 }
 
+/// A task of `r` providers that all committed and revealed `result`, tallied: the
+/// result is pending.
+fn elected<T: Config>(r: u32, result: H256) -> (TaskId, Vec<T::AccountId>) {
+	let (task, ps) = pool::<T>(r);
+	for p in &ps {
+		do_commit_as::<T>(task, p, result);
+	}
+	to_reveal_window::<T>(task);
+	for p in &ps {
+		Submissions::<T>::reveal(RawOrigin::Signed(p.clone()).into(), task, result, [7u8; 32])
+			.expect("reveals");
+	}
+	let p = Pools::<T>::get(task).expect("pool");
+	frame_system::Pallet::<T>::set_block_number(p.reveal_end);
+	Submissions::<T>::tally(task, p);
+	(task, ps)
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -142,19 +160,7 @@ mod benchmarks {
 	/// Settling a pool of `r` that all revealed the elected result.
 	#[benchmark]
 	fn finalize(r: Linear<1, { T::MaxRedundancy::get() }>) {
-		let (task, ps) = pool::<T>(r);
-		let result = H256::repeat_byte(1);
-		for p in &ps {
-			do_commit_as::<T>(task, p, result);
-		}
-		to_reveal_window::<T>(task);
-		for p in &ps {
-			Submissions::<T>::reveal(RawOrigin::Signed(p.clone()).into(), task, result, [7u8; 32])
-				.expect("reveals");
-		}
-		let p = Pools::<T>::get(task).expect("pool");
-		frame_system::Pallet::<T>::set_block_number(p.reveal_end);
-		Submissions::<T>::tally(task, p);
+		let (task, _) = elected::<T>(r, H256::repeat_byte(1));
 		let p = Pools::<T>::get(task).expect("pending");
 		if let Phase::Pending { until, .. } = p.phase {
 			frame_system::Pallet::<T>::set_block_number(until);
@@ -183,18 +189,7 @@ mod benchmarks {
 			.into_iter()
 			.map(H256)
 			.collect();
-		let (task, ps) = pool::<T>(T::MaxRedundancy::get());
-		for p in &ps {
-			do_commit_as::<T>(task, p, result);
-		}
-		to_reveal_window::<T>(task);
-		for p in &ps {
-			Submissions::<T>::reveal(RawOrigin::Signed(p.clone()).into(), task, result, [7u8; 32])
-				.expect("reveals");
-		}
-		let p = Pools::<T>::get(task).expect("pool");
-		frame_system::Pallet::<T>::set_block_number(p.reveal_end);
-		Submissions::<T>::tally(task, p);
+		let (task, ps) = elected::<T>(T::MaxRedundancy::get(), result);
 		let siblings = frame_support::BoundedVec::truncate_from(siblings);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(ps[0].clone()), task, output, 1, siblings);
