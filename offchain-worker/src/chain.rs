@@ -48,6 +48,20 @@ impl Client {
 		Ok(Client { api, signer })
 	}
 
+	/// The storage value at `addr` under `key` in the latest finalized block, if any.
+	pub async fn fetch<Addr: subxt::storage::Address>(
+		&self,
+		addr: Addr,
+		key: Addr::KeyParts,
+	) -> Result<Option<Addr::Value>> {
+		let at = self.api.at_current_block().await?;
+		let entry = at.storage().entry(addr)?.try_fetch(key).await?;
+		Ok(match entry {
+			Some(v) => Some(v.decode()?),
+			None => None,
+		})
+	}
+
 	/// The signing account.
 	pub fn account(&self) -> AccountId {
 		self.signer.public_key().to_account_id()

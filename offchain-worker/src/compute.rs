@@ -99,13 +99,10 @@ pub async fn run_task(
 	task: u64,
 	fault: Option<crate::faults::Fault>,
 ) -> Result<TaskRun> {
-	let at = client.api.at_current_block().await?;
-	let info = at
-		.storage()
-		.entry(api::storage().market().tasks())?
-		.fetch((task,))
+	let info = client
+		.fetch(api::storage().market().tasks(), (task,))
 		.await?
-		.decode()?;
+		.ok_or_else(|| anyhow!("task {task} is not on chain (settled or cancelled)"))?;
 	let model = files.model(&info.commitment.0)?;
 	use api::runtime_types::pallet_opml_market::types::TaskInput;
 	let input: Vec<i8> = match info.input {

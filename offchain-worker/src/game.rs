@@ -169,16 +169,9 @@ async fn post_states(client: &Client, id: u64, states: Vec<[u8; 32]>) -> Result<
 
 /// The game record of `id`, if it is still open.
 pub async fn fetch(client: &Client, id: u64) -> Result<Option<GameRecord>> {
-	let at = client.api.at_current_block().await?;
-	let entry = at
-		.storage()
-		.entry(api::storage().arbitration().games())?
-		.try_fetch((id,))
-		.await?;
-	Ok(match entry {
-		Some(e) => Some(e.decode()?),
-		None => None,
-	})
+	client
+		.fetch(api::storage().arbitration().games(), (id,))
+		.await
 }
 
 /// Build a player for `task` from the chain's task record and local files: the node
@@ -313,17 +306,11 @@ async fn check_result(
 /// The pending (elected, not yet final) result of `task`, if any.
 pub async fn pending_result(client: &Client, task: u64) -> Result<Option<[u8; 32]>> {
 	use api::runtime_types::pallet_opml_submissions::types::Phase;
-	let at = client.api.at_current_block().await?;
-	let pool = at
-		.storage()
-		.entry(api::storage().submissions().pools())?
-		.try_fetch((task,))
+	let pool = client
+		.fetch(api::storage().submissions().pools(), (task,))
 		.await?;
-	Ok(match pool {
-		Some(p) => match p.decode()?.phase {
-			Phase::Pending { result, .. } => Some(result.0),
-			Phase::Collecting => None,
-		},
-		None => None,
-	})
+	Ok(pool.and_then(|p| match p.phase {
+		Phase::Pending { result, .. } => Some(result.0),
+		Phase::Collecting => None,
+	}))
 }

@@ -80,11 +80,9 @@ impl Provider {
 
 	/// Register with `offer` unless registered already.
 	pub async fn ensure_registered(&self, offer: &Offer) -> Result<()> {
-		let at = self.client.api.at_current_block().await?;
-		let entry = at
-			.storage()
-			.entry(api::storage().providers().providers())?
-			.try_fetch((self.me(),))
+		let entry = self
+			.client
+			.fetch(api::storage().providers().providers(), (self.me(),))
 			.await?;
 		if entry.is_some() {
 			tracing::info!("already registered");
@@ -269,16 +267,12 @@ impl Provider {
 		if rec.result != elected || rec.output.is_empty() {
 			return Ok(());
 		}
-		let at = self.client.api.at_current_block().await?;
-		let known = at
-			.storage()
-			.entry(api::storage().submissions().outputs())?
-			.try_fetch((task,))
+		let known = self
+			.client
+			.fetch(api::storage().submissions().outputs(), (task,))
 			.await?;
-		if let Some(o) = known {
-			if o.decode()?.result.0 == elected {
-				return Ok(());
-			}
+		if known.is_some_and(|o| o.result.0 == elected) {
+			return Ok(());
 		}
 		use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
 		let (slot, siblings) = rec.output_proof.clone();

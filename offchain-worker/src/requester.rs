@@ -145,34 +145,19 @@ const OUTPUT_WAIT: Duration = Duration::from_secs(30);
 
 /// The output of `task` for `result`, if it is in `Submissions::Outputs`.
 async fn read_output(client: &Client, task: u64, result: [u8; 32]) -> Result<Option<Vec<u8>>> {
-	let at = client.api.at_current_block().await?;
-	let entry = at
-		.storage()
-		.entry(api::storage().submissions().outputs())?
-		.try_fetch((task,))
+	let o = client
+		.fetch(api::storage().submissions().outputs(), (task,))
 		.await?;
-	Ok(match entry {
-		Some(e) => {
-			let o = e.decode()?;
-			(o.result.0 == result).then_some(o.bytes.0)
-		}
-		None => None,
-	})
+	Ok(o.filter(|o| o.result.0 == result).map(|o| o.bytes.0))
 }
 
 /// The output tensor's description (shape, scale) of `task`'s model, if the task is
 /// still on chain and its model file is in `files`.
 async fn output_desc(client: &Client, files: &Files, task: u64) -> Option<(Vec<u32>, f32)> {
-	let at = client.api.at_current_block().await.ok()?;
-	let info = at
-		.storage()
-		.entry(api::storage().market().tasks())
-		.ok()?
-		.try_fetch((task,))
+	let info = client
+		.fetch(api::storage().market().tasks(), (task,))
 		.await
-		.ok()??
-		.decode()
-		.ok()?;
+		.ok()??;
 	let model = files.model(&info.commitment.0).ok()?;
 	let out = &model.model.graph.nodes.last()?.output;
 	Some((out.shape.clone(), f32::from_bits(out.scale)))
@@ -323,14 +308,10 @@ pub async fn quantize_input(
 	model: u32,
 	x: &[f32],
 ) -> Result<Vec<i8>> {
-	let at = client.api.at_current_block().await?;
-	let info = at
-		.storage()
-		.entry(api::storage().market().models())?
-		.try_fetch((model,))
+	let info = client
+		.fetch(api::storage().market().models(), (model,))
 		.await?
-		.ok_or_else(|| anyhow!("no model {model} on chain"))?
-		.decode()?;
+		.ok_or_else(|| anyhow!("no model {model} on chain"))?;
 	let p = files.model(&info.commitment.0)?;
 	let n = p.model.graph.input.elements().unwrap_or(0);
 	if x.len() != n {
