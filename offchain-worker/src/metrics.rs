@@ -37,6 +37,9 @@ pub struct Metrics {
 	pub compute: Histogram,
 	/// Latency of our transactions to finalized success, by call.
 	pub tx: HistogramVec,
+	/// UNIX time at which the daemon started (as `substrate_process_start_time_seconds`
+	/// of the node; zombienet's `is up` reads it).
+	pub start_time: Gauge<U64>,
 }
 
 impl Metrics {
@@ -91,6 +94,13 @@ impl Metrics {
 				)?,
 				r,
 			)?,
+			start_time: register(
+				Gauge::new(
+					"opml_process_start_time_seconds",
+					"UNIX time at which the daemon started",
+				)?,
+				r,
+			)?,
 		})
 	}
 }
@@ -104,6 +114,8 @@ pub fn get() -> &'static Metrics {
 			let r = Registry::new();
 			// registering fixed, distinct names in a fresh registry cannot fail
 			let m = Metrics::new(&r).expect("metric definitions are valid");
+			let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+			m.start_time.set(now.map(|d| d.as_secs()).unwrap_or(0));
 			(r, m)
 		})
 		.1
