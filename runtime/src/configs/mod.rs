@@ -164,13 +164,16 @@ impl pallet_opml_market::Config for Runtime {
 	type ModelDeposit = ConstU128<{ 10 * crate::UNIT }>;
 	type MaxMetadataLen = ConstU32<256>;
 	type MaxInlineInput = ConstU32<4096>;
-	type MaxOpenTasks = ConstU32<256>;
+	// The task book takes up to 512 tasks and the auction clears every block, so the
+	// market keeps up with the node's transaction throughput (docs/benchmarks.md,
+	// "Throughput"): at most 512 tasks enter a round per block.
+	type MaxOpenTasks = ConstU32<512>;
 	type MaxProviders = ConstU32<64>;
 	type MaxTaskTypes = ConstU32<16>;
 	type MaxRedundancy = ConstU32<8>;
-	type AuctionPeriod = ConstU32<5>;
-	type MaxTasksPerBlock = ConstU32<256>;
-	type MaxDeadlinesPerBlock = ConstU32<32>;
+	type AuctionPeriod = ConstU32<1>;
+	type MaxTasksPerBlock = ConstU32<512>;
+	type MaxDeadlinesPerBlock = ConstU32<128>;
 	type MinDeadline = ConstU32<2>;
 	type MaxDeadline = ConstU32<{ 24 * HOURS }>;
 	type DeadlinePenalty = ConstU128<{ crate::UNIT }>;
@@ -197,7 +200,7 @@ impl pallet_opml_submissions::Config for Runtime {
 	type ChallengePeriod = ConstU32<{ 2 * crate::MINUTES }>;
 	type RevealPenalty = ConstU128<{ crate::UNIT }>;
 	type MaxChunkLen = ConstU32<MAX_CHUNK_LEN>;
-	type MaxAgendaPerBlock = ConstU32<32>;
+	type MaxAgendaPerBlock = ConstU32<128>;
 	type MaxAgendaBucket = ConstU32<512>;
 	/// Final results stay readable for a day.
 	type ResultRetention = ConstU32<{ 24 * HOURS }>;

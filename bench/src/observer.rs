@@ -1,0 +1,172 @@
+//! Watches the chain: every best and every finalized block (no gaps: missed numbers
+//! are fetched), matching their extrinsics to the transactions the benchmark sent and
+//! reading the events it needs (`System.ExtrinsicFailed`, `Market.TaskAssigned`).
+
+use anyhow::{Context, Result};
+use opml_worker::chain::api;
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+	time::Instant,
+};
+use subxt::{events::Phase, utils::H256, OnlineClient, PolkadotConfig};
+
+use crate::load::Record;
+
+/// A task the market assigned to one of our providers.
+#[derive(Clone, Debug)]
+pub struct Assigned {
+	/// The task.
+	pub task: u64,
+	/// The first assigned provider.
+	pub provider: [u8; 32],
+	/// The last block for commitments; reveals are accepted from the next.
+	pub due: u64,
+}
+
+/// What the benchmark knows about the chain and its transactions.
+pub struct State {
+	/// The benchmark's clock.
+	pub start: Instant,
+	/// Every transaction sent: its kind and what happened to it.
+	pub txs: HashMap<H256, (String, Record)>,
+	/// Tasks assigned (from finalized blocks), in order.
+	pub assigned: Vec<Assigned>,
+	/// The best block number seen.
+	pub best: u64,
+	/// `(number, seconds)` of each best block when seen.
+	pub blocks: Vec<(u64, f64)>,
+	/// Extrinsics per finalized block.
+	pub block_sizes: Vec<(u64, usize)>,
+}
+
+/// Shared state.
+pub type Shared = Arc<Mutex<State>>;
+
+impl State {
+	/// Seconds since the start.
+	pub fn now(&self) -> f64 {
+		self.start.elapsed().as_secs_f64()
+	}
+}
+
+/// Lock `s` (a panicked holder leaves usable data: records only grow).
+pub fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
+	s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct Scan {
+	hashes: Vec<(H256, usize)>,
+	failed: HashMap<usize, String>,
+	assigned: Vec<Assigned>,
+}
+
+async fn scan(api: &OnlineClient<PolkadotConfig>, n: u64) -> Result<Scan> {
+	let at = api
+		.at_block(n)
+		.await
+		.with_context(|| format!("block #{n}"))?;
+	let xts = at.extrinsics().fetch().await?;
+	let mut hashes = Vec::new();
+	for x in xts.iter() {
+		let x = x.map_err(|e| anyhow::anyhow!("decoding an extrinsic of #{n}: {e}"))?;
+		hashes.push((x.hash(), x.index()));
+	}
+	let events = at.events().fetch().await?;
+	let mut failed = HashMap::new();
+	let mut assigned = Vec::new();
+	for ev in events.iter() {
+		let ev = ev?;
+		match (ev.pallet_name(), ev.event_name()) {
+			("System", "ExtrinsicFailed") => {
+				if let Phase::ApplyExtrinsic(i) = ev.phase() {
+					let what = ev
+						.decode_fields_unchecked_as::<subxt::dynamic::Value>()
+						.map(|v| opml_worker::requester::brief(&v))
+						.unwrap_or_else(|e| e.to_string());
+					failed.insert(i as usize, what);
+				}
+			}
+			("Market", "TaskAssigned") => {
+				let a = ev
+					.decode_fields_as::<api::market::events::TaskAssigned>()
+					.context("decoding TaskAssigned")??;
+				if let Some((p, _)) = a.providers.0.first() {
+					assigned.push(Assigned {
+						task: a.task,
+						provider: p.0,
+						due: a.due.into(),
+					});
+				}
+			}
+			_ => {}
+		}
+	}
+	Ok(Scan {
+		hashes,
+		failed,
+		assigned,
+	})
+}
+
+/// Follow best blocks: first inclusion of our transactions.
+pub async fn follow_best(api: OnlineClient<PolkadotConfig>, state: Shared) -> Result<()> {
+	let mut blocks = api.stream_best_blocks().await?;
+	let mut last: Option<u64> = None;
+	while let Some(b) = blocks.next().await {
+		let b = b?;
+		let top = b.number();
+		let from = match last {
+			Some(l) if top > l => l + 1,
+			Some(_) => top, // a re-org to a sibling: look at the new best only
+			None => top,
+		};
+		for n in from..=top {
+			let s = scan(&api, n).await?;
+			let mut st = lock(&state);
+			let t = st.now();
+			st.best = st.best.max(n);
+			st.blocks.push((n, t));
+			for (h, _) in s.hashes {
+				if let Some((_, r)) = st.txs.get_mut(&h) {
+					if r.included.is_none() {
+						r.included = Some((t, n));
+					}
+				}
+			}
+		}
+		last = Some(top);
+	}
+	Ok(())
+}
+
+/// Follow finalized blocks: finality, dispatch errors and assignments.
+pub async fn follow_finalized(api: OnlineClient<PolkadotConfig>, state: Shared) -> Result<()> {
+	let mut blocks = api.stream_blocks().await?;
+	let mut last: Option<u64> = None;
+	while let Some(b) = blocks.next().await {
+		let b = b?;
+		let top = b.number();
+		let from = last.map_or(top, |l| l + 1);
+		for n in from..=top {
+			let s = scan(&api, n).await?;
+			let mut st = lock(&state);
+			let t = st.now();
+			st.block_sizes.push((n, s.hashes.len()));
+			for (h, i) in s.hashes {
+				if let Some((_, r)) = st.txs.get_mut(&h) {
+					if r.included.is_none() {
+						r.included = Some((t, n));
+					}
+					r.finalized = Some(t);
+					if let Some(e) = s.failed.get(&i) {
+						r.failed = Some(e.clone());
+					}
+				}
+			}
+			st.assigned.extend(s.assigned);
+		}
+		last = Some(top.max(last.unwrap_or(0)));
+	}
+	Ok(())
+}
