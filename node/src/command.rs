@@ -124,11 +124,29 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.sync_run(|config| cmd.run::<opml_runtime::opaque::Block>(&config))
 		}
 		None => {
+			let mut cli = cli;
+			dev_pool_default(&mut cli);
 			let runner = cli.create_runner(&cli.run)?;
 			let dev_block_time = cli.dev_block_time;
 			runner.run_node_until_exit(|config| async move {
 				service::new_full(config, dev_block_time).map_err(sc_cli::Error::Service)
 			})
 		}
+	}
+}
+
+/// On the dev chain (`--dev`, `--chain dev`), use the single-state transaction pool
+/// unless `--pool-type` is given: the dev chain seals on a timer and finalizes every
+/// block at once, so it has no forks for the fork-aware pool (sc-cli's default) to
+/// track, and under sustained load (hundreds of transactions per second from many
+/// accounts) the fork-aware pool dropped accepted transactions that never reached a
+/// block, while the single-state pool included all of them (docs/benchmarks.md,
+/// "Throughput").
+fn dev_pool_default(cli: &mut Cli) {
+	let explicit = std::env::args().any(|a| a == "--pool-type" || a.starts_with("--pool-type="));
+	let shared = &cli.run.shared_params;
+	let dev = shared.is_dev() || shared.chain.as_deref() == Some("dev");
+	if dev && !explicit {
+		cli.run.pool_config.pool_type = sc_cli::TransactionPoolType::SingleState;
 	}
 }
