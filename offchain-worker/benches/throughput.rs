@@ -21,9 +21,13 @@ use std::{
 use tract_onnx::prelude::*;
 
 fn fixture(name: &str) -> PathBuf {
-	Path::new(env!("CARGO_MANIFEST_DIR"))
-		.join("../primitives/nn/fixtures")
-		.join(name)
+	Path::new(
+		std::env::var("CARGO_MANIFEST_DIR")
+			.expect("cargo sets CARGO_MANIFEST_DIR")
+			.as_str(),
+	)
+	.join("../primitives/nn/fixtures")
+	.join(name)
 }
 
 /// Inferences per second of `f`, run for about `budget` (after one warm-up call).

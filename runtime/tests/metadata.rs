@@ -6,14 +6,14 @@
 fn the_workers_metadata_matches_the_runtime() {
 	let meta = opml_runtime::Runtime::metadata_at_version(15).expect("metadata v15");
 	let bytes: &[u8] = &meta;
-	let path = concat!(
-		env!("CARGO_MANIFEST_DIR"),
-		"/../offchain-worker/metadata.scale"
+	let path = format!(
+		"{}/../offchain-worker/metadata.scale",
+		std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")
 	);
 	if std::env::var_os("OPML_REGENERATE").is_some() {
-		std::fs::write(path, bytes).unwrap();
+		std::fs::write(&path, bytes).unwrap();
 	}
-	let stored = std::fs::read(path).expect("offchain-worker/metadata.scale present");
+	let stored = std::fs::read(&path).expect("offchain-worker/metadata.scale present");
 	assert!(
 		stored == bytes,
 		"offchain-worker/metadata.scale is stale: rerun with OPML_REGENERATE=1 \

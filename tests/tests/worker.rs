@@ -11,9 +11,13 @@ use std::time::Duration;
 
 /// The repository's path of `rel`.
 fn repo(rel: &str) -> std::path::PathBuf {
-	std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-		.join("..")
-		.join(rel)
+	std::path::Path::new(
+		std::env::var("CARGO_MANIFEST_DIR")
+			.expect("cargo sets CARGO_MANIFEST_DIR")
+			.as_str(),
+	)
+	.join("..")
+	.join(rel)
 }
 
 #[test]

@@ -907,11 +907,14 @@ fn the_benchmark_fixture_is_current() {
 		post: H256(game.state_hash(step + 1)),
 		witness: game.witness(step),
 	};
-	let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/bench_fixture.scale");
+	let path = format!(
+		"{}/src/bench_fixture.scale",
+		std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")
+	);
 	if std::env::var_os("OPML_REGENERATE").is_some() {
-		std::fs::write(path, fixture.encode()).unwrap();
+		std::fs::write(&path, fixture.encode()).unwrap();
 	}
-	let stored = std::fs::read(path).expect("fixture present (OPML_REGENERATE=1 writes it)");
+	let stored = std::fs::read(&path).expect("fixture present (OPML_REGENERATE=1 writes it)");
 	assert_eq!(
 		BenchFixture::decode(&mut &stored[..]).unwrap(),
 		fixture,

@@ -14,9 +14,13 @@ use std::path::{Path, PathBuf};
 use tract_onnx::prelude::*;
 
 fn fixture(name: &str) -> PathBuf {
-	Path::new(env!("CARGO_MANIFEST_DIR"))
-		.join("fixtures")
-		.join(name)
+	Path::new(
+		std::env::var("CARGO_MANIFEST_DIR")
+			.expect("cargo sets CARGO_MANIFEST_DIR")
+			.as_str(),
+	)
+	.join("fixtures")
+	.join(name)
 }
 
 /// Images scaled to [0, 1], and labels.

@@ -6,7 +6,12 @@ use opml_vm::{elf, fast::Trace};
 use std::time::Instant;
 
 fn load_matmul(rounds: u32) -> opml_vm::fast::FastVm {
-	let path = format!("{}/tests/elf/matmul.elf", env!("CARGO_MANIFEST_DIR"));
+	let path = format!(
+		"{}/tests/elf/matmul.elf",
+		std::env::var("CARGO_MANIFEST_DIR")
+			.expect("cargo sets CARGO_MANIFEST_DIR")
+			.as_str()
+	);
 	let mut vm = elf::parse(&std::fs::read(path).unwrap()).unwrap().load();
 	vm.cpu.regs[10] = rounds;
 	vm

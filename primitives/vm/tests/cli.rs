@@ -15,7 +15,12 @@ fn vm(args: &[&str]) -> (i32, String, String) {
 }
 
 fn elf(name: &str) -> String {
-	format!("{}/tests/elf/{name}.elf", env!("CARGO_MANIFEST_DIR"))
+	format!(
+		"{}/tests/elf/{name}.elf",
+		std::env::var("CARGO_MANIFEST_DIR")
+			.expect("cargo sets CARGO_MANIFEST_DIR")
+			.as_str()
+	)
 }
 
 #[test]
@@ -76,10 +81,23 @@ fn run_witness_verify_round_trip() {
 
 #[test]
 fn foreign_or_missing_files_are_clear_errors() {
-	let (code, _, err) = vm(&["run", env!("CARGO_MANIFEST_DIR")]);
+	let (code, _, err) = vm(&[
+		"run",
+		std::env::var("CARGO_MANIFEST_DIR")
+			.expect("cargo sets CARGO_MANIFEST_DIR")
+			.as_str(),
+	]);
 	assert_eq!(code, 1);
 	assert!(err.starts_with("error:"), "{err}");
-	let (code, _, err) = vm(&["run", &format!("{}/Cargo.toml", env!("CARGO_MANIFEST_DIR"))]);
+	let (code, _, err) = vm(&[
+		"run",
+		&format!(
+			"{}/Cargo.toml",
+			std::env::var("CARGO_MANIFEST_DIR")
+				.expect("cargo sets CARGO_MANIFEST_DIR")
+				.as_str()
+		),
+	]);
 	assert_eq!(code, 1);
 	assert!(err.contains("BadMagic"), "{err}");
 }

@@ -6,7 +6,12 @@ use opml_vm::{elf, fast::Trace, verify_step, ExitStatus};
 use opml_vm_test_guests::algos;
 
 fn load(name: &str) -> opml_vm::fast::FastVm {
-	let path = format!("{}/tests/elf/{name}.elf", env!("CARGO_MANIFEST_DIR"));
+	let path = format!(
+		"{}/tests/elf/{name}.elf",
+		std::env::var("CARGO_MANIFEST_DIR")
+			.expect("cargo sets CARGO_MANIFEST_DIR")
+			.as_str()
+	);
 	let bytes = std::fs::read(&path).unwrap();
 	elf::parse(&bytes).unwrap().load()
 }
