@@ -335,7 +335,7 @@ describe('OPML chain with plain @polkadot/api', { timeout: 240_000 }, () => {
     assert.equal(task.deadline.toNumber(), deadline);
     assert.equal(task.priority.toNumber(), 0);
     assert.equal(task.status.type, 'Open');
-    assert.ok((await at.query.market.openTasks()).some((t) => t.toBigInt() === state.task), 'task not in OpenTasks');
+    assert.ok((await at.query.market.openTasks(state.task)).isSome, 'task not in OpenTasks');
     assert.deepEqual(await holds(api, charlie.address, inBlock), [{ reason: 'Market.TaskEscrow', amount: valuation }]);
     const free1 = (await at.query.system.account(charlie.address)).data.free.toBigInt();
     assert.equal(free0 - free1, valuation + fee.data.actualFee.toBigInt(), 'free balance did not drop by escrow + fee');

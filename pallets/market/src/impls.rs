@@ -98,12 +98,13 @@ impl<T: Config> Pallet<T> {
 		ensure!(!valuation.is_zero(), Error::<T>::ZeroValuation);
 		let task = NextTaskId::<T>::get();
 		let next = task.checked_add(1).ok_or(Error::<T>::Overflow)?;
-		let mut open = OpenTasks::<T>::get();
-		open.try_push(task)
-			.map_err(|_| Error::<T>::TooManyOpenTasks)?;
+		ensure!(
+			OpenTasks::<T>::count() < T::MaxOpenTasks::get(),
+			Error::<T>::TooManyOpenTasks
+		);
 		T::Currency::hold(&Self::escrow(), &requester, valuation)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
-		OpenTasks::<T>::put(open);
+		OpenTasks::<T>::insert(task, ());
 		NextTaskId::<T>::put(next);
 		Tasks::<T>::insert(
 			task,
@@ -157,7 +158,7 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		);
 		Tasks::<T>::remove(task);
-		OpenTasks::<T>::mutate(|o| o.retain(|x| *x != task));
+		OpenTasks::<T>::remove(task);
 	}
 
 	/// The hook: deadlines, then the auction round.
@@ -270,7 +271,7 @@ impl<T: Config> Pallet<T> {
 				price,
 			};
 			Tasks::<T>::insert(b.task, t);
-			OpenTasks::<T>::mutate(|o| o.retain(|x| *x != b.task));
+			OpenTasks::<T>::remove(b.task);
 			Self::schedule_deadline(due, b.task);
 			let accounts: Vec<T::AccountId> = providers.iter().map(|(a, _)| a.clone()).collect();
 			T::Delivery::on_assigned(b.task, &accounts, due);
@@ -301,7 +302,10 @@ impl<T: Config> Pallet<T> {
 	}
 
 	fn start_round() -> Option<RoundOf<T>> {
-		let open = OpenTasks::<T>::get();
+		// bounded: at most `MaxOpenTasks` entries exist (checked on insertion)
+		let open: Vec<TaskId> = OpenTasks::<T>::iter_keys()
+			.take(T::MaxOpenTasks::get() as usize)
+			.collect();
 		if open.is_empty() {
 			return None;
 		}
@@ -447,12 +451,13 @@ impl<T: Config> Pallet<T> {
 			T::Delivery::on_unassigned(task);
 		}
 		t.status = TaskStatus::Open;
-		if OpenTasks::<T>::mutate(|o| o.try_push(task)).is_err() {
+		if OpenTasks::<T>::count() >= T::MaxOpenTasks::get() {
 			// no room to re-auction: give the requester everything back
 			Self::drop_task(task, &t);
 			Self::deposit_event(Event::TaskCancelled { task });
 			return;
 		}
+		OpenTasks::<T>::insert(task, ());
 		let (valuation, priority) = (t.valuation, t.priority);
 		Tasks::<T>::insert(task, t);
 		Self::deposit_event(Event::TaskReauctioned {
@@ -469,7 +474,12 @@ impl<T: Config> Pallet<T> {
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		let open = OpenTasks::<T>::get();
+		let open: Vec<TaskId> = OpenTasks::<T>::iter_keys().collect();
+		ensure!(
+			open.len() as u32 == OpenTasks::<T>::count()
+				&& OpenTasks::<T>::count() <= T::MaxOpenTasks::get(),
+			"open-task counter wrong or over the limit"
+		);
 		for (id, t) in Tasks::<T>::iter() {
 			let e = escrow.entry(t.requester.clone()).or_insert_with(Zero::zero);
 			*e = e.saturating_add(t.valuation);
@@ -647,7 +657,7 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 			price: pay.saturating_mul(r.into()),
 		};
 		Tasks::<T>::insert(task, t);
-		OpenTasks::<T>::mutate(|o| o.retain(|x| *x != task));
+		OpenTasks::<T>::remove(task);
 		Self::schedule_deadline(due, task);
 		T::Delivery::on_assigned(task, providers, due);
 		Ok(task)

@@ -170,10 +170,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextTaskId<T> = StorageValue<_, TaskId, ValueQuery>;
 
-	/// Open tasks waiting for a round, in submission order.
+	/// Open tasks waiting for a round (the auction's task side), at most
+	/// `MaxOpenTasks`: one entry per task, so submitting, assigning and cancelling a
+	/// task cost O(1) storage work whatever the size of the book.
 	#[pallet::storage]
-	pub type OpenTasks<T: Config> =
-		StorageValue<_, BoundedVec<TaskId, T::MaxOpenTasks>, ValueQuery>;
+	pub type OpenTasks<T: Config> = CountedStorageMap<_, Twox64Concat, TaskId, (), OptionQuery>;
 
 	/// The round being cleared, if any.
 	#[pallet::storage]

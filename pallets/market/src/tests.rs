@@ -151,7 +151,7 @@ fn submit_task_holds_escrow_and_checks_parameters() {
 		);
 		assert_ok!(Market::submit_task(o(), m, input(), 2, 500, 2, 10));
 		assert_eq!(escrow(BOB), 500);
-		assert_eq!(OpenTasks::<Test>::get().into_inner(), vec![0]);
+		assert_eq!(OpenTasks::<Test>::iter_keys().collect::<Vec<_>>(), vec![0]);
 		assert!(matches!(
 			events().last(),
 			Some(Event::TaskSubmitted {
@@ -178,7 +178,7 @@ fn cancel_task_releases_escrow() {
 		);
 		assert_ok!(Market::cancel_task(RuntimeOrigin::signed(BOB), t));
 		assert_eq!(escrow(BOB), 0);
-		assert!(OpenTasks::<Test>::get().is_empty());
+		assert_eq!(OpenTasks::<Test>::count(), 0);
 		assert!(Tasks::<Test>::get(t).is_none());
 	});
 }
@@ -204,7 +204,7 @@ fn a_round_assigns_tasks_to_distinct_cheap_enough_providers() {
 			let q = if p == 10 { 5 } else { 8 };
 			assert_eq!(pay, (100 + q * 4 * 2) / 4);
 		}
-		assert!(OpenTasks::<Test>::get().is_empty());
+		assert_eq!(OpenTasks::<Test>::count(), 0);
 		assert!(events()
 			.iter()
 			.any(|e| matches!(e, Event::RoundCleared { assigned: 2, .. })));
@@ -227,7 +227,7 @@ fn barred_providers_and_missing_capacity_get_nothing() {
 		let t = submit(BOB, m, 5, 1_000, 1); // 10 has only 3 units, 11 is barred
 		run_to(5);
 		assert!(assigned(t).is_empty());
-		assert_eq!(OpenTasks::<Test>::get().into_inner(), vec![t]);
+		assert_eq!(OpenTasks::<Test>::iter_keys().collect::<Vec<_>>(), vec![t]);
 		Providers::end_challenge(&11);
 		run_to(10);
 		assert_eq!(assigned(t), vec![(11, (1_000 + 5) / 2)]);
