@@ -306,6 +306,13 @@ impl Bench {
 	}
 }
 
+/// A workload's name, figures per kind of transaction, and errors counted.
+type WorkloadReport = (String, BTreeMap<String, Stats>, BTreeMap<String, usize>);
+
+/// A committed task: its assignment, the salt, the chunked payload (`None`: a plain
+/// reveal) and the committed result.
+type Committed = (observer::Assigned, [u8; 32], Option<Vec<u8>>, H256);
+
 #[derive(serde::Serialize)]
 struct Report {
 	label: String,
@@ -316,7 +323,7 @@ struct Report {
 	chunk_bytes: usize,
 	block_time: f64,
 	/// Per workload, per kind of transaction.
-	workloads: Vec<(String, BTreeMap<String, Stats>, BTreeMap<String, usize>)>,
+	workloads: Vec<WorkloadReport>,
 	/// Committed throughput of market transactions over that of transfers.
 	market_over_transfer: Option<f64>,
 }
@@ -495,8 +502,7 @@ async fn main() -> Result<()> {
 		market_over_transfer: None,
 	};
 	let drain = b.args.drain;
-	// per task: (provider, salt, result or chunk payload)
-	let mut committed: Vec<(observer::Assigned, [u8; 32], Option<Vec<u8>>, H256)> = Vec::new();
+	let mut committed: Vec<Committed> = Vec::new();
 	let runs = b.args.run.clone();
 	for w in runs {
 		let name = format!("{w:?}").to_lowercase();
