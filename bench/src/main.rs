@@ -405,7 +405,6 @@ async fn main() -> Result<()> {
 		assigned: Vec::new(),
 		best: 0,
 		blocks: Vec::new(),
-		block_sizes: Vec::new(),
 	}));
 	for follow in [true, false] {
 		let (api, state) = (api.clone(), state.clone());
@@ -677,10 +676,7 @@ async fn main() -> Result<()> {
 /// `n` send times following `load`'s rates (the schedule, stretched or cut to `n`).
 fn spread(load: &Load, n: usize) -> Vec<f64> {
 	let mut s = load.schedule();
-	let step = s.last().map_or(0.01, |_| {
-		let last_rate = load.steps.last().map_or(100.0, |x| x.1).max(1.0);
-		1.0 / last_rate
-	});
+	let step = 1.0 / load.steps.last().map_or(100.0, |x| x.1).max(1.0);
 	while s.len() < n {
 		let next = s.last().map_or(0.0, |t| t + step);
 		s.push(next);

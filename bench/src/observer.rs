@@ -36,8 +36,6 @@ pub struct State {
 	pub best: u64,
 	/// `(number, seconds)` of each best block when seen.
 	pub blocks: Vec<(u64, f64)>,
-	/// Extrinsics per finalized block.
-	pub block_sizes: Vec<(u64, usize)>,
 }
 
 /// Shared state.
@@ -109,64 +107,62 @@ async fn scan(api: &OnlineClient<PolkadotConfig>, n: u64) -> Result<Scan> {
 	})
 }
 
-/// Follow best blocks: first inclusion of our transactions.
-pub async fn follow_best(api: OnlineClient<PolkadotConfig>, state: Shared) -> Result<()> {
-	let mut blocks = api.stream_best_blocks().await?;
+/// Scan every block a header stream reports, in order (numbers it skipped are fetched;
+/// after a re-org to a block no higher than the last one, only that block), and apply
+/// `update` to the state for each.
+async fn follow(
+	api: OnlineClient<PolkadotConfig>,
+	state: Shared,
+	mut blocks: subxt::client::Blocks<PolkadotConfig>,
+	update: impl Fn(&mut State, u64, f64, Scan),
+) -> Result<()> {
 	let mut last: Option<u64> = None;
 	while let Some(b) = blocks.next().await {
-		let b = b?;
-		let top = b.number();
+		let top = b?.number();
 		let from = match last {
 			Some(l) if top > l => l + 1,
-			Some(_) => top, // a re-org to a sibling: look at the new best only
-			None => top,
+			_ => top,
 		};
 		for n in from..=top {
 			let s = scan(&api, n).await?;
 			let mut st = lock(&state);
 			let t = st.now();
-			st.best = st.best.max(n);
-			st.blocks.push((n, t));
-			for (h, _) in s.hashes {
-				if let Some((_, r)) = st.txs.get_mut(&h) {
-					if r.included.is_none() {
-						r.included = Some((t, n));
-					}
-				}
-			}
+			update(&mut st, n, t, s);
 		}
 		last = Some(top);
 	}
 	Ok(())
 }
 
+/// Follow best blocks: first inclusion of our transactions.
+pub async fn follow_best(api: OnlineClient<PolkadotConfig>, state: Shared) -> Result<()> {
+	let blocks = api.stream_best_blocks().await?;
+	follow(api, state, blocks, |st, n, t, s| {
+		st.best = st.best.max(n);
+		st.blocks.push((n, t));
+		for (h, _) in s.hashes {
+			if let Some((_, r)) = st.txs.get_mut(&h) {
+				r.included.get_or_insert((t, n));
+			}
+		}
+	})
+	.await
+}
+
 /// Follow finalized blocks: finality, dispatch errors and assignments.
 pub async fn follow_finalized(api: OnlineClient<PolkadotConfig>, state: Shared) -> Result<()> {
-	let mut blocks = api.stream_blocks().await?;
-	let mut last: Option<u64> = None;
-	while let Some(b) = blocks.next().await {
-		let b = b?;
-		let top = b.number();
-		let from = last.map_or(top, |l| l + 1);
-		for n in from..=top {
-			let s = scan(&api, n).await?;
-			let mut st = lock(&state);
-			let t = st.now();
-			st.block_sizes.push((n, s.hashes.len()));
-			for (h, i) in s.hashes {
-				if let Some((_, r)) = st.txs.get_mut(&h) {
-					if r.included.is_none() {
-						r.included = Some((t, n));
-					}
-					r.finalized = Some(t);
-					if let Some(e) = s.failed.get(&i) {
-						r.failed = Some(e.clone());
-					}
+	let blocks = api.stream_blocks().await?;
+	follow(api, state, blocks, |st, n, t, s| {
+		for (h, i) in s.hashes {
+			if let Some((_, r)) = st.txs.get_mut(&h) {
+				r.included.get_or_insert((t, n));
+				r.finalized = Some(t);
+				if let Some(e) = s.failed.get(&i) {
+					r.failed = Some(e.clone());
 				}
 			}
-			st.assigned.extend(s.assigned);
 		}
-		last = Some(top.max(last.unwrap_or(0)));
-	}
-	Ok(())
+		st.assigned.extend(s.assigned);
+	})
+	.await
 }
