@@ -11,7 +11,7 @@ pub struct Fault {
 	pub node: Option<usize>,
 }
 
-/// The same execution with one byte of one node's output changed (the later nodes'
+/// The same execution with the first element of one node's output changed (the later nodes'
 /// outputs are left as computed, so the graph states first differ at that node).
 pub fn corrupt(exec: Execution, fault: Fault) -> Result<Execution> {
 	let mut outputs = exec.outputs;
@@ -20,8 +20,6 @@ pub fn corrupt(exec: Execution, fault: Fault) -> Result<Execution> {
 	if j == 0 || j > n {
 		return Err(anyhow!("fault injection: no node {j} (the model has {n})"));
 	}
-	if let Some(b) = outputs[j - 1].first_mut() {
-		*b = b.wrapping_add(1);
-	}
+	outputs[j - 1].perturb(0, 1);
 	Execution::new(exec.input, outputs).map_err(|e| anyhow!("{e}"))
 }

@@ -7,15 +7,15 @@ use crate::chain::{api, AccountId, Client};
 use anyhow::{anyhow, Result};
 use codec::Encode;
 use opml_dispute::party::{NodeGame, Party};
-use opml_nn::{vm::Guest, Prepared};
+use opml_nn::{vm::Guest, Prepared, TensorData};
 use subxt::utils::H256;
 
 /// One side's view of a disputed task.
 pub struct Player {
 	guest: Guest,
 	model: Prepared,
-	input: Vec<i8>,
-	outputs: Vec<Vec<i8>>,
+	input: TensorData,
+	outputs: Vec<TensorData>,
 	node: Option<(u64, NodeGame)>,
 	k: u32,
 }
@@ -26,7 +26,12 @@ pub type GameRecord =
 
 impl Player {
 	/// A player claiming `outputs` (node outputs of `model` on `input`).
-	pub fn new(model: Prepared, input: Vec<i8>, outputs: Vec<Vec<i8>>, k: u32) -> Result<Self> {
+	pub fn new(
+		model: Prepared,
+		input: TensorData,
+		outputs: Vec<TensorData>,
+		k: u32,
+	) -> Result<Self> {
 		Ok(Player {
 			guest: Guest::builtin().map_err(|e| anyhow!("the guest program: {e}"))?,
 			model,
@@ -191,7 +196,7 @@ pub async fn player_for_task(
 		.constants()
 		.entry(api::constants().arbitration().fanout())?;
 	let run = crate::compute::run_task(client, files, engine, task, fault).await?;
-	Player::new(run.model, run.input, run.exec.outputs, k)
+	Player::new(run.model, run.exec.input, run.exec.outputs, k)
 }
 
 /// The games a daemon plays, by id.

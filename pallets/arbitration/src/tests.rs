@@ -13,10 +13,9 @@ use opml_dispute::{
 };
 use opml_nn::{
 	commit::{model_commitment, tensor_root},
-	types::i8_bytes,
 	vm::Guest,
 	zoo::{self, Rng},
-	Prepared,
+	Prepared, TensorData,
 };
 use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
 use pallet_opml_providers::Capacity;
@@ -32,7 +31,7 @@ struct World {
 	guest: Guest,
 	model: Prepared,
 	commitment: H256,
-	input: Vec<i8>,
+	input: TensorData,
 }
 
 impl World {
@@ -49,7 +48,7 @@ impl World {
 			guest: Guest::builtin().unwrap(),
 			model,
 			commitment,
-			input: Rng(seed).i8s(n),
+			input: TensorData::I8(Rng(seed).i8s(n)),
 		}
 	}
 
@@ -63,7 +62,7 @@ impl World {
 		let mut out = honest.outputs().to_vec();
 		let o = &mut out[j - 1];
 		let at = (rng.next_u64() % o.len() as u64) as usize;
-		o[at] = o[at].wrapping_add((1 + rng.next_u64() % 255) as u8 as i8);
+		o.perturb(at, (1 + rng.next_u64() % 255) as i32);
 		let p = Party::with_outputs(&self.guest, &self.model, &self.input, out).unwrap();
 		match step {
 			Some(s) => p.lying_from_step(s),
@@ -109,7 +108,7 @@ impl World {
 			));
 		}
 		let t = pallet_opml_market::NextTaskId::<Test>::get();
-		let input_root = H256(tensor_root(&i8_bytes(&self.input)).0);
+		let input_root = H256(tensor_root(&self.input.to_bytes()).0);
 		assert_ok!(Market::submit_task(
 			RuntimeOrigin::signed(REQUESTER),
 			m,
@@ -836,7 +835,7 @@ fn a_dispute_over_an_mnist_size_model_takes_few_rounds() {
 		commitment: H256(model_commitment(&m).unwrap()),
 		model: Prepared::new(m).unwrap(),
 		guest: Guest::builtin().unwrap(),
-		input: Rng(1).i8s(28 * 28),
+		input: TensorData::I8(Rng(1).i8s(28 * 28)),
 	};
 	let honest = w.honest();
 	let mut rng = Rng(99);

@@ -10,11 +10,11 @@
 use crate::rules::{split, Handoff, InputProof, GRAPH_LAST};
 use codec::Encode;
 use opml_nn::{
-	commit::{graph_root, model_proof, node_proof, tensor_root, GraphStates},
+	commit::{data_root, graph_root, model_proof, node_proof, tensor_root, GraphStates},
 	layout::OUTPUT_BASE,
-	types::{i8_bytes, Source},
+	types::Source,
 	vm::{output_slot_proof, Guest, VmRunError, DEFAULT_MAX_STEPS},
-	Prepared,
+	Prepared, TensorData,
 };
 use opml_primitives_core::{hash::blake2_256, Hash};
 use opml_vm::{
@@ -53,8 +53,8 @@ impl std::error::Error for PartyError {}
 pub struct Party<'a> {
 	guest: &'a Guest,
 	model: &'a Prepared,
-	input: Vec<i8>,
-	outputs: Vec<Vec<i8>>,
+	input: TensorData,
+	outputs: Vec<TensorData>,
 	states: GraphStates,
 	/// A liar's VM trajectory of its first wrong node departs from the truth at this
 	/// step (`None`: only its claimed final state is wrong).
@@ -63,9 +63,13 @@ pub struct Party<'a> {
 
 impl<'a> Party<'a> {
 	/// The honest party: every node run in the VM.
-	pub fn honest(guest: &'a Guest, model: &'a Prepared, input: &[i8]) -> Result<Self, PartyError> {
+	pub fn honest(
+		guest: &'a Guest,
+		model: &'a Prepared,
+		input: &TensorData,
+	) -> Result<Self, PartyError> {
 		let runs = guest
-			.run_model(model, input, DEFAULT_MAX_STEPS)
+			.run_model_data(model, input, DEFAULT_MAX_STEPS)
 			.map_err(PartyError::Vm)?;
 		Self::with_outputs(
 			guest,
@@ -79,19 +83,19 @@ impl<'a> Party<'a> {
 	pub fn with_outputs(
 		guest: &'a Guest,
 		model: &'a Prepared,
-		input: &[i8],
-		outputs: Vec<Vec<i8>>,
+		input: &TensorData,
+		outputs: Vec<TensorData>,
 	) -> Result<Self, PartyError> {
 		if outputs.len() != model.model.graph.nodes.len() {
 			return Err(PartyError::BadIndex);
 		}
-		let mut slots = vec![tensor_root(&i8_bytes(input)).0];
-		slots.extend(outputs.iter().map(|o| tensor_root(&i8_bytes(o)).0));
+		let mut slots = vec![data_root(input)];
+		slots.extend(outputs.iter().map(data_root));
 		let states = GraphStates::new(slots).map_err(|_| PartyError::Merkle)?;
 		Ok(Party {
 			guest,
 			model,
-			input: input.to_vec(),
+			input: input.clone(),
 			outputs,
 			states,
 			vm_fault: None,
@@ -106,7 +110,7 @@ impl<'a> Party<'a> {
 	}
 
 	/// The claimed node outputs.
-	pub fn outputs(&self) -> &[Vec<i8>] {
+	pub fn outputs(&self) -> &[TensorData] {
 		&self.outputs
 	}
 
@@ -153,8 +157,8 @@ impl<'a> Party<'a> {
 		Ok(self
 			.model
 			.input_bytes(node, |s| match s {
-				0 => &self.input[..],
-				s => &self.outputs[s as usize - 1][..],
+				0 => &self.input,
+				s => &self.outputs[s as usize - 1],
 			})
 			.into_iter()
 			.map(|c| c.into_owned())
@@ -173,7 +177,7 @@ impl<'a> Party<'a> {
 		let trace = Trace::record(vm, CHECKPOINT_INTERVAL, DEFAULT_MAX_STEPS);
 		let steps = trace.final_step;
 		let mut final_vm = trace.vm_at(steps);
-		let claimed = i8_bytes(&self.outputs[i as usize - 1]);
+		let claimed = self.outputs[i as usize - 1].to_bytes();
 		let true_output = final_vm.mem.read_bytes(OUTPUT_BASE, claimed.len());
 		let lie_from = if true_output != claimed {
 			final_vm.mem.write_bytes(OUTPUT_BASE, &claimed);

@@ -5,10 +5,9 @@
 use opml_dispute::{party::Party, *};
 use opml_nn::{
 	commit::{model_commitment, tensor_root},
-	types::i8_bytes,
 	vm::Guest,
 	zoo::{self, Rng},
-	Prepared,
+	Prepared, TensorData,
 };
 use opml_primitives_core::Hash;
 use proptest::prelude::*;
@@ -25,7 +24,7 @@ struct Setup {
 	guest: Guest,
 	model: Prepared,
 	commitment: Hash,
-	input: Vec<i8>,
+	input: TensorData,
 }
 
 fn setup(seed: u64) -> Setup {
@@ -39,7 +38,7 @@ fn setup(seed: u64) -> Setup {
 	let commitment = model_commitment(&m).unwrap();
 	let model = Prepared::new(m).unwrap();
 	let n = model.model.graph.input.elements().unwrap();
-	let input = Rng(seed).i8s(n);
+	let input = TensorData::I8(Rng(seed).i8s(n));
 	Setup {
 		guest: Guest::builtin().unwrap(),
 		model,
@@ -48,18 +47,45 @@ fn setup(seed: u64) -> Setup {
 	}
 }
 
+/// A federated-learning round (2 SGD steps of a small MLP on a random shard, i32 Q16
+/// tensors, training ops) whose input is the parameter vector.
+fn training_setup(seed: u64) -> Setup {
+	use opml_nn::fl::{self, Shard, TrainSpec};
+	let mut r = Rng(seed);
+	let spec = TrainSpec {
+		sizes: vec![6, 5, 3],
+		batch: 2,
+		steps: 2,
+		lr: 1 << 15,
+	};
+	let shard = Shard {
+		x: (0..4 * 6)
+			.map(|_| (r.next_u64() % (1 << 17)) as i32 - (1 << 16))
+			.collect(),
+		y: (0..4).map(|_| (r.next_u64() % 3) as i32).collect(),
+		features: 6,
+	};
+	let m = fl::training_model(&spec, &shard).unwrap();
+	Setup {
+		guest: Guest::builtin().unwrap(),
+		commitment: model_commitment(&m).unwrap(),
+		model: Prepared::new(m).unwrap(),
+		input: TensorData::I32(fl::init_params(&spec.sizes, seed)),
+	}
+}
+
 /// A liar's outputs: true up to node `j - 1`, node `j` with one byte changed.
-fn wrong_outputs(honest: &Party, j: usize, rng: &mut Rng) -> Vec<Vec<i8>> {
+fn wrong_outputs(honest: &Party, j: usize, rng: &mut Rng) -> Vec<TensorData> {
 	let mut out = honest.outputs().to_vec();
 	let o = &mut out[j - 1];
 	let at = (rng.next_u64() % o.len() as u64) as usize;
-	o[at] = o[at].wrapping_add((1 + rng.next_u64() % 255) as u8 as i8);
+	o.perturb(at, (1 + rng.next_u64() % 255) as i32);
 	out
 }
 
 /// Play a whole game by the rules; the challenger disputes the defender's result.
 fn play(s: &Setup, def: &Party, chal: &Party) -> Winner {
-	let input_root = tensor_root(&i8_bytes(&s.input)).0;
+	let input_root = tensor_root(&s.input.to_bytes()).0;
 	let (mut a, mut b) = (0u64, GRAPH_LAST);
 	let (mut ha, mut hb) = (graph_state_0(&input_root), def.result_root());
 	assert_eq!(ha, def.graph_hash(0));
@@ -115,8 +141,13 @@ fn play(s: &Setup, def: &Party, chal: &Party) -> Winner {
 
 #[test]
 fn honest_parties_win_at_every_fault_position() {
-	for seed in 0..40u64 {
-		let s = setup(seed);
+	// seeds 40.. are training rounds (the same game covers training)
+	for seed in 0..52u64 {
+		let s = if seed < 40 {
+			setup(seed)
+		} else {
+			training_setup(seed)
+		};
 		let honest = Party::honest(&s.guest, &s.model, &s.input).unwrap();
 		let mut rng = Rng(seed ^ 0x5eed);
 		let n = honest.nodes() as usize;

@@ -13,7 +13,7 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
-use opml_nn::{kernels, layout::exit, wire::decode_node, DType, TensorRef};
+use opml_nn::{kernels, layout::exit, wire::decode_node, DType, TensorData, TensorRef};
 
 /// Access to one node's environment.
 pub trait NodeEnv {
@@ -22,8 +22,8 @@ pub trait NodeEnv {
 	fn descriptor(&self) -> Option<&[u8]>;
 	/// The first `len` bytes of input slot `k`.
 	fn input(&self, k: usize, len: usize) -> &[u8];
-	/// The output slot as `len` int8 values.
-	fn output(&mut self, len: usize) -> &mut [i8];
+	/// The first `len` bytes of the output slot.
+	fn output(&mut self, len: usize) -> &mut [u8];
 }
 
 /// Run the node in `env`; returns the exit code.
@@ -52,7 +52,6 @@ pub fn run<E: NodeEnv>(env: &mut E) -> u32 {
 			);
 		}
 	}
-	let out_len = node.output.elements().unwrap_or(0);
 	let mut inputs: Vec<TensorRef> = Vec::with_capacity(node.inputs.len());
 	let mut w = wide.iter();
 	for (k, i) in node.inputs.iter().enumerate() {
@@ -62,16 +61,27 @@ pub fn run<E: NodeEnv>(env: &mut E) -> u32 {
 			DType::I32 => TensorRef::I32(w.next().map(|v| v.as_slice()).unwrap_or(&[])),
 		});
 	}
-	// SAFETY of the split borrow: inputs borrow `env` immutably, the output mutably; the
-	// environment guarantees the regions are disjoint. We copy through a buffer instead
-	// so no aliasing is needed.
-	let mut out = alloc::vec![0i8; out_len];
-	if kernels::run_node(&node, &inputs, &mut out).is_err() {
-		return exit::BAD_NODE;
-	}
+	// Inputs borrow `env` immutably and the output slot would borrow it mutably: the
+	// output is computed into a buffer and copied, so no aliasing is needed.
+	let out = match kernels::run_node_data(&node, &inputs) {
+		Ok(out) => out,
+		Err(_) => return exit::BAD_NODE,
+	};
 	drop(inputs);
-	env.output(out_len).copy_from_slice(&out);
+	match &out {
+		TensorData::I8(v) => env.output(v.len()).copy_from_slice(as_u8(v)),
+		TensorData::I32(v) => {
+			for (o, x) in env.output(v.len() * 4).chunks_exact_mut(4).zip(v) {
+				o.copy_from_slice(&x.to_le_bytes());
+			}
+		}
+	}
 	exit::OK
+}
+
+fn as_u8(b: &[i8]) -> &[u8] {
+	// SAFETY: i8 and u8 have the same size and alignment.
+	unsafe { core::slice::from_raw_parts(b.as_ptr() as *const u8, b.len()) }
 }
 
 fn as_i8(b: &[u8]) -> &[i8] {
@@ -90,7 +100,7 @@ mod tests {
 	struct VecEnv {
 		desc: Vec<u8>,
 		inputs: Vec<Vec<u8>>,
-		out: Vec<i8>,
+		out: Vec<u8>,
 	}
 
 	impl NodeEnv for VecEnv {
@@ -101,7 +111,7 @@ mod tests {
 		fn input(&self, k: usize, len: usize) -> &[u8] {
 			&self.inputs[k][..len]
 		}
-		fn output(&mut self, len: usize) -> &mut [i8] {
+		fn output(&mut self, len: usize) -> &mut [u8] {
 			self.out.resize(len, 0);
 			&mut self.out
 		}
@@ -153,7 +163,7 @@ mod tests {
 			&mut want,
 		)
 		.unwrap();
-		assert_eq!(env.out, want);
+		assert_eq!(env.out, i8_bytes(&want));
 	}
 
 	#[test]

@@ -80,8 +80,8 @@ impl NodeEnv for MemoryEnv {
 		// SAFETY: slot 1 + k, at most MAX_TENSOR_BYTES (checked by the descriptor).
 		unsafe { core::slice::from_raw_parts(env_slot(1 + k as u32) as *const u8, len) }
 	}
-	fn output(&mut self, len: usize) -> &mut [i8] {
+	fn output(&mut self, len: usize) -> &mut [u8] {
 		// SAFETY: the output slot, disjoint from everything else.
-		unsafe { core::slice::from_raw_parts_mut(OUTPUT_BASE as *mut i8, len) }
+		unsafe { core::slice::from_raw_parts_mut(OUTPUT_BASE as *mut u8, len) }
 	}
 }

@@ -81,6 +81,7 @@ fn main() {
 		let p = Prepared::new(m.clone()).unwrap();
 		let input = zoo::Rng(7).i8s(m.graph.input.elements().unwrap());
 		let native = p.run(&Reference, &input).unwrap();
+		let input_data = TensorData::I8(input.clone());
 		let t_ref = bench(&p, &Reference, &input, 51);
 		let t_cpu = bench(&p, &Cpu, &input, 51);
 		// VM, node by node: build each node's machine from the previous VM outputs and
@@ -88,10 +89,10 @@ fn main() {
 		let mut steps = 0u64;
 		let t_exec = median(11, || {
 			steps = 0;
-			let mut outs: Vec<Vec<i8>> = Vec::new();
+			let mut outs: Vec<TensorData> = Vec::new();
 			for node in &m.graph.nodes {
 				let bytes = p.input_bytes(node, |s| match s {
-					0 => &input,
+					0 => &input_data,
 					s => &outs[s as usize - 1],
 				});
 				let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_ref()).collect();
@@ -99,15 +100,15 @@ fn main() {
 				vm.run_until(DEFAULT_MAX_STEPS);
 				steps += vm.cpu.step;
 				let n = node.output.elements().unwrap();
-				outs.push(
+				outs.push(TensorData::I8(
 					vm.mem
 						.read_bytes(opml_nn::layout::OUTPUT_BASE, n)
 						.into_iter()
 						.map(|b| b as i8)
 						.collect(),
-				);
+				));
 			}
-			assert_eq!(outs.last().unwrap().as_slice(), native.output());
+			assert_eq!(outs.last().and_then(|o| o.as_i8()), Some(native.output()));
 		});
 		// ... and including every node's final state root (Merkleizing dirty pages)
 		let t_roots = median(11, || {

@@ -35,15 +35,19 @@ fn pool_out(h: u32, k: u8, s: u8, p0: u8, p1: u8) -> Option<u32> {
 }
 
 /// The output shape the op produces from `inputs`, after checking every input's rank,
-/// type, shape and the op's parameters. `Reshape` has no inferred shape: it returns the
-/// input's and [`check_node`] compares element counts instead.
+/// type, shape and the op's parameters. `Reshape`, `Slice` and `Concat` have no
+/// inferred shape: they return the input's (for `Concat`, `[total elements]`) and
+/// [`check_node`] compares element counts (for `Slice`, the range) instead.
 pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 	let e = || shape_err(op);
-	if inputs.len() != op.arity() {
+	if !op.accepts_inputs(inputs.len()) {
 		return Err(NnError::Arity { node: 0 });
 	}
 	for d in inputs {
 		check_tensor(d)?;
+	}
+	if op.is_training() {
+		return crate::train::infer(op, inputs);
 	}
 	let is_i8 = |d: &TensorDesc| d.dtype == DType::I8;
 	let is_i32 = |d: &TensorDesc| d.dtype == DType::I32;
@@ -199,6 +203,7 @@ pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 			}
 			Ok(x.shape.clone())
 		}
+		_ => Err(e()),
 	}
 }
 
@@ -213,6 +218,21 @@ fn conv_out(h: u32, k: u32, s: u8, p0: u8, p1: u8) -> Option<u32> {
 	Some((padded - k) / s as u32 + 1)
 }
 
+fn elements(shape: &[u32]) -> Option<usize> {
+	shape
+		.iter()
+		.try_fold(1usize, |n, &d| n.checked_mul(d as usize))
+}
+
+/// The element type `op` produces from inputs of types `inputs` (checked).
+pub fn output_dtype(op: &Op, inputs: &[&TensorDesc]) -> DType {
+	match op {
+		Op::Slice { .. } | Op::Concat => inputs.first().map(|d| d.dtype).unwrap_or(DType::I8),
+		op if op.is_training() => DType::I32,
+		_ => DType::I8,
+	}
+}
+
 /// Check one node on its own (as the guest and the chain see it): arity, input types,
 /// parameters and that the declared output type is what the op produces.
 pub fn check_node(node: &Node) -> Result<(), NnError> {
@@ -222,9 +242,15 @@ pub fn check_node(node: &Node) -> Result<(), NnError> {
 	}
 	let shape = infer(&node.op, &descs)?;
 	check_tensor(&node.output)?;
-	let out_ok = node.output.dtype == DType::I8
+	let out_ok = node.output.dtype == output_dtype(&node.op, &descs)
 		&& match node.op {
-			Op::Reshape => node.output.elements() == descs[0].elements(),
+			Op::Reshape | Op::Concat => node.output.elements() == elements(&shape),
+			Op::Slice { offset } => match (node.output.elements(), elements(&shape)) {
+				(Some(n), Some(total)) => (offset as usize)
+					.checked_add(n)
+					.is_some_and(|end| end <= total),
+				_ => false,
+			},
 			_ => node.output.shape == shape,
 		};
 	if !out_ok {
@@ -240,9 +266,6 @@ pub fn check_graph(graph: &Graph, weights: &[TensorDesc]) -> Result<(), NnError>
 		return Err(NnError::GraphSize);
 	}
 	check_tensor(&graph.input)?;
-	if graph.input.dtype != DType::I8 {
-		return Err(NnError::BadTensor);
-	}
 	for (i, node) in graph.nodes.iter().enumerate() {
 		let j = i + 1;
 		for input in &node.inputs {

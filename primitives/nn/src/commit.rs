@@ -43,6 +43,11 @@ pub fn i8_root(x: &[i8]) -> Hash {
 	tensor_root(&crate::types::i8_bytes(x)).0
 }
 
+/// The tensor root of typed data (its canonical bytes).
+pub fn data_root(x: &crate::types::TensorData) -> Hash {
+	tensor_root(&x.to_bytes()).0
+}
+
 /// The leaf that commits to a node descriptor.
 pub fn node_leaf(node: &Node) -> Hash {
 	hash_tagged(tags::NODE_DESCRIPTOR, &[&node.encode()])

@@ -3,19 +3,29 @@
 
 use crate::{
 	check::check_model,
-	commit::{i8_root, GraphStates},
+	commit::{data_root, GraphStates},
 	error::NnError,
 	kernels,
 	types::*,
 };
-use alloc::{vec, vec::Vec};
+use alloc::vec::Vec;
 use codec::{DecodeLimit, Encode};
 
 /// Something that computes one checked node: the reference kernels, the CPU backend,
 /// the GPU backend.
 pub trait Backend {
-	/// Compute `node` (already checked, data matching) into `out`.
+	/// Compute `node` (already checked, data matching, an int8 inference op) into `out`.
 	fn run_node(&self, node: &Node, inputs: &[TensorRef], out: &mut [i8]);
+
+	/// Compute any checked node into `out` (its output type and element count):
+	/// inference ops with [`Backend::run_node`], training, data-movement and
+	/// aggregation ops with the reference kernels unless a backend overrides this.
+	fn run_node_data(&self, node: &Node, inputs: &[TensorRef], out: &mut TensorData) {
+		match out {
+			TensorData::I8(o) if !node.op.is_training() => self.run_node(node, inputs, o),
+			out => kernels::run_checked_data(node, inputs, out),
+		}
+	}
 }
 
 /// The `no_std` reference kernels.
@@ -57,20 +67,31 @@ impl Prepared {
 		self.weights.get(i)
 	}
 
-	/// Run the graph on `input` (int8, the graph input's element count) with `backend`.
+	/// Run the graph on an int8 `input` (the graph input's element count) with
+	/// `backend`.
 	pub fn run<B: Backend>(&self, backend: &B, input: &[i8]) -> Result<Execution, NnError> {
+		self.run_data(backend, TensorData::I8(input.to_vec()))
+	}
+
+	/// Run the graph on `input` (the graph input's type and element count) with
+	/// `backend`.
+	pub fn run_data<B: Backend>(
+		&self,
+		backend: &B,
+		input: TensorData,
+	) -> Result<Execution, NnError> {
 		let g = &self.model.graph;
-		if Some(input.len()) != g.input.elements() {
+		if Some(input.len()) != g.input.elements() || input.dtype() != g.input.dtype {
 			return Err(NnError::DataMismatch);
 		}
-		let mut outputs: Vec<Vec<i8>> = Vec::with_capacity(g.nodes.len());
+		let mut outputs: Vec<TensorData> = Vec::with_capacity(g.nodes.len());
 		for node in &g.nodes {
-			let ins = self.inputs_of(node, input, &outputs);
-			let mut out = vec![0i8; node.output.elements().unwrap_or(0)];
-			backend.run_node(node, &ins, &mut out);
+			let ins = self.inputs_of(node, &input, &outputs);
+			let mut out = TensorData::zeros(node.output.dtype, node.output.elements().unwrap_or(0));
+			backend.run_node_data(node, &ins, &mut out);
 			outputs.push(out);
 		}
-		Execution::new(input.to_vec(), outputs)
+		Execution::new(input, outputs)
 	}
 
 	/// Canonical bytes of `node`'s inputs (what the VM's environment slots hold):
@@ -79,12 +100,12 @@ impl Prepared {
 	pub fn input_bytes<'a>(
 		&'a self,
 		node: &Node,
-		slot: impl Fn(u16) -> &'a [i8],
+		slot: impl Fn(u16) -> &'a TensorData,
 	) -> Vec<alloc::borrow::Cow<'a, [u8]>> {
 		node.inputs
 			.iter()
 			.map(|i| match i.source {
-				Source::Slot(s) => alloc::borrow::Cow::Owned(i8_bytes(slot(s))),
+				Source::Slot(s) => alloc::borrow::Cow::Owned(slot(s).to_bytes()),
 				Source::Weight(w) => {
 					alloc::borrow::Cow::Borrowed(&self.model.weights[w as usize].data[..])
 				}
@@ -96,14 +117,14 @@ impl Prepared {
 	pub fn inputs_of<'a>(
 		&'a self,
 		node: &Node,
-		input: &'a [i8],
-		outputs: &'a [Vec<i8>],
+		input: &'a TensorData,
+		outputs: &'a [TensorData],
 	) -> Vec<TensorRef<'a>> {
 		node.inputs
 			.iter()
 			.map(|i| match i.source {
-				Source::Slot(0) => TensorRef::I8(input),
-				Source::Slot(s) => TensorRef::I8(&outputs[s as usize - 1]),
+				Source::Slot(0) => input.as_ref(),
+				Source::Slot(s) => outputs[s as usize - 1].as_ref(),
 				Source::Weight(w) => self.weights[w as usize].as_ref(),
 			})
 			.collect()
@@ -114,18 +135,18 @@ impl Prepared {
 #[derive(Clone, Debug)]
 pub struct Execution {
 	/// The graph input.
-	pub input: Vec<i8>,
+	pub input: TensorData,
 	/// Output of node `j` at index `j - 1`.
-	pub outputs: Vec<Vec<i8>>,
+	pub outputs: Vec<TensorData>,
 	/// Graph states.
 	pub states: GraphStates,
 }
 
 impl Execution {
 	/// From the input and the node outputs.
-	pub fn new(input: Vec<i8>, outputs: Vec<Vec<i8>>) -> Result<Self, NnError> {
-		let slots = core::iter::once(i8_root(&input))
-			.chain(outputs.iter().map(|o| i8_root(o)))
+	pub fn new(input: TensorData, outputs: Vec<TensorData>) -> Result<Self, NnError> {
+		let slots = core::iter::once(data_root(&input))
+			.chain(outputs.iter().map(data_root))
 			.collect();
 		let states = GraphStates::new(slots).map_err(|_| NnError::GraphSize)?;
 		Ok(Execution {
@@ -135,9 +156,15 @@ impl Execution {
 		})
 	}
 
-	/// The graph output (the last node's output).
+	/// The graph output (the last node's output) of an inference graph: int8 (empty
+	/// if the output is i32; see [`Execution::output_data`]).
 	pub fn output(&self) -> &[i8] {
-		self.outputs.last().map(|o| o.as_slice()).unwrap_or(&[])
+		self.outputs.last().and_then(|o| o.as_i8()).unwrap_or(&[])
+	}
+
+	/// The graph output, whatever its type.
+	pub fn output_data(&self) -> Option<&TensorData> {
+		self.outputs.last()
 	}
 
 	/// The result root `G_N`.

@@ -23,6 +23,26 @@ pub fn run_node(node: &Node, inputs: &[TensorRef], out: &mut [i8]) -> Result<(),
 	Ok(())
 }
 
+/// Check `node` and its data, then compute its output, whatever its element type.
+pub fn run_node_data(node: &Node, inputs: &[TensorRef]) -> Result<TensorData, NnError> {
+	check_node(node)?;
+	let n = node.output.elements().ok_or(NnError::BadTensor)?;
+	check_data(node, inputs, n)?;
+	let mut out = TensorData::zeros(node.output.dtype, n);
+	run_checked_data(node, inputs, &mut out);
+	Ok(out)
+}
+
+/// Compute a checked node of any output type into `out` (the output's type and
+/// element count).
+pub fn run_checked_data(node: &Node, inputs: &[TensorRef], out: &mut TensorData) {
+	if node.op.is_training() {
+		crate::train::run_checked(node, inputs, out);
+	} else if let TensorData::I8(o) = out {
+		run_checked(node, inputs, o);
+	}
+}
+
 /// Check that data matches a (checked) node's descriptors.
 pub fn check_data(node: &Node, inputs: &[TensorRef], out_len: usize) -> Result<(), NnError> {
 	if inputs.len() != node.inputs.len() || Some(out_len) != node.output.elements() {
@@ -48,8 +68,17 @@ fn i32s<'a>(t: &TensorRef<'a>) -> &'a [i32] {
 	t.as_i32().unwrap_or(&[])
 }
 
-/// Compute a node whose descriptors and data were checked.
+/// Compute a node whose descriptors and data were checked and whose output is int8
+/// (see [`run_checked_data`] for any output).
 pub fn run_checked(node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
+	if node.op.is_training() {
+		let mut data = TensorData::I8(alloc::vec![0; out.len()]);
+		crate::train::run_checked(node, inputs, &mut data);
+		if let TensorData::I8(v) = data {
+			out.copy_from_slice(&v);
+		}
+		return;
+	}
 	let ds: [&[u32]; MAX_NODE_INPUTS] = core::array::from_fn(|i| {
 		node.inputs
 			.get(i)
@@ -137,6 +166,15 @@ pub fn run_checked(node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
 				*o = t[(v as i32 + 128) as usize];
 			}
 		}
+		// handled above
+		Op::Slice { .. }
+		| Op::Concat
+		| Op::Dense { .. }
+		| Op::SoftmaxXentGrad
+		| Op::DenseGradInput { .. }
+		| Op::SgdWeight { .. }
+		| Op::SgdBias { .. }
+		| Op::MeanRows => {}
 	}
 }
 

@@ -8,13 +8,17 @@
 //! - [`quant`]: the one requantization rule and the integer helpers.
 //! - [`kernels`]: the `no_std` reference kernels — the definition of every op's bits,
 //!   compiled natively and, in `primitives/guest`, for the VM.
+//! - [`train`]: deterministic fixed-point training (Q16.16 dense layers, softmax
+//!   cross-entropy gradient, SGD) and federated averaging as graph ops, so the same
+//!   dispute game covers training rounds.
 //! - [`check`]: validation of tensors, nodes, graphs and models (typed errors).
 //! - [`exec`]: whole-graph execution yielding every graph state; the model file.
 //! - [`commit`]: tensor roots, model commitment, graph states `G_0..G_N`.
 //! - [`layout`]: the VM memory map for one node and the roots the chain computes.
 //! - `std` extras: [`cpu`] (multithreaded backend, feature `cpu`), [`onnx`] (import
 //!   with post-training quantization, feature `onnx`), [`vm`] (running nodes in the
-//!   OPML VM, feature `vm`), [`zoo`] (reference architectures with random weights).
+//!   OPML VM, feature `vm`), [`zoo`] (reference architectures with random weights),
+//!   [`fl`] (federated learning: a training round and federated averaging as graphs).
 //!
 //! All committed values are integers: int8 activations and weights, i32 biases and
 //! accumulators, symmetric quantization (zero point 0). Floats appear only off chain,
@@ -33,11 +37,14 @@ pub mod exec;
 pub mod kernels;
 pub mod layout;
 pub mod quant;
+pub mod train;
 pub mod types;
 pub mod wire;
 
 #[cfg(feature = "cpu")]
 pub mod cpu;
+#[cfg(feature = "std")]
+pub mod fl;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 #[cfg(feature = "vm")]

@@ -228,6 +228,53 @@ pub enum Op {
 	/// Table lookup (GELU, sigmoid, tanh, ...): inputs `x` i8 and `table [256]` i8;
 	/// `y = table[x + 128]`.
 	Lut,
+	/// A contiguous run of a tensor (either element type): `y_i = x_(offset + i)` for
+	/// `i < elements(y)`, over the row-major flattening; the output has the input's
+	/// element type and any shape that fits.
+	Slice {
+		/// First element taken.
+		offset: u32,
+	},
+	/// The concatenation of 1 to [`MAX_NODE_INPUTS`] tensors of one element type, in
+	/// input order, flattened; the output has any shape with that element count.
+	Concat,
+	/// Training (Q16.16 fixed point, see [`crate::train`]): a dense layer. Inputs
+	/// `x [B, K]`, `w [N, K]`, `b [N]`, all i32 Q16; output `[B, N]` i32 Q16:
+	/// `y = sat32(round_shift(Σ_k x_k w_nk, 16) + b_n)` (i64, wrapping sum, k
+	/// ascending), then `max(y, 0)` if `relu`.
+	Dense {
+		/// Fused ReLU.
+		relu: bool,
+	},
+	/// Training: the gradient of the mean softmax cross-entropy over a batch with
+	/// respect to the logits. Inputs `z [B, C]` i32 Q16 and `labels [B]` i32; output
+	/// `[B, C]` i32 Q16: `(softmax(z) - onehot(label)) / B` with the fixed-point
+	/// softmax of [`crate::train::softmax_row`] (a label outside `0..C` is no class).
+	SoftmaxXentGrad,
+	/// Training: the gradient with respect to a dense layer's input. Inputs `dy [B, N]`,
+	/// `w [N, K]`, `h [B, K]` (the layer's input), all i32 Q16; output `[B, K]` i32 Q16:
+	/// `dx = sat32(round_shift(Σ_n dy_n w_nk, 16))`, zero where `h <= 0` if `relu`
+	/// (the backward pass of the ReLU that produced `h`).
+	DenseGradInput {
+		/// `h` came out of a ReLU.
+		relu: bool,
+	},
+	/// Training: SGD on a dense layer's weight. Inputs `x [B, K]` (the layer's input),
+	/// `dy [B, N]`, `w [N, K]`, all i32 Q16; output `w' [N, K]` i32 Q16:
+	/// `g = round_shift(Σ_b dy_bn x_bk, 16)`, `w' = sat32(w - round_shift(lr × g, 16))`.
+	SgdWeight {
+		/// Learning rate, Q16 (`0 <= lr`).
+		lr: i32,
+	},
+	/// Training: SGD on a dense layer's bias. Inputs `dy [B, N]` and `b [N]`, i32 Q16;
+	/// output `b' [N]`: `b' = sat32(b - round_shift(lr × Σ_b dy_bn, 16))`.
+	SgdBias {
+		/// Learning rate, Q16 (`0 <= lr`).
+		lr: i32,
+	},
+	/// Federated averaging: the mean of the rows of `x [P, M]` i32; output `[M]` i32:
+	/// `y_m = floor((2 Σ_p x_pm + P) / 2P)` (i64, round half up).
+	MeanRows,
 }
 
 impl Op {
@@ -246,16 +293,51 @@ impl Op {
 			Op::Softmax => "Softmax",
 			Op::LayerNorm { .. } => "LayerNorm",
 			Op::Lut => "Lut",
+			Op::Slice { .. } => "Slice",
+			Op::Concat => "Concat",
+			Op::Dense { .. } => "Dense",
+			Op::SoftmaxXentGrad => "SoftmaxXentGrad",
+			Op::DenseGradInput { .. } => "DenseGradInput",
+			Op::SgdWeight { .. } => "SgdWeight",
+			Op::SgdBias { .. } => "SgdBias",
+			Op::MeanRows => "MeanRows",
 		}
 	}
 
-	/// Number of inputs the op takes.
+	/// Whether the op is a training, data-movement or aggregation op (computed by the
+	/// reference kernels on every backend; possibly with an i32 output) rather than an
+	/// int8 inference op.
+	pub fn is_training(&self) -> bool {
+		matches!(
+			self,
+			Op::Slice { .. }
+				| Op::Concat | Op::Dense { .. }
+				| Op::SoftmaxXentGrad
+				| Op::DenseGradInput { .. }
+				| Op::SgdWeight { .. }
+				| Op::SgdBias { .. }
+				| Op::MeanRows
+		)
+	}
+
+	/// Number of inputs the op takes ([`Op::Concat`]: at most this many, at least 1).
 	pub fn arity(&self) -> usize {
 		match self {
 			Op::FullyConnected { .. } | Op::Conv2d { .. } | Op::LayerNorm { .. } => 3,
 			Op::MatMul { .. } | Op::Add { .. } | Op::Softmax | Op::Lut => 2,
 			Op::Relu | Op::MaxPool { .. } | Op::AvgPool { .. } | Op::Reshape => 1,
-			Op::Transpose { .. } => 1,
+			Op::Transpose { .. } | Op::Slice { .. } | Op::MeanRows => 1,
+			Op::Concat => MAX_NODE_INPUTS,
+			Op::Dense { .. } | Op::DenseGradInput { .. } | Op::SgdWeight { .. } => 3,
+			Op::SoftmaxXentGrad | Op::SgdBias { .. } => 2,
+		}
+	}
+
+	/// Whether the op accepts `n` inputs.
+	pub fn accepts_inputs(&self, n: usize) -> bool {
+		match self {
+			Op::Concat => (1..=MAX_NODE_INPUTS).contains(&n),
+			_ => n == self.arity(),
 		}
 	}
 }
@@ -279,17 +361,19 @@ pub struct Node {
 	pub op: Op,
 	/// Inputs in the op's order.
 	pub inputs: Vec<NodeInput>,
-	/// The output's type (always int8).
+	/// The output's type: int8 for inference ops; i32 for training ops (the element
+	/// type of the input for `Slice` and `Concat`).
 	pub output: TensorDesc,
 }
 
-/// A graph: its input's type and nodes in topological order (node `j` is 1-based in
+/// A graph: its input's type (int8, or i32 for training and aggregation graphs) and
+/// nodes in topological order (node `j` is 1-based in
 /// graph-state slots; its inputs may only use slots `< j`). The graph's output is the
 /// last node's output.
 #[derive(Clone, PartialEq, Eq, Debug)]
 #[cfg_attr(feature = "codec", derive(Encode, Decode))]
 pub struct Graph {
-	/// Type of the graph input (graph-state slot 0), int8.
+	/// Type of the graph input (graph-state slot 0).
 	pub input: TensorDesc,
 	/// Nodes in topological order.
 	pub nodes: Vec<Node>,
@@ -368,6 +452,57 @@ pub enum TensorData {
 }
 
 impl TensorData {
+	/// `n` zeros of type `dtype`.
+	pub fn zeros(dtype: DType, n: usize) -> Self {
+		match dtype {
+			DType::I8 => TensorData::I8(alloc::vec![0; n]),
+			DType::I32 => TensorData::I32(alloc::vec![0; n]),
+		}
+	}
+
+	/// Number of elements.
+	pub fn len(&self) -> usize {
+		self.as_ref().len()
+	}
+
+	/// Whether there are no elements.
+	pub fn is_empty(&self) -> bool {
+		self.len() == 0
+	}
+
+	/// The int8 elements, if this is an int8 tensor.
+	pub fn as_i8(&self) -> Option<&[i8]> {
+		match self {
+			TensorData::I8(x) => Some(x),
+			_ => None,
+		}
+	}
+
+	/// The i32 elements, if this is an i32 tensor.
+	pub fn as_i32(&self) -> Option<&[i32]> {
+		match self {
+			TensorData::I32(x) => Some(x),
+			_ => None,
+		}
+	}
+
+	/// Add `delta` to element `at` (wrapping; nothing if out of range): a wrong
+	/// result for fault injection and tests.
+	pub fn perturb(&mut self, at: usize, delta: i32) {
+		match self {
+			TensorData::I8(x) => {
+				if let Some(v) = x.get_mut(at) {
+					*v = v.wrapping_add(delta as i8);
+				}
+			}
+			TensorData::I32(x) => {
+				if let Some(v) = x.get_mut(at) {
+					*v = v.wrapping_add(delta);
+				}
+			}
+		}
+	}
+
 	/// Decode canonical bytes of type `dtype`; `None` if the length does not fit.
 	pub fn from_bytes(dtype: DType, bytes: &[u8]) -> Option<Self> {
 		match dtype {

@@ -58,7 +58,7 @@ pub struct NodeRun {
 	/// Steps until the guest halted.
 	pub steps: u64,
 	/// The output tensor.
-	pub output: Vec<i8>,
+	pub output: TensorData,
 	/// The output tensor's root (natural depth).
 	pub output_root: Hash,
 	/// The halted final state.
@@ -142,16 +142,26 @@ impl Guest {
 		finish(vm, node, max_steps)
 	}
 
-	/// Run every node of `model` on `input` in the VM, one machine per node, each fed
-	/// the previous nodes' VM outputs.
+	/// Run every node of `model` on an int8 `input` in the VM, one machine per node,
+	/// each fed the previous nodes' VM outputs.
 	pub fn run_model(
 		&self,
 		model: &Prepared,
 		input: &[i8],
 		max_steps: u64,
 	) -> Result<Vec<NodeRun>, VmRunError> {
+		self.run_model_data(model, &TensorData::I8(input.to_vec()), max_steps)
+	}
+
+	/// [`Guest::run_model`] for an input of any type.
+	pub fn run_model_data(
+		&self,
+		model: &Prepared,
+		input: &TensorData,
+		max_steps: u64,
+	) -> Result<Vec<NodeRun>, VmRunError> {
 		let g = &model.model.graph;
-		if Some(input.len()) != g.input.elements() {
+		if Some(input.len()) != g.input.elements() || input.dtype() != g.input.dtype {
 			return Err(VmRunError::Node(NnError::DataMismatch));
 		}
 		let mut runs: Vec<NodeRun> = Vec::with_capacity(g.nodes.len());
@@ -174,14 +184,11 @@ fn finish(mut vm: FastVm, node: &Node, max_steps: u64) -> Result<NodeRun, VmRunE
 		ExitStatus::Exited(0) => {}
 		s => return Err(VmRunError::Failed(s)),
 	}
-	let n = node.output.elements().unwrap_or(0);
-	let output: Vec<i8> = vm
-		.mem
-		.read_bytes(OUTPUT_BASE, n)
-		.into_iter()
-		.map(|b| b as i8)
-		.collect();
-	let output_root = tensor_root(&i8_bytes(&output)).0;
+	let n = node.output.bytes().unwrap_or(0);
+	let bytes = vm.mem.read_bytes(OUTPUT_BASE, n);
+	let output_root = tensor_root(&bytes).0;
+	let output = TensorData::from_bytes(node.output.dtype, &bytes)
+		.ok_or(VmRunError::Node(NnError::DataMismatch))?;
 	Ok(NodeRun {
 		steps: vm.cpu.step,
 		output,

@@ -167,6 +167,16 @@ impl<'a> Reader<'a> {
 				requant: self.requant()?,
 			},
 			11 => Op::Lut,
+			12 => Op::Slice {
+				offset: self.u32()?,
+			},
+			13 => Op::Concat,
+			14 => Op::Dense { relu: self.bool()? },
+			15 => Op::SoftmaxXentGrad,
+			16 => Op::DenseGradInput { relu: self.bool()? },
+			17 => Op::SgdWeight { lr: self.i32()? },
+			18 => Op::SgdBias { lr: self.i32()? },
+			19 => Op::MeanRows,
 			_ => return Err(NnError::Decode),
 		})
 	}

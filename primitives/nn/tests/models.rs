@@ -165,7 +165,7 @@ fn output_proofs_prove_the_last_nodes_output() {
 		// an earlier node's output is in G_N but is not the last slot
 		let n = exec.states.nodes();
 		let early = exec.states.slot_proof(n, n - 1).unwrap();
-		let early_out = i8_bytes(&exec.outputs[n - 2]);
+		let early_out = exec.outputs[n - 2].to_bytes();
 		assert!(
 			early.verify(&root, &commit::tensor_root(&early_out).0),
 			"{name}"
@@ -174,7 +174,7 @@ fn output_proofs_prove_the_last_nodes_output() {
 		// the input (slot 0) is not an output
 		let input = exec.states.slot_proof(n, 0).unwrap();
 		assert!(
-			!commit::verify_output(&root, &i8_bytes(&exec.input), &input),
+			!commit::verify_output(&root, &exec.input.to_bytes(), &input),
 			"{name}"
 		);
 	}

@@ -11,7 +11,7 @@ use opml_nn::{
 	cpu::Cpu,
 	kernels, layout,
 	vm::{output_slot_proof, Guest, DEFAULT_MAX_STEPS},
-	Backend,
+	Backend, TensorData,
 };
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -21,17 +21,15 @@ fn guest() -> &'static Guest {
 	G.get_or_init(|| Guest::builtin().expect("the checked-in guest loads"))
 }
 
-fn reference(case: &common::Case) -> Vec<i8> {
-	let mut out = vec![0i8; case.node.output.elements().unwrap()];
-	kernels::run_node(&case.node, &case.refs(), &mut out).expect("valid random node");
-	out
+fn reference(case: &common::Case) -> TensorData {
+	kernels::run_node_data(&case.node, &case.refs()).expect("valid random node")
 }
 
 fn check_cpu(op: &str, seed: u64) -> Result<(), TestCaseError> {
 	let case = random_case(op, seed);
 	let want = reference(&case);
-	let mut got = vec![0i8; want.len()];
-	Cpu.run_node(&case.node, &case.refs(), &mut got);
+	let mut got = TensorData::zeros(want.dtype(), want.len());
+	Cpu.run_node_data(&case.node, &case.refs(), &mut got);
 	prop_assert_eq!(got, want, "{} seed {}", op, seed);
 	Ok(())
 }
@@ -59,7 +57,7 @@ fn check_vm(op: &str, seed: u64) -> Result<(), TestCaseError> {
 	prop_assert_eq!(&run.output, &want, "{} seed {}", op, seed);
 	// output slot proof against the final memory root
 	let (slot_root, proof) = output_slot_proof(&mut vm);
-	let (root, depth) = tensor_root(&opml_nn::types::i8_bytes(&want));
+	let (root, depth) = tensor_root(&want.to_bytes());
 	prop_assert_eq!(slot_root, layout::slot_root(root, depth).unwrap());
 	prop_assert!(proof.verify(&run.final_state.mem_root, &slot_root));
 	Ok(())
@@ -99,6 +97,22 @@ proptest! {
 	fn vm_layernorm(seed in any::<u64>()) { check_vm("layernorm", seed)?; }
 	#[test]
 	fn vm_lut(seed in any::<u64>()) { check_vm("lut", seed)?; }
+	#[test]
+	fn vm_slice(seed in any::<u64>()) { check_vm("slice", seed)?; }
+	#[test]
+	fn vm_concat(seed in any::<u64>()) { check_vm("concat", seed)?; }
+	#[test]
+	fn vm_dense(seed in any::<u64>()) { check_vm("dense", seed)?; }
+	#[test]
+	fn vm_xentgrad(seed in any::<u64>()) { check_vm("xentgrad", seed)?; }
+	#[test]
+	fn vm_densegradinput(seed in any::<u64>()) { check_vm("densegradinput", seed)?; }
+	#[test]
+	fn vm_sgdweight(seed in any::<u64>()) { check_vm("sgdweight", seed)?; }
+	#[test]
+	fn vm_sgdbias(seed in any::<u64>()) { check_vm("sgdbias", seed)?; }
+	#[test]
+	fn vm_meanrows(seed in any::<u64>()) { check_vm("meanrows", seed)?; }
 }
 
 /// Every op kind per seed on the CPU backend at sizes where it runs multithreaded.
@@ -139,7 +153,7 @@ fn cpu_backend_parallel_paths_equal_reference() {
 		let want = reference(&case);
 		let mut got = vec![0i8; want.len()];
 		Cpu.run_node(&case.node, &case.refs(), &mut got);
-		assert_eq!(got, want);
+		assert_eq!(TensorData::I8(got), want);
 	}
 	let conv = common::Case {
 		node: Node {
@@ -174,7 +188,7 @@ fn cpu_backend_parallel_paths_equal_reference() {
 	let want = reference(&conv);
 	let mut got = vec![0i8; want.len()];
 	Cpu.run_node(&conv.node, &conv.refs(), &mut got);
-	assert_eq!(got, want);
+	assert_eq!(TensorData::I8(got), want);
 	for t in [false, true] {
 		let mm = common::Case {
 			node: Node {
@@ -202,6 +216,6 @@ fn cpu_backend_parallel_paths_equal_reference() {
 		let want = reference(&mm);
 		let mut got = vec![0i8; want.len()];
 		Cpu.run_node(&mm.node, &mm.refs(), &mut got);
-		assert_eq!(got, want);
+		assert_eq!(TensorData::I8(got), want);
 	}
 }

@@ -93,7 +93,26 @@ pub const OPS: &[&str] = &[
 	"softmax",
 	"layernorm",
 	"lut",
+	"slice",
+	"concat",
+	"dense",
+	"xentgrad",
+	"densegradinput",
+	"sgdweight",
+	"sgdbias",
+	"meanrows",
 ];
+
+/// Q16 values: mostly realistic (|v| < 4.0), sometimes huge (saturation and
+/// wrapping paths).
+fn q16s(r: &mut Rng, n: usize) -> Vec<i32> {
+	let lim = if r.next().is_multiple_of(8) {
+		i32::MAX as i64
+	} else {
+		1 << 18
+	};
+	r.i32s(n, lim)
+}
 
 /// A random valid node of kind `op` (sizes kept small enough for the VM) and its data.
 pub fn random_case(op: &str, seed: u64) -> Case {
@@ -314,6 +333,131 @@ pub fn random_case(op: &str, seed: u64) -> Case {
 					TensorData::I8(r.i8s(shape[0] * shape[1])),
 					TensorData::I8(r.i8s(256)),
 				],
+			}
+		}
+		"slice" | "concat" => {
+			let mut r = Rng(seed ^ 11);
+			let wide = r.next().is_multiple_of(2);
+			let d = |shape: &[usize]| if wide { i32d(shape) } else { i8d(shape) };
+			let data = |r: &mut Rng, n: usize| {
+				if wide {
+					TensorData::I32(r.i32s(n, i32::MAX as i64))
+				} else {
+					TensorData::I8(r.i8s(n))
+				}
+			};
+			if op == "slice" {
+				let n = dim(1, 40);
+				let len = 1 + (r.next() as usize % n);
+				let offset = (r.next() as usize % (n - len + 1)) as u32;
+				Case {
+					node: node(Op::Slice { offset }, vec![d(&[n])], d(&[len])),
+					data: vec![data(&mut r, n)],
+				}
+			} else {
+				let k = 1 + (r.next() % 4) as usize;
+				let lens: Vec<usize> = (0..k).map(|_| 1 + (r.next() % 9) as usize).collect();
+				let total: usize = lens.iter().sum();
+				Case {
+					node: node(
+						Op::Concat,
+						lens.iter().map(|&l| d(&[l])).collect(),
+						d(&[1, total]),
+					),
+					data: lens.iter().map(|&l| data(&mut r, l)).collect(),
+				}
+			}
+		}
+		"dense" => {
+			let (b, k, n) = (dim(1, 4), dim(1, 40), dim(1, 16));
+			let mut r = Rng(seed ^ 12);
+			let relu = r.next().is_multiple_of(2);
+			Case {
+				node: node(
+					Op::Dense { relu },
+					vec![i32d(&[b, k]), i32d(&[n, k]), i32d(&[n])],
+					i32d(&[b, n]),
+				),
+				data: vec![
+					TensorData::I32(q16s(&mut r, b * k)),
+					TensorData::I32(q16s(&mut r, n * k)),
+					TensorData::I32(q16s(&mut r, n)),
+				],
+			}
+		}
+		"xentgrad" => {
+			let (b, c) = (dim(1, 6), dim(1, 12));
+			let mut r = Rng(seed ^ 13);
+			// labels mostly valid, sometimes out of range (no class)
+			let labels = (0..b).map(|_| r.range(-1, c as i64) as i32).collect();
+			Case {
+				node: node(
+					Op::SoftmaxXentGrad,
+					vec![i32d(&[b, c]), i32d(&[b])],
+					i32d(&[b, c]),
+				),
+				data: vec![
+					TensorData::I32(q16s(&mut r, b * c)),
+					TensorData::I32(labels),
+				],
+			}
+		}
+		"densegradinput" => {
+			let (b, n, k) = (dim(1, 4), dim(1, 16), dim(1, 24));
+			let mut r = Rng(seed ^ 14);
+			let relu = r.next().is_multiple_of(2);
+			Case {
+				node: node(
+					Op::DenseGradInput { relu },
+					vec![i32d(&[b, n]), i32d(&[n, k]), i32d(&[b, k])],
+					i32d(&[b, k]),
+				),
+				data: vec![
+					TensorData::I32(q16s(&mut r, b * n)),
+					TensorData::I32(q16s(&mut r, n * k)),
+					TensorData::I32(q16s(&mut r, b * k)),
+				],
+			}
+		}
+		"sgdweight" => {
+			let (b, k, n) = (dim(1, 6), dim(1, 24), dim(1, 12));
+			let mut r = Rng(seed ^ 15);
+			let lr = r.range(0, 1 << 17) as i32;
+			Case {
+				node: node(
+					Op::SgdWeight { lr },
+					vec![i32d(&[b, k]), i32d(&[b, n]), i32d(&[n, k])],
+					i32d(&[n, k]),
+				),
+				data: vec![
+					TensorData::I32(q16s(&mut r, b * k)),
+					TensorData::I32(q16s(&mut r, b * n)),
+					TensorData::I32(q16s(&mut r, n * k)),
+				],
+			}
+		}
+		"sgdbias" => {
+			let (b, n) = (dim(1, 6), dim(1, 24));
+			let mut r = Rng(seed ^ 16);
+			let lr = r.range(0, 1 << 17) as i32;
+			Case {
+				node: node(
+					Op::SgdBias { lr },
+					vec![i32d(&[b, n]), i32d(&[n])],
+					i32d(&[n]),
+				),
+				data: vec![
+					TensorData::I32(q16s(&mut r, b * n)),
+					TensorData::I32(q16s(&mut r, n)),
+				],
+			}
+		}
+		"meanrows" => {
+			let (p, m) = (dim(1, 8), dim(1, 40));
+			let mut r = Rng(seed ^ 17);
+			Case {
+				node: node(Op::MeanRows, vec![i32d(&[p, m])], i32d(&[m])),
+				data: vec![TensorData::I32(q16s(&mut r, p * m))],
 			}
 		}
 		_ => panic!("unknown op {op}"),
