@@ -13,6 +13,9 @@
 //! - `transfer`: `Balances.transfer_keep_alive` between benchmark accounts (baseline);
 //! - `submit-task`: `Market.submit_task` by requester accounts; bonded benchmark
 //!   providers (registered at setup) absorb the tasks through the auction;
+//! - `submit-task-batch`: the same tasks at the same task rate, `--batch` per
+//!   `Utility.batch_all` transaction (how a bulk requester submits; the table counts
+//!   transactions, the summary line tasks);
 //! - `commit`: `Submissions.commit` by the assigned providers for those tasks;
 //! - `reveal`: from each task's due block, `Submissions.reveal` (half the tasks) and
 //!   a chunked reveal (`reveal_chunk` of `--chunk-bytes` then `finish_reveal`, the other
@@ -29,7 +32,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use load::{Load, Stats};
 use observer::{lock, Shared, State};
-use opml_primitives_core::commitment::{chunked_reveal_hash, result_commitment};
+use opml_primitives_core::{commitment::result_commitment, merkle::bytes_root, ZERO_HASH};
 use opml_worker::chain::api;
 use std::{
 	collections::{BTreeMap, HashMap},
@@ -58,6 +61,8 @@ enum Workload {
 	Transfer,
 	/// `Market.submit_task`.
 	SubmitTask,
+	/// `Utility.batch_all` of `--batch` `Market.submit_task` calls (bulk requesters).
+	SubmitTaskBatch,
 	/// `Submissions.commit` for the tasks of `submit-task`.
 	Commit,
 	/// `Submissions.reveal` and chunked reveals for the committed tasks.
@@ -94,6 +99,9 @@ struct Args {
 	/// Benchmark providers (at most the registry's `MaxProviders`).
 	#[arg(long, default_value_t = 32)]
 	providers: u32,
+	/// Tasks per `submit-task-batch` transaction.
+	#[arg(long, default_value_t = 16)]
+	batch: u32,
 	/// Bytes of each chunked reveal (one chunk, at most `MaxChunkLen`).
 	#[arg(long, default_value_t = 16 * 1024)]
 	chunk_bytes: usize,
@@ -326,6 +334,8 @@ struct Report {
 	workloads: Vec<WorkloadReport>,
 	/// Committed throughput of market transactions over that of transfers.
 	market_over_transfer: Option<f64>,
+	/// Tasks per second submitted in batches over transfers per second.
+	tasks_over_transfer_batched: Option<f64>,
 }
 
 fn table(report: &Report) -> String {
@@ -499,6 +509,7 @@ async fn main() -> Result<()> {
 		block_time: b.block_time(),
 		workloads: Vec::new(),
 		market_over_transfer: None,
+		tasks_over_transfer_batched: None,
 	};
 	let drain = b.args.drain;
 	let mut committed: Vec<Committed> = Vec::new();
@@ -517,29 +528,52 @@ async fn main() -> Result<()> {
 					plan.push(b.sign("transfer", t, &requesters[i % n], &call).await?);
 				}
 			}
-			Workload::SubmitTask => {
+			Workload::SubmitTask | Workload::SubmitTaskBatch => {
 				use api::runtime_types::{
 					bounded_collections::bounded_vec::BoundedVec,
-					pallet_opml_market::types::TaskInput,
+					opml_runtime::RuntimeCall,
+					pallet_opml_market::{pallet::Call as MarketCall, types::TaskInput},
 				};
 				// Commits for these tasks come in the next workload (as long again):
 				// the deadline leaves room for it.
 				let bt = b.block_time().max(0.05);
 				let deadline = ((2.0 * load.duration + drain.min(30.0) + 10.0) / bt).ceil() as u32;
-				for (i, &t) in schedule.iter().enumerate() {
-					let input = BoundedVec((0..64u8).map(|x| x.wrapping_add(i as u8)).collect());
-					let call = api::transactions().market().submit_task(
-						model,
-						TaskInput::Inline(input),
-						1,
-						UNIT / 100,
-						1,
-						deadline,
-					);
-					plan.push(
-						b.sign("submit_task", t, &requesters[i % requesters.len()], &call)
-							.await?,
-					);
+				let input = |i: usize| {
+					TaskInput::Inline(BoundedVec(
+						(0..64u8).map(|x| x.wrapping_add(i as u8)).collect(),
+					))
+				};
+				// batches carry the same task rate: one transaction per `batch` send times
+				let batch = b.args.batch.max(1) as usize;
+				let step = if w == Workload::SubmitTask { 1 } else { batch };
+				for (i, &t) in schedule.iter().step_by(step).enumerate() {
+					let who = &requesters[i % requesters.len()];
+					if w == Workload::SubmitTask {
+						let call = api::transactions().market().submit_task(
+							model,
+							input(i),
+							1,
+							UNIT / 100,
+							1,
+							deadline,
+						);
+						plan.push(b.sign("submit_task", t, who, &call).await?);
+					} else {
+						let calls = (0..batch)
+							.map(|j| {
+								RuntimeCall::Market(MarketCall::submit_task {
+									model,
+									input: input(i * batch + j),
+									demand: 1,
+									valuation: UNIT / 100,
+									redundancy: 1,
+									deadline,
+								})
+							})
+							.collect();
+						let call = api::transactions().utility().batch_all(calls);
+						plan.push(b.sign("submit_task_batch", t, who, &call).await?);
+					}
 				}
 			}
 			Workload::Commit => {
@@ -569,8 +603,9 @@ async fn main() -> Result<()> {
 							.map(|x| (x as u64 ^ a.task) as u8)
 							.collect::<Vec<u8>>()
 					});
+					// a chunked reveal publishes the output of the result it reveals
 					let root = match &chunk {
-						Some(c) => chunked_reveal_hash(a.task, c, 0),
+						Some(c) => one_node_result(c).0,
 						None => opml_primitives_core::hash::blake2_256(&salt),
 					};
 					let c = result_commitment(a.task, &AccountId32(a.provider).0, &root, &salt);
@@ -607,9 +642,16 @@ async fn main() -> Result<()> {
 								c.clone(),
 							);
 							ps.push(b.sign("reveal_chunk", times[i], k, &call).await?);
-							let call = api::transactions()
-								.submissions()
-								.finish_reveal(a.task, *salt);
+							let (_, slot, siblings) = one_node_result(c);
+							let call = api::transactions().submissions().finish_reveal(
+								a.task,
+								*salt,
+								*root,
+								slot,
+								api::runtime_types::bounded_collections::bounded_vec::BoundedVec(
+									siblings,
+								),
+							);
 							ps.push(b.sign("finish_reveal", times[i + 1], k, &call).await?);
 						}
 					}
@@ -623,13 +665,17 @@ async fn main() -> Result<()> {
 		}
 		tracing::info!(workload = %name, transactions = plan.len(), "signed; sending");
 		let hashes = b.run(&name, plan, drain).await?;
-		if w == Workload::SubmitTask {
+		if matches!(w, Workload::SubmitTask | Workload::SubmitTaskBatch) {
 			// wait for the auction to assign what was submitted
-			let want = b
-				.stats(&hashes)
-				.values()
-				.map(|s| s.committed)
-				.sum::<usize>();
+			let want =
+				b.stats(&hashes)
+					.values()
+					.map(|s| s.committed)
+					.sum::<usize>() * if w == Workload::SubmitTaskBatch {
+					b.args.batch.max(1) as usize
+				} else {
+					1
+				};
 			let until = Instant::now() + Duration::from_secs(60);
 			while lock(&b.state).assigned.len() < want && Instant::now() < until {
 				tokio::time::sleep(Duration::from_millis(200)).await;
@@ -656,6 +702,14 @@ async fn main() -> Result<()> {
 			report.market_over_transfer = Some(m / t);
 		}
 	}
+	if let (Some(t), Some(m)) = (
+		thr("transfer", "transfer"),
+		thr("submittaskbatch", "submit_task_batch"),
+	) {
+		if t > 0.0 {
+			report.tasks_over_transfer_batched = Some(m * b.args.batch.max(1) as f64 / t);
+		}
+	}
 	report.block_time = b.block_time();
 	println!("{}", table(&report));
 	for (w, _, errors) in &report.workloads {
@@ -666,11 +720,26 @@ async fn main() -> Result<()> {
 	if let Some(r) = report.market_over_transfer {
 		println!("market (submit_task) / transfer throughput: {r:.2}");
 	}
+	if let Some(r) = report.tasks_over_transfer_batched {
+		println!(
+			"tasks submitted in batches of {} / transfers, per second: {r:.2}",
+			b.args.batch
+		);
+	}
 	if let Some(path) = &b.args.json {
 		std::fs::write(path, serde_json::to_string_pretty(&report)?)
 			.with_context(|| format!("writing {}", path.display()))?;
 	}
 	Ok(())
+}
+
+/// The result root of a one-node execution whose output is `payload`, with the output's
+/// slot and proof (what a chunked reveal of `payload` finishes with).
+fn one_node_result(payload: &[u8]) -> ([u8; 32], u32, Vec<H256>) {
+	let (g, proof) = opml_nn::commit::one_node_result(ZERO_HASH, bytes_root(payload).0)
+		.expect("two slots fit a graph state");
+	let siblings = proof.siblings.iter().map(|s| H256(*s)).collect();
+	(g, proof.index as u32, siblings)
 }
 
 /// `n` send times following `load`'s rates (the schedule, stretched or cut to `n`).

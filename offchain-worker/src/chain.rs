@@ -75,6 +75,15 @@ impl Client {
 		what: &str,
 		tx: &Call,
 	) -> Result<Vec<Event>> {
+		Ok(self.submit_at(what, tx).await?.0)
+	}
+
+	/// [`Client::submit`], also returning the number of the block that included it.
+	pub async fn submit_at<Call: subxt::tx::Payload>(
+		&self,
+		what: &str,
+		tx: &Call,
+	) -> Result<(Vec<Event>, u64)> {
 		let started = std::time::Instant::now();
 		let at = self.api.at_current_block().await?;
 		let progress = at
@@ -82,8 +91,17 @@ impl Client {
 			.sign_and_submit_then_watch_default(tx, &self.signer)
 			.await
 			.with_context(|| format!("submitting {what}"))?;
-		let events = progress
-			.wait_for_finalized_success()
+		let in_block = progress
+			.wait_for_finalized()
+			.await
+			.with_context(|| format!("{what} failed"))?;
+		let block = self
+			.api
+			.at_block(in_block.block_hash())
+			.await?
+			.block_number();
+		let events = in_block
+			.wait_for_success()
 			.await
 			.with_context(|| format!("{what} failed"))?;
 		crate::metrics::get()
@@ -100,7 +118,7 @@ impl Client {
 				bytes: e.field_bytes().to_vec(),
 			});
 		}
-		Ok(out)
+		Ok((out, block))
 	}
 }
 
@@ -117,10 +135,10 @@ pub struct Follower {
 }
 
 impl Follower {
-	/// Start after the current finalized head.
-	pub async fn start(client: &Client) -> Result<Self> {
-		let head = client.api.at_current_block().await?.block_number();
-		Ok(Follower { next: head + 1 })
+	/// Start after the current finalized head, or at block `from` if given (replaying
+	/// the finalized blocks since, at most [`MAX_REPLAY`]).
+	pub async fn start(client: &Client, from: Option<u64>) -> Result<Self> {
+		Self::resume(client, from.map(|b| b.saturating_sub(1))).await
 	}
 
 	/// Resume after block `cursor` (the last one a daemon processed), replaying the

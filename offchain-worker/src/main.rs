@@ -353,13 +353,20 @@ async fn main() -> Result<()> {
 				redundancy,
 				deadline,
 			};
-			let task = requester::submit_task(&client, &files, &req, &input).await?;
+			let (task, block) = requester::submit_task(&client, &files, &req, &input).await?;
 			if !json {
 				println!("task {task} submitted");
 			}
 			if watch {
-				let o = requester::watch(&client, &files, task, json, Duration::from_secs(timeout))
-					.await?;
+				let o = requester::watch(
+					&client,
+					&files,
+					task,
+					Some(block),
+					json,
+					Duration::from_secs(timeout),
+				)
+				.await?;
 				print_outcome(task, &o, json);
 			} else if json {
 				println!("{}", serde_json::json!({ "task": task }));
@@ -372,8 +379,15 @@ async fn main() -> Result<()> {
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
 			let files = Files::open(&cli.files)?;
-			let o =
-				requester::watch(&client, &files, task, json, Duration::from_secs(timeout)).await?;
+			let o = requester::watch(
+				&client,
+				&files,
+				task,
+				None,
+				json,
+				Duration::from_secs(timeout),
+			)
+			.await?;
 			print_outcome(task, &o, json);
 		}
 	}

@@ -62,13 +62,14 @@ pub struct TaskRequest {
 }
 
 /// Submit a task with `input` (int8): inline if small, else by root (the bytes go to
-/// `files`). Returns the task id.
+/// `files`). Returns the task id and the block that included it (watch from there:
+/// the assignment may be finalized before a watcher starts).
 pub async fn submit_task(
 	client: &Client,
 	files: &Files,
 	req: &TaskRequest,
 	input: &[i8],
-) -> Result<u64> {
+) -> Result<(u64, u64)> {
 	use api::runtime_types::{
 		bounded_collections::bounded_vec::BoundedVec, pallet_opml_market::types::TaskInput,
 	};
@@ -92,13 +93,13 @@ pub async fn submit_task(
 		req.redundancy,
 		req.deadline,
 	);
-	let events = client.submit("Market.submit_task", &tx).await?;
+	let (events, block) = client.submit_at("Market.submit_task", &tx).await?;
 	let id = events
 		.iter()
 		.find(|e| e.pallet == "Market" && e.name == "TaskSubmitted")
 		.and_then(|e| field(e, "task"))
 		.ok_or_else(|| anyhow!("no Market.TaskSubmitted event"))?;
-	Ok(id as u64)
+	Ok((id as u64, block))
 }
 
 /// How a watched task ended.
@@ -167,10 +168,13 @@ async fn output_desc(client: &Client, files: &Files, task: u64) -> Option<(Vec<u
 /// published (or [`OUTPUT_WAIT`] passed); a progress line per event (or a JSON line
 /// each with `json`). The output's length is checked against the model's output shape
 /// when the model file is in `files`.
+/// Follow `task` block by block (from block `from` if given, else from the next
+/// finalized block), printing its events, until it is settled.
 pub async fn watch(
 	client: &Client,
 	files: &Files,
 	task: u64,
+	from: Option<u64>,
 	json: bool,
 	timeout: Duration,
 ) -> Result<Outcome> {
@@ -184,7 +188,7 @@ pub async fn watch(
 		b.set_message(format!("task {task}: waiting for an auction round"));
 		b
 	};
-	let mut follower = crate::chain::Follower::start(client).await?;
+	let mut follower = crate::chain::Follower::start(client, from).await?;
 	let deadline = tokio::time::Instant::now() + timeout;
 	let mut result = None;
 	let mut settled = None;

@@ -199,6 +199,9 @@ mod runtime {
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
 
+	#[runtime::pallet_index(7)]
+	pub type Utility = pallet_utility;
+
 	#[runtime::pallet_index(10)]
 	pub type Providers = pallet_opml_providers;
 
@@ -210,4 +213,7 @@ mod runtime {
 
 	#[runtime::pallet_index(13)]
 	pub type Arbitration = pallet_opml_arbitration;
+
+	#[runtime::pallet_index(14)]
+	pub type Training = pallet_opml_training;
 }

@@ -91,6 +91,7 @@ impl pallet_opml_submissions::Config for Test {
 	type ChallengePeriod = ConstU64<10>;
 	type RevealPenalty = ConstU64<20>;
 	type MaxChunkLen = ConstU32<1024>;
+	type MaxPayloadChunks = ConstU32<16>;
 	type MaxAgendaPerBlock = ConstU32<16>;
 	type MaxAgendaBucket = ConstU32<64>;
 	type ResultRetention = ConstU64<20>;

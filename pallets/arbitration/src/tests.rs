@@ -107,7 +107,7 @@ impl World {
 				10
 			));
 		}
-		let t = pallet_opml_market::NextTaskId::<Test>::get();
+		let t = pallet_opml_market::Pallet::<Test>::next_task_id();
 		let input_root = H256(tensor_root(&self.input.to_bytes()).0);
 		assert_ok!(Market::submit_task(
 			RuntimeOrigin::signed(REQUESTER),

@@ -96,16 +96,20 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::BadDeadline
 		);
 		ensure!(!valuation.is_zero(), Error::<T>::ZeroValuation);
-		let task = NextTaskId::<T>::get();
+		let counts = TaskCounts::<T>::get();
+		let task = counts.next;
 		let next = task.checked_add(1).ok_or(Error::<T>::Overflow)?;
 		ensure!(
-			OpenTasks::<T>::count() < T::MaxOpenTasks::get(),
+			counts.open < T::MaxOpenTasks::get(),
 			Error::<T>::TooManyOpenTasks
 		);
 		T::Currency::hold(&Self::escrow(), &requester, valuation)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		OpenTasks::<T>::insert(task, ());
-		NextTaskId::<T>::put(next);
+		TaskCounts::<T>::put(TaskCounter {
+			next,
+			open: counts.open.saturating_add(1),
+		});
 		Tasks::<T>::insert(
 			task,
 			TaskInfo {
@@ -158,7 +162,24 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		);
 		Tasks::<T>::remove(task);
-		OpenTasks::<T>::remove(task);
+		Self::close(task);
+	}
+
+	/// Take `task` out of the open book (if it is there).
+	fn close(task: TaskId) {
+		if OpenTasks::<T>::take(task).is_some() {
+			TaskCounts::<T>::mutate(|c| c.open = c.open.saturating_sub(1));
+		}
+	}
+
+	/// The id the next submitted task gets.
+	pub fn next_task_id() -> TaskId {
+		TaskCounts::<T>::get().next
+	}
+
+	/// The number of open tasks.
+	pub fn open_tasks() -> u32 {
+		TaskCounts::<T>::get().open
 	}
 
 	/// The hook: deadlines, then the auction round.
@@ -169,11 +190,14 @@ impl<T: Config> Pallet<T> {
 		let period = T::AuctionPeriod::get();
 		let round_due = !period.is_zero() && (now % period).is_zero();
 		if CurrentRound::<T>::exists() || round_due {
-			weight.saturating_accrue(T::WeightInfo::clear_round(
-				T::MaxOpenTasks::get(),
-				T::MaxProviders::get(),
-			));
-			Self::step_round();
+			// charged for the work done (the hook's weight is returned after it ran):
+			// an empty book costs one read, not a worst-case round
+			let (tasks, providers) = Self::step_round();
+			weight.saturating_accrue(if tasks == 0 {
+				T::DbWeight::get().reads(1)
+			} else {
+				T::WeightInfo::clear_round(tasks, providers.max(1))
+			});
 		}
 		weight
 	}
@@ -207,14 +231,18 @@ impl<T: Config> Pallet<T> {
 
 	/// Start a round (snapshot and sort) if none is running, then clear up to
 	/// `MaxTasksPerBlock` tasks, then finish the round if every task was considered.
-	pub(crate) fn step_round() {
+	/// Returns the work's size for its weight, `(tasks, providers)` read: at most the
+	/// round's bids and asks (the benchmark `clear_round(t, p)` starts and clears a
+	/// whole round of `t` tasks and `p` providers in one step).
+	pub(crate) fn step_round() -> (u32, u32) {
 		let mut round = match CurrentRound::<T>::get() {
 			Some(r) => r,
 			None => match Self::start_round() {
-				Some(r) => r,
-				None => return,
+				Ok(r) => r,
+				Err(work) => return work,
 			},
 		};
+		let work = (round.bids.len() as u32, round.asks.len() as u32);
 		let (bids, asks) = Self::bids_asks(&round);
 		let mut c = auction::Clearing {
 			task_order: round.task_order.to_vec(),
@@ -236,7 +264,7 @@ impl<T: Config> Pallet<T> {
 					.collect::<Vec<_>>(),
 			);
 			CurrentRound::<T>::put(round);
-			return;
+			return work;
 		}
 		CurrentRound::<T>::kill();
 		let outcome = c.finish(&bids, &asks, T::Pricing::get());
@@ -271,6 +299,7 @@ impl<T: Config> Pallet<T> {
 				price,
 			};
 			Tasks::<T>::insert(b.task, t);
+			// every task of the round is in the book: counted down once below
 			OpenTasks::<T>::remove(b.task);
 			Self::schedule_deadline(due, b.task);
 			let accounts: Vec<T::AccountId> = providers.iter().map(|(a, _)| a.clone()).collect();
@@ -283,11 +312,13 @@ impl<T: Config> Pallet<T> {
 				due,
 			});
 		}
+		TaskCounts::<T>::mutate(|c| c.open = c.open.saturating_sub(assigned));
 		Self::deposit_event(Event::RoundCleared {
 			round: round.index,
 			assigned,
 			surplus: outcome.surplus.unique_saturated_into(),
 		});
+		work
 	}
 
 	fn schedule_deadline(due: BlockNumberFor<T>, task: TaskId) {
@@ -301,13 +332,15 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	fn start_round() -> Option<RoundOf<T>> {
+	/// A new round's snapshot, or (no task or no provider) the work done reading,
+	/// `(tasks, providers)`.
+	fn start_round() -> Result<RoundOf<T>, (u32, u32)> {
 		// bounded: at most `MaxOpenTasks` entries exist (checked on insertion)
 		let open: Vec<TaskId> = OpenTasks::<T>::iter_keys()
 			.take(T::MaxOpenTasks::get() as usize)
 			.collect();
 		if open.is_empty() {
-			return None;
+			return Err((0, 0));
 		}
 		let mut bids = Vec::with_capacity(open.len());
 		for &task in open.iter() {
@@ -339,7 +372,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		if asks.is_empty() {
-			return None;
+			return Err((open.len() as u32, T::MaxProviders::get()));
 		}
 		let index = RoundCount::<T>::mutate(|c| {
 			*c = c.saturating_add(1);
@@ -363,7 +396,7 @@ impl<T: Config> Pallet<T> {
 			tasks: round.bids.len() as u32,
 			providers: round.asks.len() as u32,
 		});
-		Some(round)
+		Ok(round)
 	}
 
 	/// Process up to `max` tasks whose deadline passed, oldest block first, skipping at
@@ -451,13 +484,14 @@ impl<T: Config> Pallet<T> {
 			T::Delivery::on_unassigned(task);
 		}
 		t.status = TaskStatus::Open;
-		if OpenTasks::<T>::count() >= T::MaxOpenTasks::get() {
+		if Self::open_tasks() >= T::MaxOpenTasks::get() {
 			// no room to re-auction: give the requester everything back
 			Self::drop_task(task, &t);
 			Self::deposit_event(Event::TaskCancelled { task });
 			return;
 		}
 		OpenTasks::<T>::insert(task, ());
+		TaskCounts::<T>::mutate(|c| c.open = c.open.saturating_add(1));
 		let (valuation, priority) = (t.valuation, t.priority);
 		Tasks::<T>::insert(task, t);
 		Self::deposit_event(Event::TaskReauctioned {
@@ -476,8 +510,7 @@ impl<T: Config> Pallet<T> {
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let open: Vec<TaskId> = OpenTasks::<T>::iter_keys().collect();
 		ensure!(
-			open.len() as u32 == OpenTasks::<T>::count()
-				&& OpenTasks::<T>::count() <= T::MaxOpenTasks::get(),
+			open.len() as u32 == Self::open_tasks() && Self::open_tasks() <= T::MaxOpenTasks::get(),
 			"open-task counter wrong or over the limit"
 		);
 		for (id, t) in Tasks::<T>::iter() {
@@ -632,7 +665,7 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 			1,
 			Default::default(),
 		)?;
-		let task = NextTaskId::<T>::get();
+		let task = Self::next_task_id();
 		let r = u8::try_from(providers.len()).map_err(|_| Error::<T>::BadRedundancy)?;
 		Self::do_submit_task(
 			requester,
@@ -657,10 +690,53 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 			price: pay.saturating_mul(r.into()),
 		};
 		Tasks::<T>::insert(task, t);
-		OpenTasks::<T>::remove(task);
+		Self::close(task);
 		Self::schedule_deadline(due, task);
 		T::Delivery::on_assigned(task, providers, due);
 		Ok(task)
+	}
+}
+
+impl<T: Config> TaskSubmitter<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn submit(
+		requester: &T::AccountId,
+		model: ModelId,
+		input: H256,
+		valuation: BalanceOf<T>,
+		redundancy: u8,
+		deadline: u32,
+	) -> Result<TaskId, DispatchError> {
+		let demand = Models::<T>::get(model)
+			.ok_or(Error::<T>::UnknownModel)?
+			.weight;
+		let task = Self::next_task_id();
+		Self::do_submit_task(
+			requester.clone(),
+			model,
+			TaskInput::Root(input),
+			demand,
+			valuation,
+			redundancy,
+			deadline.into(),
+		)?;
+		Ok(task)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn model_for_benchmark() -> Result<ModelId, DispatchError> {
+		use frame_support::traits::fungible::Mutate;
+		use sp_runtime::traits::Bounded;
+		let owner: T::AccountId = frame_benchmarking::account("model-owner", 0, 0);
+		T::Currency::set_balance(&owner, BalanceOf::<T>::max_value() / 1024u32.into());
+		let model = NextModelId::<T>::get();
+		Self::do_register_model(
+			owner,
+			H256::repeat_byte(1),
+			H256::repeat_byte(2),
+			1,
+			Default::default(),
+		)?;
+		Ok(model)
 	}
 }
 

@@ -166,15 +166,17 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Tasks<T: Config> = StorageMap<_, Twox64Concat, TaskId, TaskOf<T>>;
 
-	/// Next task id.
+	/// The next task id and the number of open tasks, in one value: submitting a task
+	/// reads and writes one counter.
 	#[pallet::storage]
-	pub type NextTaskId<T> = StorageValue<_, TaskId, ValueQuery>;
+	pub type TaskCounts<T> = StorageValue<_, TaskCounter, ValueQuery>;
 
 	/// Open tasks waiting for a round (the auction's task side), at most
-	/// `MaxOpenTasks`: one entry per task, so submitting, assigning and cancelling a
-	/// task cost O(1) storage work whatever the size of the book.
+	/// `MaxOpenTasks` (counted in [`TaskCounts`]): one entry per task, so submitting,
+	/// assigning and cancelling a task cost O(1) storage work whatever the size of the
+	/// book.
 	#[pallet::storage]
-	pub type OpenTasks<T: Config> = CountedStorageMap<_, Twox64Concat, TaskId, (), OptionQuery>;
+	pub type OpenTasks<T: Config> = StorageMap<_, Twox64Concat, TaskId, (), OptionQuery>;
 
 	/// The round being cleared, if any.
 	#[pallet::storage]

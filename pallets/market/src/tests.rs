@@ -46,7 +46,7 @@ fn provider(who: u64, ty: u32, units: u32, cost: u64) {
 }
 
 fn submit(who: u64, m: ModelId, demand: u32, v: u64, r: u8) -> TaskId {
-	let id = crate::pallet::NextTaskId::<Test>::get();
+	let id = crate::Pallet::<Test>::next_task_id();
 	assert_ok!(Market::submit_task(
 		RuntimeOrigin::signed(who),
 		m,
@@ -178,7 +178,7 @@ fn cancel_task_releases_escrow() {
 		);
 		assert_ok!(Market::cancel_task(RuntimeOrigin::signed(BOB), t));
 		assert_eq!(escrow(BOB), 0);
-		assert_eq!(OpenTasks::<Test>::count(), 0);
+		assert_eq!(Market::open_tasks(), 0);
 		assert!(Tasks::<Test>::get(t).is_none());
 	});
 }
@@ -204,7 +204,7 @@ fn a_round_assigns_tasks_to_distinct_cheap_enough_providers() {
 			let q = if p == 10 { 5 } else { 8 };
 			assert_eq!(pay, (100 + q * 4 * 2) / 4);
 		}
-		assert_eq!(OpenTasks::<Test>::count(), 0);
+		assert_eq!(Market::open_tasks(), 0);
 		assert!(events()
 			.iter()
 			.any(|e| matches!(e, Event::RoundCleared { assigned: 2, .. })));
@@ -514,7 +514,7 @@ fn a_task_subject_survives_deregistration_and_hashes_inline_inputs() {
 		let m = model(1);
 		let t = submit(BOB, m, 1, 100, 1);
 		let bytes = vec![3u8; 100];
-		let t2 = crate::pallet::NextTaskId::<Test>::get();
+		let t2 = crate::Pallet::<Test>::next_task_id();
 		assert_ok!(Market::submit_task(
 			RuntimeOrigin::signed(BOB),
 			m,
@@ -540,5 +540,35 @@ fn a_task_subject_survives_deregistration_and_hashes_inline_inputs() {
 			H256(opml_primitives_core::merkle::bytes_root(&bytes).0)
 		);
 		assert!(Market::subject(t2 + 1).is_none());
+	});
+}
+
+#[test]
+fn the_hook_is_charged_for_the_round_it_cleared_not_the_worst_case() {
+	use crate::weights::WeightInfo;
+	use frame_support::traits::Get;
+	test(|| {
+		// a due round with an empty book: one read
+		System::set_block_number(5);
+		let empty = Market::on_block(5);
+		let worst = <() as WeightInfo>::clear_round(
+			<Test as crate::Config>::MaxOpenTasks::get(),
+			<Test as crate::Config>::MaxProviders::get(),
+		);
+		let db: frame_support::weights::RuntimeDbWeight =
+			<Test as frame_system::Config>::DbWeight::get();
+		assert_eq!(empty, db.reads(3) + <() as WeightInfo>::expire(1));
+		// two tasks and one provider: the weight of clearing exactly that
+		let m = model(1);
+		provider(10, m, 100, 5);
+		submit(BOB, m, 1, 100, 1);
+		submit(BOB, m, 1, 100, 1);
+		System::set_block_number(10);
+		let w = Market::on_block(10);
+		assert!(w.ref_time() >= <() as WeightInfo>::clear_round(2, 1).ref_time());
+		assert!(w.ref_time() < worst.ref_time());
+		assert!(events()
+			.iter()
+			.any(|e| matches!(e, Event::RoundCleared { assigned: 2, .. })));
 	});
 }

@@ -14,6 +14,27 @@ pub type ModelId = u32;
 /// A task's id.
 pub type TaskId = u64;
 
+/// The task counters ([`crate::pallet::TaskCounts`]).
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct TaskCounter {
+	/// The id the next submitted task gets.
+	pub next: TaskId,
+	/// Tasks in the open book ([`crate::pallet::OpenTasks`]).
+	pub open: u32,
+}
+
 /// A registered model (DESIGN.md §3).
 #[derive(
 	CloneNoBound,
@@ -250,6 +271,26 @@ pub trait TaskSettlement<AccountId> {
 	#[cfg(feature = "runtime-benchmarks")]
 	fn assigned_for_benchmark(providers: &[AccountId])
 		-> Result<TaskId, sp_runtime::DispatchError>;
+}
+
+/// Submitting tasks on someone's behalf (implemented by this pallet): what a pallet
+/// that drives work, such as a federated training job, asks the market.
+pub trait TaskSubmitter<AccountId, Balance> {
+	/// Submit a task for `requester` exactly as [`crate::Pallet::submit_task`] would
+	/// (same checks; `valuation` held from `requester` in escrow), with the input given
+	/// by its tensor root and the model's own weight as the demand.
+	fn submit(
+		requester: &AccountId,
+		model: ModelId,
+		input: H256,
+		valuation: Balance,
+		redundancy: u8,
+		deadline: u32,
+	) -> Result<TaskId, sp_runtime::DispatchError>;
+
+	/// Benchmarks of other pallets: a registered model of weight 1.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn model_for_benchmark() -> Result<ModelId, sp_runtime::DispatchError>;
 }
 
 /// What a dispute is about: the model and the input of a task.

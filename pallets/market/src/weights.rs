@@ -63,10 +63,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `212`
 		//  Estimated: `3593`
-		// Minimum execution time: 54_491_000 picoseconds.
-		Weight::from_parts(65_556_811, 3593)
-			// Standard Error: 979
-			.saturating_add(Weight::from_parts(3_282, 0).saturating_mul(m.into()))
+		// Minimum execution time: 54_861_000 picoseconds.
+		Weight::from_parts(86_380_690, 3593)
+			// Standard Error: 405
+			.saturating_add(Weight::from_parts(3_617, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -80,87 +80,87 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `703`
 		//  Estimated: `3851`
-		// Minimum execution time: 48_963_000 picoseconds.
-		Weight::from_parts(55_252_000, 3851)
+		// Minimum execution time: 48_232_000 picoseconds.
+		Weight::from_parts(54_741_000, 3851)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Market::Models` (r:1 w:0)
 	/// Proof: `Market::Models` (`max_values`: None, `max_size`: Some(386), added: 2861, mode: `MaxEncodedLen`)
-	/// Storage: `Market::NextTaskId` (r:1 w:1)
-	/// Proof: `Market::NextTaskId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Market::OpenTasks` (r:1 w:1)
-	/// Proof: `Market::OpenTasks` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Market::TaskCounts` (r:1 w:1)
+	/// Proof: `Market::TaskCounts` (`max_values`: Some(1), `max_size`: Some(12), added: 507, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Market::OpenTasks` (r:0 w:1)
+	/// Proof: `Market::OpenTasks` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:0 w:1)
 	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(4650), added: 7125, mode: `MaxEncodedLen`)
 	fn submit_task() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2904`
+		//  Measured:  `741`
 		//  Estimated: `3851`
-		// Minimum execution time: 96_613_000 picoseconds.
-		Weight::from_parts(121_941_000, 3851)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+		// Minimum execution time: 130_224_000 picoseconds.
+		Weight::from_parts(153_388_000, 3851)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Market::Tasks` (r:1 w:1)
 	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(4650), added: 7125, mode: `MaxEncodedLen`)
 	/// Storage: `Market::CurrentRound` (r:1 w:0)
-	/// Proof: `Market::CurrentRound` (`max_values`: Some(1), `max_size`: Some(31826), added: 32321, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Proof: `Market::CurrentRound` (`max_values`: Some(1), `max_size`: Some(91730), added: 92225, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Market::OpenTasks` (r:1 w:1)
-	/// Proof: `Market::OpenTasks` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Proof: `Market::OpenTasks` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Market::TaskCounts` (r:1 w:1)
+	/// Proof: `Market::TaskCounts` (`max_values`: Some(1), `max_size`: Some(12), added: 507, mode: `MaxEncodedLen`)
 	fn cancel_task() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7607`
-		//  Estimated: `33311`
-		// Minimum execution time: 92_668_000 picoseconds.
-		Weight::from_parts(146_267_000, 33311)
+		//  Measured:  `6716`
+		//  Estimated: `93215`
+		// Minimum execution time: 131_986_000 picoseconds.
+		Weight::from_parts(167_999_000, 93215)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Market::DeadlineCursor` (r:1 w:1)
 	/// Proof: `Market::DeadlineCursor` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:1)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Tasks` (r:32 w:32)
+	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(8206), added: 10681, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Tasks` (r:127 w:127)
 	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(4650), added: 7125, mode: `MaxEncodedLen`)
-	/// Storage: `Submissions::Pools` (r:32 w:32)
-	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1211), added: 3686, mode: `MaxEncodedLen`)
+	/// Storage: `Submissions::Pools` (r:127 w:127)
+	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1107), added: 3582, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Providers` (r:8 w:8)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(222), added: 2697, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:9 w:9)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:9 w:9)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Market::OpenTasks` (r:1 w:1)
-	/// Proof: `Market::OpenTasks` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[1, 32]`.
+	/// Storage: `Market::TaskCounts` (r:1 w:1)
+	/// Proof: `Market::TaskCounts` (`max_values`: Some(1), `max_size`: Some(12), added: 507, mode: `MaxEncodedLen`)
+	/// Storage: `Market::OpenTasks` (r:0 w:127)
+	/// Proof: `Market::OpenTasks` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[1, 128]`.
 	fn expire(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7645 + n * (112 ±0)`
+		//  Measured:  `7649 + n * (111 ±0)`
 		//  Estimated: `24417 + n * (7125 ±0)`
-		// Minimum execution time: 569_675_000 picoseconds.
-		Weight::from_parts(594_522_000, 24417)
-			// Standard Error: 3_986_815
-			.saturating_add(Weight::from_parts(544_901_077, 0).saturating_mul(n.into()))
+		// Minimum execution time: 809_862_000 picoseconds.
+		Weight::from_parts(3_272_780_656, 24417)
+			// Standard Error: 12_457_403
+			.saturating_add(Weight::from_parts(593_561_102, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(29_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(29_u64))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 7125).saturating_mul(n.into()))
 	}
 	/// Storage: `Market::CurrentRound` (r:1 w:1)
-	/// Proof: `Market::CurrentRound` (`max_values`: Some(1), `max_size`: Some(31826), added: 32321, mode: `MaxEncodedLen`)
-	/// Storage: `Market::OpenTasks` (r:1 w:1)
-	/// Proof: `Market::OpenTasks` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Tasks` (r:256 w:256)
+	/// Proof: `Market::CurrentRound` (`max_values`: Some(1), `max_size`: Some(91730), added: 92225, mode: `MaxEncodedLen`)
+	/// Storage: `Market::OpenTasks` (r:1024 w:1024)
+	/// Proof: `Market::OpenTasks` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Tasks` (r:1024 w:1024)
 	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(4650), added: 7125, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ProviderList` (r:1 w:0)
 	/// Proof: `Providers::ProviderList` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
@@ -169,28 +169,28 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::RoundCount` (r:1 w:1)
 	/// Proof: `Market::RoundCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:1)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
-	/// Storage: `Submissions::Agenda` (r:1 w:1)
+	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(8206), added: 10681, mode: `MaxEncodedLen`)
+	/// Storage: `Submissions::Agenda` (r:2 w:2)
 	/// Proof: `Submissions::Agenda` (`max_values`: None, `max_size`: Some(4622), added: 7097, mode: `MaxEncodedLen`)
-	/// Storage: `Submissions::Pools` (r:0 w:256)
-	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1211), added: 3686, mode: `MaxEncodedLen`)
-	/// The range of component `t` is `[1, 256]`.
+	/// Storage: `Market::TaskCounts` (r:1 w:1)
+	/// Proof: `Market::TaskCounts` (`max_values`: Some(1), `max_size`: Some(12), added: 507, mode: `MaxEncodedLen`)
+	/// Storage: `Submissions::Pools` (r:0 w:1024)
+	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1107), added: 3582, mode: `MaxEncodedLen`)
+	/// The range of component `t` is `[1, 1024]`.
 	/// The range of component `p` is `[1, 64]`.
 	fn clear_round(t: u32, p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4534 + p * (137 ±0) + t * (59 ±0)`
-		//  Estimated: `33311 + p * (2697 ±0) + t * (7125 ±0)`
-		// Minimum execution time: 725_326_000 picoseconds.
-		Weight::from_parts(788_570_000, 33311)
-			// Standard Error: 383_631
-			.saturating_add(Weight::from_parts(24_514_964, 0).saturating_mul(t.into()))
-			// Standard Error: 1_535_219
-			.saturating_add(Weight::from_parts(19_833_705, 0).saturating_mul(p.into()))
+		//  Measured:  `4587 + p * (137 ±0) + t * (71 ±0)`
+		//  Estimated: `93215 + p * (2697 ±6) + t * (7125 ±0)`
+		// Minimum execution time: 810_112_000 picoseconds.
+		Weight::from_parts(8_411_509_240, 93215)
+			// Standard Error: 1_170_673
+			.saturating_add(Weight::from_parts(36_093_693, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(t.into())))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(t.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(t.into())))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(t.into())))
 			.saturating_add(Weight::from_parts(0, 2697).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 7125).saturating_mul(t.into()))
 	}
@@ -199,44 +199,43 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights (tests and mocks).
 impl WeightInfo for () {
 	fn register_model(m: u32, ) -> Weight {
-		Weight::from_parts(65_556_811, 3593)
-			.saturating_add(Weight::from_parts(3_282, 0).saturating_mul(m.into()))
+		Weight::from_parts(86_380_690, 3593)
+			.saturating_add(Weight::from_parts(3_617, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn deregister_model() -> Weight {
-		Weight::from_parts(55_252_000, 3851)
+		Weight::from_parts(54_741_000, 3851)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn submit_task() -> Weight {
-		Weight::from_parts(121_941_000, 3851)
-			.saturating_add(ParityDbWeight::get().reads(5_u64))
-			.saturating_add(ParityDbWeight::get().writes(5_u64))
+		Weight::from_parts(153_388_000, 3851)
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn cancel_task() -> Weight {
-		Weight::from_parts(146_267_000, 33311)
+		Weight::from_parts(167_999_000, 93215)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn expire(n: u32, ) -> Weight {
-		Weight::from_parts(594_522_000, 24417)
-			.saturating_add(Weight::from_parts(544_901_077, 0).saturating_mul(n.into()))
+		Weight::from_parts(3_272_780_656, 24417)
+			.saturating_add(Weight::from_parts(593_561_102, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(29_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(29_u64))
-			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 7125).saturating_mul(n.into()))
 	}
 	fn clear_round(t: u32, p: u32, ) -> Weight {
-		Weight::from_parts(788_570_000, 33311)
-			.saturating_add(Weight::from_parts(24_514_964, 0).saturating_mul(t.into()))
-			.saturating_add(Weight::from_parts(19_833_705, 0).saturating_mul(p.into()))
+		Weight::from_parts(8_411_509_240, 93215)
+			.saturating_add(Weight::from_parts(36_093_693, 0).saturating_mul(t.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(t.into())))
+			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(t.into())))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
-			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(t.into())))
+			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(t.into())))
 			.saturating_add(Weight::from_parts(0, 2697).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 7125).saturating_mul(t.into()))
 	}

@@ -6,9 +6,9 @@ use super::*;
 use crate::pallet::Pallet as Submissions;
 use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
-use frame_support::traits::Get;
+use frame_support::{traits::Get, BoundedVec};
 use frame_system::RawOrigin;
-use opml_primitives_core::commitment::{chunked_reveal_hash, result_commitment};
+use opml_primitives_core::{commitment::result_commitment, merkle::bytes_root, ZERO_HASH};
 use pallet_opml_market::{TaskId, TaskSettlement};
 use pallet_opml_providers::{Capacity, ProviderRegistry};
 use sp_core::H256;
@@ -116,22 +116,40 @@ mod benchmarks {
 		_(RawOrigin::Signed(who), task, 0, vec![5u8; l as usize]);
 	}
 
+	/// The largest payload (`MaxPayloadChunks` chunks) with a short last chunk: the
+	/// most chunk roots to combine.
 	#[benchmark]
 	fn finish_reveal() {
 		let (task, ps) = pool::<T>(T::MaxRedundancy::get());
 		let who = ps.last().expect("r > 0").clone();
-		let payload = vec![5u8; T::MaxChunkLen::get().min(100) as usize];
-		let h = H256(chunked_reveal_hash(
-			task,
-			&payload,
-			T::MaxChunkLen::get() as usize,
-		));
+		let max = T::MaxChunkLen::get() as usize;
+		let n = T::MaxPayloadChunks::get() as usize;
+		let mut payload = vec![5u8; max * (n - 1) + 1];
+		payload[0] = 1;
+		let (g, proof) = opml_nn::commit::one_node_result(ZERO_HASH, bytes_root(&payload).0)
+			.expect("a one-node state");
+		let h = H256(g);
 		do_commit_as::<T>(task, &who, h);
 		to_reveal_window::<T>(task);
-		Submissions::<T>::reveal_chunk(RawOrigin::Signed(who.clone()).into(), task, 0, payload)
+		for (i, c) in payload.chunks(max).enumerate() {
+			Submissions::<T>::reveal_chunk(
+				RawOrigin::Signed(who.clone()).into(),
+				task,
+				i as u32,
+				c.to_vec(),
+			)
 			.expect("chunk");
+		}
+		let siblings: Vec<H256> = proof.siblings.iter().map(|s| H256(*s)).collect();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), task, [7u8; 32]);
+		_(
+			RawOrigin::Signed(who),
+			task,
+			[7u8; 32],
+			h,
+			proof.index as u32,
+			BoundedVec::truncate_from(siblings),
+		);
 	}
 
 	/// A pool of `r`: a bare majority reveals, everyone else committed without

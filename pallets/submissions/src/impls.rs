@@ -6,8 +6,9 @@ use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use opml_primitives_core::{
-	commitment::{chunked_reveal_seed, chunked_reveal_step, result_commitment},
-	merkle::SubtreeProof,
+	commitment::result_commitment,
+	merkle::{bytes_root, depth_for, pieces_root},
+	Hash,
 };
 use pallet_opml_market::{TaskId, TaskSettlement};
 use pallet_opml_providers::ProviderRegistry;
@@ -148,7 +149,6 @@ impl<T: Config> Pallet<T> {
 			Reveal::None => {
 				ensure!(index == 0, Error::<T>::ChunkOutOfOrder);
 				ChunkProgress {
-					hash: H256(chunked_reveal_seed(task)),
 					count: 0,
 					bytes: 0,
 					closed: false,
@@ -161,8 +161,12 @@ impl<T: Config> Pallet<T> {
 			}
 			Reveal::Done(_) => return Err(Error::<T>::AlreadyRevealed.into()),
 		};
+		let mut roots = PayloadChunks::<T>::get(task, &who);
+		roots
+			.try_push(H256(bytes_root(&chunk).0))
+			.map_err(|_| Error::<T>::TooManyChunks)?;
+		PayloadChunks::<T>::insert(task, &who, roots);
 		entry.reveal = Reveal::Chunks(ChunkProgress {
-			hash: H256(chunked_reveal_step(&prev.hash.0, &chunk)),
 			count: prev.count.saturating_add(1),
 			bytes: prev.bytes.saturating_add(u64::from(len)),
 			closed: len < max,
@@ -177,15 +181,42 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// The tensor root of `who`'s chunked payload for `task` so far (every chunk but
+	/// the last is a whole subtree of height `log2(MaxChunkLen / 32)`).
+	fn payload_root(
+		task: TaskId,
+		who: &T::AccountId,
+		p: &ChunkProgress,
+	) -> Result<Hash, DispatchError> {
+		let max = u64::from(T::MaxChunkLen::get());
+		let height = depth_for(max / 32);
+		let roots = PayloadChunks::<T>::get(task, who);
+		let full = u64::from(p.count.saturating_sub(1));
+		let last_len = p.bytes.saturating_sub(full.saturating_mul(max));
+		let last_depth = depth_for(last_len.div_ceil(32));
+		let n = roots.len();
+		let pieces: Vec<(Hash, u32)> = roots
+			.iter()
+			.enumerate()
+			.map(|(i, r)| (r.0, if i + 1 == n { last_depth } else { height }))
+			.collect();
+		pieces_root(&pieces, height)
+			.map(|(root, _)| root)
+			.map_err(|_| Error::<T>::BadOutputProof.into())
+	}
+
 	pub(crate) fn do_finish_reveal(
 		who: T::AccountId,
 		task: TaskId,
 		salt: [u8; 32],
+		result: H256,
+		slot: u32,
+		siblings: Vec<H256>,
 	) -> DispatchResult {
 		let mut pool = Pools::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
 		let entry = Self::revealing(&mut pool, &who)?;
-		let result = match &entry.reveal {
-			Reveal::Chunks(p) => p.hash,
+		let progress = match &entry.reveal {
+			Reveal::Chunks(p) => p.clone(),
 			Reveal::None => return Err(Error::<T>::WrongRevealKind.into()),
 			Reveal::Done(_) => return Err(Error::<T>::AlreadyRevealed.into()),
 		};
@@ -193,6 +224,13 @@ impl<T: Config> Pallet<T> {
 			Self::opens(task, &who, entry.commitment, result, &salt),
 			Error::<T>::CommitmentMismatch
 		);
+		let output_root = Self::payload_root(task, &who, &progress)?;
+		let proof = opml_nn::commit::state_slot_proof(slot, siblings.into_iter().map(|h| h.0));
+		ensure!(
+			opml_nn::commit::verify_output_root(&result.0, &output_root, &proof),
+			Error::<T>::BadOutputProof
+		);
+		PayloadChunks::<T>::remove(task, &who);
 		entry.reveal = Reveal::Done(result);
 		Pools::<T>::insert(task, pool);
 		Self::deposit_event(Event::Revealed { task, who, result });
@@ -303,12 +341,7 @@ impl<T: Config> Pallet<T> {
 		let bytes: BoundedVec<u8, T::MaxOutputLen> =
 			output.try_into().map_err(|_| Error::<T>::BadOutputLength)?;
 		ensure!(!bytes.is_empty(), Error::<T>::BadOutputLength);
-		let proof = SubtreeProof {
-			depth: opml_nn::commit::STATE_DEPTH,
-			height: 0,
-			index: u64::from(slot),
-			siblings: siblings.into_iter().map(|h| h.0).collect(),
-		};
+		let proof = opml_nn::commit::state_slot_proof(slot, siblings.into_iter().map(|h| h.0));
 		ensure!(
 			opml_nn::commit::verify_output(&result.0, &bytes, &proof),
 			Error::<T>::BadOutputProof
@@ -327,6 +360,8 @@ impl<T: Config> Pallet<T> {
 	/// re-run the task.
 	pub(crate) fn tally(task: TaskId, mut pool: PoolOf<T>) {
 		let r = pool.entries.len() as u32;
+		// chunked reveals that never finished: at most one entry per member
+		let _ = PayloadChunks::<T>::clear_prefix(task, r, None);
 		// classes of equal results, in order of first appearance
 		let mut classes: Vec<(H256, Vec<T::AccountId>)> = Vec::new();
 		let mut reveals = 0u32;
@@ -509,6 +544,23 @@ impl<T: Config> Pallet<T> {
 			ensure!(!o.bytes.is_empty(), "empty output");
 		}
 		Ok(())
+	}
+}
+
+impl<T: Config> FinalResults for Pallet<T> {
+	fn final_result(task: TaskId) -> Option<H256> {
+		Results::<T>::get(task).map(|r| r.result)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_final_for_benchmark(task: TaskId, result: H256) {
+		Results::<T>::insert(
+			task,
+			FinalResult {
+				result,
+				at: frame_system::Pallet::<T>::block_number(),
+			},
+		);
 	}
 }
 

@@ -13,11 +13,15 @@
 //!    result, and no commit is accepted once reveals can start. At `due` the market
 //!    penalizes providers that did not commit ([`DeliveryCheck::delivered`]).
 //! 2. **Reveal window** (`RevealPeriod` blocks from `due`): [`Pallet::reveal`] for a
-//!    result root, or [`Pallet::reveal_chunk`] … [`Pallet::finish_reveal`] for a large
-//!    payload: the chain keeps only the rolling hash `h_k = H(h_{k-1} || chunk_k)` from
-//!    `h_0 = H(tag, task)` and the count; the bytes stay in the block bodies. Every chunk
-//!    but the last has exactly `MaxChunkLen` bytes (the canonical cut, so equal
-//!    payloads give equal hashes); the final hash is the revealed result.
+//!    result root alone, or [`Pallet::reveal_chunk`] … [`Pallet::finish_reveal`] to
+//!    reveal it *with its output tensor* (a training round's update, Bouchet's chunked
+//!    reveal): the bytes stay in the block bodies, the chain keeps each chunk's tensor
+//!    root ([`PayloadChunks`]); every chunk but the last has exactly `MaxChunkLen`
+//!    (`32 · 2^h`) bytes, so the chunks' roots give the payload's tensor root
+//!    ([`opml_primitives_core::merkle::pieces_root`]), and `finish_reveal` proves it is
+//!    the last slot of the revealed result root `G_N`. So what is voted on and disputed
+//!    is the result root either way, and a chunked reveal's bytes are exactly its
+//!    output.
 //! 3. **Tally** (at the end of the reveal window): providers that committed but did not
 //!    reveal are slashed `RevealPenalty`. Reveals are grouped by result; a class with a
 //!    strict majority of the `r` assigned providers (`2 × votes > r`) is **elected** and
@@ -117,9 +121,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type RevealPenalty: Get<BalanceOf<Self>>;
 		/// Largest chunk of a chunked reveal, in bytes (every chunk but the last has
-		/// exactly this length). Size it well below the block length limit.
+		/// exactly this length): `32 · 2^h` bytes, so that every full chunk is a whole
+		/// subtree of the payload's tensor root. Size it well below the block length
+		/// limit.
 		#[pallet::constant]
 		type MaxChunkLen: Get<u32>;
+		/// Most chunks of one chunked reveal (so the largest payload is
+		/// `MaxChunkLen × MaxPayloadChunks` bytes).
+		#[pallet::constant]
+		type MaxPayloadChunks: Get<u32>;
 		/// Agenda items processed per block at most by the hook (the rest by
 		/// `process_agenda`).
 		#[pallet::constant]
@@ -150,6 +160,20 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Outputs<T: Config> =
 		StorageMap<_, Twox64Concat, TaskId, Output<<T as Config>::MaxOutputLen>>;
+
+	/// The tensor roots of the chunks of a chunked reveal so far, by task and provider
+	/// (removed when the reveal finishes or the pool is tallied): the chain checks the
+	/// payload against the revealed result without keeping the bytes.
+	#[pallet::storage]
+	pub type PayloadChunks<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		TaskId,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<H256, T::MaxPayloadChunks>,
+		ValueQuery,
+	>;
 
 	/// Timed transitions by block.
 	#[pallet::storage]
@@ -194,7 +218,7 @@ pub mod pallet {
 			task: TaskId,
 			/// The provider.
 			who: T::AccountId,
-			/// The result root (or chunked payload hash).
+			/// The result root `G_N`.
 			result: H256,
 		},
 		/// A provider committed but did not reveal in time.
@@ -319,6 +343,8 @@ pub mod pallet {
 		/// The proof does not show the bytes are the last node's output under the
 		/// result root (wrong bytes, wrong slot, or not the last slot).
 		BadOutputProof,
+		/// A chunked reveal would exceed `MaxPayloadChunks` chunks.
+		TooManyChunks,
 	}
 
 	#[pallet::hooks]
@@ -329,7 +355,9 @@ pub mod pallet {
 
 		fn integrity_test() {
 			assert!(T::MaxRedundancy::get() > 0 && T::MaxAgendaPerBlock::get() > 0);
-			assert!(T::MaxChunkLen::get() > 0 && T::MaxAgendaBucket::get() > 0);
+			assert!(T::MaxChunkLen::get() >= 32 && T::MaxAgendaBucket::get() > 0);
+			assert!(T::MaxChunkLen::get().is_power_of_two());
+			assert!(T::MaxPayloadChunks::get() > 0);
 			assert!(!T::RevealPeriod::get().is_zero());
 			assert!(T::MaxOutputLen::get() > 0);
 		}
@@ -378,8 +406,11 @@ pub mod pallet {
 			Self::do_reveal(who, task, result, salt)
 		}
 
-		/// Reveal the next chunk of a large payload during the reveal window. Chunks come
-		/// in order from index 0; each but the last has exactly `MaxChunkLen` bytes.
+		/// Reveal the next chunk of the result's output tensor during the reveal window
+		/// (the update of a training round, or any large output): its bytes are published
+		/// in this block's body, the chain keeps only the chunk's tensor root. Chunks come
+		/// in order from index 0; each but the last has exactly `MaxChunkLen` bytes, at
+		/// most `MaxPayloadChunks` of them.
 		///
 		/// - `origin`: signed by a provider that committed.
 		/// - `task`: the task.
@@ -399,19 +430,33 @@ pub mod pallet {
 			Self::do_reveal_chunk(who, task, index, chunk)
 		}
 
-		/// Finish a chunked reveal: the rolling hash so far is the revealed result and
-		/// must open the commitment with `salt`.
+		/// Finish a chunked reveal: reveal the result root `G_N`, which must open the
+		/// commitment with `salt`, and prove that the chunks are its output tensor: the
+		/// chunks' tensor root is at `slot` of `result` and every later slot is empty.
+		/// So the published bytes are exactly what the election and any dispute are
+		/// about.
 		///
 		/// - `origin`: signed by a provider whose chunks arrived.
 		/// - `task`: the task.
 		/// - `salt`: the salt of the commitment.
+		/// - `result`: the result root `G_N`.
+		/// - `slot`: the output's slot in `G_N` (the number of graph nodes).
+		/// - `siblings`: the slot's Merkle proof in `G_N` (`opml_nn::commit::STATE_DEPTH`
+		///   hashes, bottom first).
 		///
 		/// Emits [`Event::Revealed`].
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::finish_reveal())]
-		pub fn finish_reveal(origin: OriginFor<T>, task: TaskId, salt: [u8; 32]) -> DispatchResult {
+		pub fn finish_reveal(
+			origin: OriginFor<T>,
+			task: TaskId,
+			salt: [u8; 32],
+			result: H256,
+			slot: u32,
+			siblings: BoundedVec<H256, ConstU32<{ opml_nn::commit::STATE_DEPTH }>>,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_finish_reveal(who, task, salt)
+			Self::do_finish_reveal(who, task, salt, result, slot, siblings.into_inner())
 		}
 
 		/// Process up to `MaxAgendaPerBlock` due agenda items the hook left over, oldest

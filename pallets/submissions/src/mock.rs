@@ -41,7 +41,7 @@ parameter_types! {
 	pub const Pricing: Mode = Mode::Midpoint;
 	pub const NoDestination: Option<u64> = None;
 	pub const Raise: Perbill = Perbill::from_percent(10);
-	pub static ChunkLen: u32 = 16;
+	pub static ChunkLen: u32 = 32;
 	pub static AgendaPerBlock: u32 = 16;
 	pub static RevealPeriod: u64 = 5;
 }
@@ -118,6 +118,7 @@ impl pallet_opml_submissions::Config for Test {
 	type ChallengePeriod = ConstU64<10>;
 	type RevealPenalty = ConstU64<20>;
 	type MaxChunkLen = ChunkLen;
+	type MaxPayloadChunks = ConstU32<64>;
 	type MaxAgendaPerBlock = AgendaPerBlock;
 	type MaxAgendaBucket = ConstU32<64>;
 	type ResultRetention = ConstU64<20>;
@@ -140,7 +141,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	ext.execute_with(|| System::set_block_number(1));
 	OPENED.with(|o| o.borrow_mut().clear());
 	REFUSE.with(|r| *r.borrow_mut() = false);
-	ChunkLen::set(16);
+	ChunkLen::set(32);
 	AgendaPerBlock::set(16);
 	RevealPeriod::set(5);
 	ext

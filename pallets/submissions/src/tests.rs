@@ -4,7 +4,7 @@
 
 use crate::{mock::*, pallet::*, types::*, Error, PendingResults};
 use frame_support::{assert_noop, assert_ok, BoundedVec};
-use opml_primitives_core::commitment::{chunked_reveal_hash, result_commitment};
+use opml_primitives_core::{commitment::result_commitment, merkle::bytes_root, ZERO_HASH};
 use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
 use pallet_opml_providers::Capacity;
 use sp_core::H256;
@@ -81,7 +81,7 @@ fn assigned_task(r: u8) -> (TaskId, Vec<u64>) {
 			10
 		));
 	}
-	let t = pallet_opml_market::NextTaskId::<Test>::get();
+	let t = pallet_opml_market::Pallet::<Test>::next_task_id();
 	assert_ok!(Market::submit_task(
 		RuntimeOrigin::signed(BOB),
 		m,
@@ -289,7 +289,7 @@ fn reveal_errors_each_have_their_own_error() {
 			Error::<Test>::AlreadyRevealed
 		);
 		assert_noop!(
-			Submissions::finish_reveal(RuntimeOrigin::signed(11), t, salt(11)),
+			finish(11, t, &[1], salt(11)),
 			Error::<Test>::WrongRevealKind
 		);
 		run_to(TALLY - 1);
@@ -304,12 +304,30 @@ fn reveal_errors_each_have_their_own_error() {
 	});
 }
 
+/// The result root of a one-node execution with output `payload`, and the output's
+/// slot and siblings in it.
+fn payload_result(payload: &[u8]) -> (H256, u32, BoundedVec<H256, sp_core::ConstU32<8>>) {
+	let (g, proof) = opml_nn::commit::one_node_result(ZERO_HASH, bytes_root(payload).0).unwrap();
+	let siblings = proof.siblings.iter().map(|s| H256(*s)).collect::<Vec<_>>();
+	(
+		H256(g),
+		proof.index as u32,
+		BoundedVec::truncate_from(siblings),
+	)
+}
+
+fn finish(who: u64, t: TaskId, payload: &[u8], salt: [u8; 32]) -> DispatchResult {
+	let (h, slot, siblings) = payload_result(payload);
+	Submissions::finish_reveal(RuntimeOrigin::signed(who), t, salt, h, slot, siblings)
+}
+
 #[test]
 fn chunked_reveal_errors_leave_state_unchanged() {
 	test(|| {
 		let (t, _) = assigned_task(1);
-		let payload: Vec<u8> = (0..40u8).collect(); // chunks of 16: 16 + 16 + 8
-		let h = H256(chunked_reveal_hash(t, &payload, 16));
+		// chunks of 32 bytes (the mock's `MaxChunkLen`): 32 + 32 + 8
+		let payload: Vec<u8> = (0..72u8).collect();
+		let (h, _, _) = payload_result(&payload);
 		commit(10, t, h);
 		let o = || RuntimeOrigin::signed(10);
 		assert_noop!(
@@ -318,7 +336,7 @@ fn chunked_reveal_errors_leave_state_unchanged() {
 		);
 		run_to(DUE);
 		assert_noop!(
-			Submissions::reveal_chunk(o(), t, 1, payload[..16].to_vec()),
+			Submissions::reveal_chunk(o(), t, 1, payload[..32].to_vec()),
 			Error::<Test>::ChunkOutOfOrder
 		);
 		assert_noop!(
@@ -326,16 +344,16 @@ fn chunked_reveal_errors_leave_state_unchanged() {
 			Error::<Test>::EmptyChunk
 		);
 		assert_noop!(
-			Submissions::reveal_chunk(o(), t, 0, payload[..17].to_vec()),
+			Submissions::reveal_chunk(o(), t, 0, payload[..33].to_vec()),
 			Error::<Test>::ChunkTooLarge
 		);
 		assert_noop!(
-			Submissions::finish_reveal(o(), t, salt(10)),
+			finish(10, t, &payload, salt(10)),
 			Error::<Test>::WrongRevealKind
 		);
-		assert_ok!(Submissions::reveal_chunk(o(), t, 0, payload[..16].to_vec()));
+		assert_ok!(Submissions::reveal_chunk(o(), t, 0, payload[..32].to_vec()));
 		assert_noop!(
-			Submissions::reveal_chunk(o(), t, 0, payload[..16].to_vec()),
+			Submissions::reveal_chunk(o(), t, 0, payload[..32].to_vec()),
 			Error::<Test>::ChunkOutOfOrder
 		);
 		assert_noop!(
@@ -346,31 +364,50 @@ fn chunked_reveal_errors_leave_state_unchanged() {
 			o(),
 			t,
 			1,
-			payload[16..32].to_vec()
+			payload[32..64].to_vec()
 		));
-		assert_ok!(Submissions::reveal_chunk(o(), t, 2, payload[32..].to_vec()));
+		assert_ok!(Submissions::reveal_chunk(o(), t, 2, payload[64..].to_vec()));
 		// the short chunk ended the payload
 		assert_noop!(
 			Submissions::reveal_chunk(o(), t, 3, vec![1]),
 			Error::<Test>::PayloadEnded
 		);
 		assert_noop!(
-			Submissions::finish_reveal(o(), t, [0; 32]),
+			finish(10, t, &payload, [0; 32]),
 			Error::<Test>::CommitmentMismatch
 		);
+		// a result whose output is other bytes: the commitment opens, the proof fails
+		let other = [&payload[..71], &[0u8][..]].concat();
+		let (h2, slot2, sib2) = payload_result(&other);
+		let mut p = Pools::<Test>::get(t).unwrap();
+		p.entries[0].commitment = Some(cm(t, 10, h2));
+		Pools::<Test>::insert(t, p);
+		assert_noop!(
+			Submissions::finish_reveal(o(), t, salt(10), h2, slot2, sib2),
+			Error::<Test>::BadOutputProof
+		);
+		let mut p = Pools::<Test>::get(t).unwrap();
+		p.entries[0].commitment = Some(cm(t, 10, h));
+		Pools::<Test>::insert(t, p);
+		// the right result with a proof of the wrong slot
+		let (_, _, sib) = payload_result(&payload);
+		assert_noop!(
+			Submissions::finish_reveal(o(), t, salt(10), h, 0, sib),
+			Error::<Test>::BadOutputProof
+		);
 		match &Pools::<Test>::get(t).unwrap().entries[0].reveal {
-			Reveal::Chunks(p) => {
-				assert_eq!((p.hash, p.count, p.bytes, p.closed), (h, 3, 40, true))
-			}
+			Reveal::Chunks(p) => assert_eq!((p.count, p.bytes, p.closed), (3, 72, true)),
 			r => panic!("unexpected {r:?}"),
 		}
-		assert_ok!(Submissions::finish_reveal(o(), t, salt(10)));
+		assert_eq!(PayloadChunks::<Test>::get(t, 10).len(), 3);
+		assert_ok!(finish(10, t, &payload, salt(10)));
+		assert!(PayloadChunks::<Test>::get(t, 10).is_empty());
 		assert_noop!(
 			Submissions::reveal_chunk(o(), t, 3, vec![1]),
 			Error::<Test>::AlreadyRevealed
 		);
 		assert_noop!(
-			Submissions::finish_reveal(o(), t, salt(10)),
+			finish(10, t, &payload, salt(10)),
 			Error::<Test>::AlreadyRevealed
 		);
 		assert!(events().contains(&Event::Revealed {
@@ -397,8 +434,8 @@ fn a_4_mib_payload_is_revealed_in_chunks_across_blocks() {
 				seed as u8
 			})
 			.collect();
-		// what the worker computes
-		let h = H256(chunked_reveal_hash(t, &payload, CHUNK));
+		// what the worker computes: the result root whose output is the payload
+		let (h, _, _) = payload_result(&payload);
 		for &p in &ps {
 			commit(p, t, h);
 		}
@@ -422,17 +459,13 @@ fn a_4_mib_payload_is_revealed_in_chunks_across_blocks() {
 			let pool = Pools::<Test>::get(t).unwrap();
 			match &pool.entries.iter().find(|e| e.who == p).unwrap().reveal {
 				Reveal::Chunks(pr) => {
-					assert_eq!((pr.hash, pr.count, pr.bytes), (h, 64, 4 << 20));
+					assert_eq!((pr.count, pr.bytes), (64, 4 << 20));
 					// a full last chunk leaves the payload open until finish_reveal
 					assert!(!pr.closed);
 				}
 				r => panic!("unexpected {r:?}"),
 			}
-			assert_ok!(Submissions::finish_reveal(
-				RuntimeOrigin::signed(p),
-				t,
-				salt(p)
-			));
+			assert_ok!(finish(p, t, &payload, salt(p)));
 		}
 		run_to(DUE + 20);
 		assert_eq!(pending(t).map(|p| (p.0, p.1)), Some((h, ps)));
@@ -660,7 +693,7 @@ fn the_agenda_is_bounded_per_block_and_anyone_can_process_it() {
 		AgendaPerBlock::set(1);
 		let (t1, _) = assigned_task(1);
 		// two more tasks on the same provider, assigned at 10 (due 20, tally at 25)
-		let t2 = pallet_opml_market::NextTaskId::<Test>::get();
+		let t2 = pallet_opml_market::Pallet::<Test>::next_task_id();
 		assert_ok!(Market::submit_task(
 			RuntimeOrigin::signed(BOB),
 			0,

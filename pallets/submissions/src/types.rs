@@ -10,13 +10,12 @@ use scale_info::TypeInfo;
 use sp_core::H256;
 use sp_runtime::DispatchResult;
 
-/// Progress of a chunked reveal: the rolling hash over the chunks so far.
+/// Progress of a chunked reveal (the chunks' tensor roots are in
+/// [`crate::pallet::PayloadChunks`]).
 #[derive(
 	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub struct ChunkProgress {
-	/// `h_count` of the rolling hash (DESIGN.md §3).
-	pub hash: H256,
 	/// Chunks received.
 	pub count: u32,
 	/// Bytes received.
@@ -190,6 +189,16 @@ pub struct PendingResult<AccountId> {
 	pub defender: AccountId,
 	/// Everyone who revealed it.
 	pub majority: sp_runtime::Vec<AccountId>,
+}
+
+/// Final results, for pallets that build on tasks (implemented by this pallet).
+pub trait FinalResults {
+	/// The final result root `G_N` of `task`, while it is kept (`ResultRetention`).
+	fn final_result(task: TaskId) -> Option<H256>;
+
+	/// Benchmarks of other pallets: make `result` the final result of `task`.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_final_for_benchmark(task: TaskId, result: H256);
 }
 
 /// What the arbitration pallet asks and tells this pallet (implemented by it).

@@ -53,51 +53,55 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Submissions::Pools` (r:1 w:1)
-	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1211), added: 3686, mode: `MaxEncodedLen`)
+	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1107), added: 3582, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `366`
-		//  Estimated: `4676`
-		// Minimum execution time: 16_384_000 picoseconds.
-		Weight::from_parts(30_605_000, 4676)
+		//  Estimated: `4572`
+		// Minimum execution time: 16_083_000 picoseconds.
+		Weight::from_parts(21_211_000, 4572)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Submissions::Pools` (r:1 w:1)
-	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1211), added: 3686, mode: `MaxEncodedLen`)
+	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1107), added: 3582, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `398`
-		//  Estimated: `4676`
-		// Minimum execution time: 17_626_000 picoseconds.
-		Weight::from_parts(27_160_000, 4676)
+		//  Estimated: `4572`
+		// Minimum execution time: 16_985_000 picoseconds.
+		Weight::from_parts(19_999_000, 4572)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Submissions::Pools` (r:1 w:1)
-	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1211), added: 3686, mode: `MaxEncodedLen`)
+	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1107), added: 3582, mode: `MaxEncodedLen`)
+	/// Storage: `Submissions::PayloadChunks` (r:1 w:1)
+	/// Proof: `Submissions::PayloadChunks` (`max_values`: None, `max_size`: Some(1089), added: 3564, mode: `MaxEncodedLen`)
 	/// The range of component `l` is `[1, 524288]`.
 	fn reveal_chunk(l: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `398`
-		//  Estimated: `4676`
-		// Minimum execution time: 18_999_000 picoseconds.
-		Weight::from_parts(46_995_529, 4676)
-			// Standard Error: 10
-			.saturating_add(Weight::from_parts(7_701, 0).saturating_mul(l.into()))
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		//  Estimated: `4572`
+		// Minimum execution time: 21_792_000 picoseconds.
+		Weight::from_parts(38_755_862, 4572)
+			// Standard Error: 64
+			.saturating_add(Weight::from_parts(33_040, 0).saturating_mul(l.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Submissions::Pools` (r:1 w:1)
-	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1211), added: 3686, mode: `MaxEncodedLen`)
+	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1107), added: 3582, mode: `MaxEncodedLen`)
+	/// Storage: `Submissions::PayloadChunks` (r:1 w:1)
+	/// Proof: `Submissions::PayloadChunks` (`max_values`: None, `max_size`: Some(1089), added: 3564, mode: `MaxEncodedLen`)
 	fn finish_reveal() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `443`
-		//  Estimated: `4676`
-		// Minimum execution time: 16_315_000 picoseconds.
-		Weight::from_parts(22_303_000, 4676)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		//  Measured:  `1525`
+		//  Estimated: `4572`
+		// Minimum execution time: 134_149_000 picoseconds.
+		Weight::from_parts(141_821_000, 4572)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Providers::Providers` (r:3 w:3)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(222), added: 2697, mode: `MaxEncodedLen`)
@@ -110,20 +114,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Arbitration::AuditCandidates` (r:1 w:1)
 	/// Proof: `Arbitration::AuditCandidates` (`max_values`: Some(1), `max_size`: Some(257), added: 752, mode: `MaxEncodedLen`)
 	/// Storage: `Submissions::Pools` (r:0 w:1)
-	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1211), added: 3686, mode: `MaxEncodedLen`)
+	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1107), added: 3582, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 8]`.
 	fn tally(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0 + r * (190 ±0)`
-		//  Estimated: `8087 + r * (514 ±13)`
-		// Minimum execution time: 13_090_000 picoseconds.
-		Weight::from_parts(13_961_000, 8087)
-			// Standard Error: 58_495
-			.saturating_add(Weight::from_parts(15_391_991, 0).saturating_mul(r.into()))
+		//  Estimated: `8087 + r * (516 ±13)`
+		// Minimum execution time: 15_884_000 picoseconds.
+		Weight::from_parts(16_795_000, 8087)
+			// Standard Error: 55_508
+			.saturating_add(Weight::from_parts(15_294_320, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 514).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 516).saturating_mul(r.into()))
 	}
 	/// Storage: `Market::Tasks` (r:1 w:1)
 	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(4650), added: 7125, mode: `MaxEncodedLen`)
@@ -136,16 +140,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Submissions::Results` (r:0 w:1)
 	/// Proof: `Submissions::Results` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Submissions::Pools` (r:0 w:1)
-	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1211), added: 3686, mode: `MaxEncodedLen`)
+	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1107), added: 3582, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 8]`.
 	fn finalize(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `877 + r * (155 ±0)`
+		//  Measured:  `861 + r * (155 ±0)`
 		//  Estimated: `8115 + r * (2603 ±0)`
-		// Minimum execution time: 92_037_000 picoseconds.
-		Weight::from_parts(74_091_256, 8115)
-			// Standard Error: 306_076
-			.saturating_add(Weight::from_parts(54_497_943, 0).saturating_mul(r.into()))
+		// Minimum execution time: 91_987_000 picoseconds.
+		Weight::from_parts(58_675_436, 8115)
+			// Standard Error: 241_086
+			.saturating_add(Weight::from_parts(51_526_129, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -153,7 +157,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(r.into()))
 	}
 	/// Storage: `Submissions::Pools` (r:1 w:0)
-	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1211), added: 3686, mode: `MaxEncodedLen`)
+	/// Proof: `Submissions::Pools` (`max_values`: None, `max_size`: Some(1107), added: 3582, mode: `MaxEncodedLen`)
 	/// Storage: `Submissions::Outputs` (r:1 w:1)
 	/// Proof: `Submissions::Outputs` (`max_values`: None, `max_size`: Some(65588), added: 68063, mode: `MaxEncodedLen`)
 	/// The range of component `l` is `[1, 65536]`.
@@ -161,10 +165,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1214`
 		//  Estimated: `69053`
-		// Minimum execution time: 37_225_000 picoseconds.
-		Weight::from_parts(20_718_901, 69053)
-			// Standard Error: 145
-			.saturating_add(Weight::from_parts(40_162, 0).saturating_mul(l.into()))
+		// Minimum execution time: 37_937_000 picoseconds.
+		Weight::from_parts(46_568_221, 69053)
+			// Standard Error: 88
+			.saturating_add(Weight::from_parts(37_916, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -176,8 +180,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `32`
 		//  Estimated: `15184`
-		// Minimum execution time: 9_204_000 picoseconds.
-		Weight::from_parts(14_191_000, 15184)
+		// Minimum execution time: 9_023_000 picoseconds.
+		Weight::from_parts(11_147_000, 15184)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -186,37 +190,37 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights (tests and mocks).
 impl WeightInfo for () {
 	fn commit() -> Weight {
-		Weight::from_parts(30_605_000, 4676)
+		Weight::from_parts(21_211_000, 4572)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(27_160_000, 4676)
+		Weight::from_parts(19_999_000, 4572)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn reveal_chunk(l: u32, ) -> Weight {
-		Weight::from_parts(46_995_529, 4676)
-			.saturating_add(Weight::from_parts(7_701, 0).saturating_mul(l.into()))
-			.saturating_add(ParityDbWeight::get().reads(1_u64))
-			.saturating_add(ParityDbWeight::get().writes(1_u64))
+		Weight::from_parts(38_755_862, 4572)
+			.saturating_add(Weight::from_parts(33_040, 0).saturating_mul(l.into()))
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn finish_reveal() -> Weight {
-		Weight::from_parts(22_303_000, 4676)
-			.saturating_add(ParityDbWeight::get().reads(1_u64))
-			.saturating_add(ParityDbWeight::get().writes(1_u64))
+		Weight::from_parts(141_821_000, 4572)
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn tally(r: u32, ) -> Weight {
-		Weight::from_parts(13_961_000, 8087)
-			.saturating_add(Weight::from_parts(15_391_991, 0).saturating_mul(r.into()))
+		Weight::from_parts(16_795_000, 8087)
+			.saturating_add(Weight::from_parts(15_294_320, 0).saturating_mul(r.into()))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 514).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 516).saturating_mul(r.into()))
 	}
 	fn finalize(r: u32, ) -> Weight {
-		Weight::from_parts(74_091_256, 8115)
-			.saturating_add(Weight::from_parts(54_497_943, 0).saturating_mul(r.into()))
+		Weight::from_parts(58_675_436, 8115)
+			.saturating_add(Weight::from_parts(51_526_129, 0).saturating_mul(r.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(r.into())))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
@@ -224,13 +228,13 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(r.into()))
 	}
 	fn publish_output(l: u32, ) -> Weight {
-		Weight::from_parts(20_718_901, 69053)
-			.saturating_add(Weight::from_parts(40_162, 0).saturating_mul(l.into()))
+		Weight::from_parts(46_568_221, 69053)
+			.saturating_add(Weight::from_parts(37_916, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn process_base() -> Weight {
-		Weight::from_parts(14_191_000, 15184)
+		Weight::from_parts(11_147_000, 15184)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}

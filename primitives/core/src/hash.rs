@@ -39,8 +39,6 @@ pub mod tags {
 	pub const VM_STATE: Tag = Tag::new("opml/vm-state");
 	/// A result commitment of commit-reveal.
 	pub const RESULT_COMMITMENT: Tag = Tag::new("opml/result-cmt");
-	/// The seed of a chunked reveal's rolling hash.
-	pub const CHUNKED_REVEAL: Tag = Tag::new("opml/chunk-seed");
 	/// A graph-node descriptor.
 	pub const NODE_DESCRIPTOR: Tag = Tag::new("opml/node-desc");
 }
@@ -80,7 +78,6 @@ mod tests {
 		let all = [
 			tags::VM_STATE,
 			tags::RESULT_COMMITMENT,
-			tags::CHUNKED_REVEAL,
 			tags::NODE_DESCRIPTOR,
 		];
 		for (i, a) in all.iter().enumerate() {

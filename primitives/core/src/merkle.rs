@@ -118,17 +118,24 @@ pub fn chunk_bytes(bytes: &[u8]) -> Vec<Hash> {
 
 /// Root of a depth-`depth` tree whose first leaves are `leaves` and the rest zero.
 pub fn root(leaves: &[Hash], depth: u32) -> Result<Hash, MerkleError> {
-	if depth > MAX_DEPTH {
+	subtrees_root(leaves, depth, 0)
+}
+
+/// Root of a tree of `depth` levels above subtrees of height `height`, whose first
+/// subtrees have the roots `roots` and the rest are all zero: the root at depth
+/// `height + depth` of bytes cut into aligned pieces of `32 · 2^height` bytes.
+pub fn subtrees_root(roots: &[Hash], depth: u32, height: u32) -> Result<Hash, MerkleError> {
+	if depth.saturating_add(height) > MAX_DEPTH {
 		return Err(MerkleError::DepthTooLarge);
 	}
-	if depth < 64 && leaves.len() as u128 > (1u128 << depth) {
+	if depth < 64 && roots.len() as u128 > (1u128 << depth) {
 		return Err(MerkleError::TooManyLeaves);
 	}
-	let zeros = ZeroHashes::new(depth);
-	let mut level: Vec<Hash> = leaves.to_vec();
-	for h in 0..depth {
+	let zeros = ZeroHashes::new(depth + height);
+	let mut level: Vec<Hash> = roots.to_vec();
+	for h in height..height + depth {
 		if level.is_empty() {
-			return Ok(zeros.get(depth));
+			return Ok(zeros.get(depth + height));
 		}
 		let z = zeros.get(h);
 		level = level
@@ -146,6 +153,27 @@ pub fn bytes_root(bytes: &[u8]) -> (Hash, u32) {
 	let depth = depth_for(leaves.len() as u64);
 	// `depth_for` guarantees the leaves fit; an empty byte string is the zero leaf.
 	(root(&leaves, depth).unwrap_or(ZERO_HASH), depth)
+}
+
+/// The tensor root and depth of a byte string given as pieces: `pieces` are the
+/// tensor roots and natural depths ([`bytes_root`]) of consecutive pieces, each but the
+/// last of exactly `32 · 2^height` bytes (so of depth `height`). Equals
+/// `bytes_root(concatenation)`; what a chain computes from a payload revealed in
+/// chunks without holding it.
+pub fn pieces_root(pieces: &[(Hash, u32)], height: u32) -> Result<(Hash, u32), MerkleError> {
+	let Some((&(last, last_depth), full)) = pieces.split_last() else {
+		return Ok(bytes_root(&[]));
+	};
+	if full.is_empty() {
+		return Ok((last, last_depth));
+	}
+	if last_depth > height || full.iter().any(|&(_, d)| d != height) {
+		return Err(MerkleError::HeightAboveDepth);
+	}
+	let mut roots: Vec<Hash> = full.iter().map(|&(r, _)| r).collect();
+	roots.push(extend_root(last, last_depth, height)?);
+	let depth = depth_for(roots.len() as u64);
+	Ok((subtrees_root(&roots, depth, height)?, height + depth))
 }
 
 /// The root of a deeper tree that holds the depth-`from` tree with root `root` in its
@@ -560,6 +588,16 @@ mod tests {
 	}
 
 	proptest! {
+		#[test]
+		fn pieces_root_is_the_bytes_root(
+			bytes in proptest::collection::vec(any::<u8>(), 0..2000),
+			height in 0u32..4,
+		) {
+			let piece = 32usize << height;
+			let pieces: Vec<(Hash, u32)> = bytes.chunks(piece).map(bytes_root).collect();
+			prop_assert_eq!(pieces_root(&pieces, height), Ok(bytes_root(&bytes)));
+		}
+
 		/// `right_is_zero` holds exactly when every leaf after the proven one is zero.
 		#[test]
 		fn right_is_zero_iff_later_leaves_are_zero(

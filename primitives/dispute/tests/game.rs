@@ -70,7 +70,7 @@ fn training_setup(seed: u64) -> Setup {
 		guest: Guest::builtin().unwrap(),
 		commitment: model_commitment(&m).unwrap(),
 		model: Prepared::new(m).unwrap(),
-		input: TensorData::I32(fl::init_params(&spec.sizes, seed)),
+		input: TensorData::I32(fl::pad(&fl::init_params(&spec.sizes, seed))),
 	}
 }
 

@@ -147,14 +147,50 @@ impl GraphStates {
 	}
 }
 
+/// The tensor root of equal tensors stacked (`[P, ..]`), from their tensor roots, when
+/// each is a whole subtree of height `height` (`32 · 2^height` bytes): what the chain
+/// computes for a federated-averaging input without holding the updates.
+pub fn stacked_root(roots: &[Hash], height: u32) -> Result<Hash, MerkleError> {
+	opml_primitives_core::merkle::subtrees_root(
+		roots,
+		opml_primitives_core::merkle::depth_for(roots.len() as u64),
+		height,
+	)
+}
+
+/// The result root `G_1` of a one-node execution (graph input root `input`, output
+/// root `output`) and its output proof: test and benchmark fixtures for the chain's
+/// output checks.
+pub fn one_node_result(input: Hash, output: Hash) -> Result<(Hash, SubtreeProof), MerkleError> {
+	let s = GraphStates::new(alloc::vec![input, output])?;
+	Ok((s.result_root(), s.output_proof()?))
+}
+
 /// Whether `output` is the output tensor of the execution with result root `result`:
 /// `proof` proves its tensor root at a slot of `G_N` after which every slot is zero
 /// (so it is the last node's output). The bytes' length is not bound by the root
 /// beyond its chunk padding: check it against the model's output shape.
 pub fn verify_output(result: &Hash, output: &[u8], proof: &SubtreeProof) -> bool {
+	verify_output_root(result, &tensor_root(output).0, proof)
+}
+
+/// The proof of slot `slot` of a graph state from its siblings (bottom first), as
+/// calls carry it (`slot`, `STATE_DEPTH` hashes).
+pub fn state_slot_proof(slot: u32, siblings: impl IntoIterator<Item = Hash>) -> SubtreeProof {
+	SubtreeProof {
+		depth: STATE_DEPTH,
+		height: 0,
+		index: u64::from(slot),
+		siblings: siblings.into_iter().collect(),
+	}
+}
+
+/// [`verify_output`] for an output given by its tensor root (e.g. computed from the
+/// chunks of a chunked reveal).
+pub fn verify_output_root(result: &Hash, output_root: &Hash, proof: &SubtreeProof) -> bool {
 	proof.depth == STATE_DEPTH
 		&& proof.height == 0
 		&& proof.index >= 1
 		&& proof.right_is_zero()
-		&& proof.verify(result, &tensor_root(output).0)
+		&& proof.verify(result, output_root)
 }

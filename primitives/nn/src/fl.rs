@@ -4,7 +4,8 @@
 //! revealed, disputable down to one VM instruction).
 //!
 //! - **Parameters** are one flat i32 Q16 vector: for each layer `l`, its weight
-//!   `[n_(l+1), n_l]` (row-major) then its bias `[n_(l+1)]` ([`param_count`]).
+//!   `[n_(l+1), n_l]` (row-major) then its bias `[n_(l+1)]` ([`param_count`]),
+//!   zero-padded to a power of two ([`padded_len`], [`pad`]).
 //! - **A round** ([`training_model`]): graph input = the parameters; model weights =
 //!   the pool's shard (features `[S, K]` i32 Q16 and labels `[S]` i32, committed by
 //!   the model commitment, so "the shard's root" is part of the model); `steps`
@@ -30,6 +31,21 @@ pub fn param_count(sizes: &[u32]) -> usize {
 		.windows(2)
 		.map(|w| (w[0] as usize + 1) * w[1] as usize)
 		.sum()
+}
+
+/// The length of a padded parameter vector: the next power of two, at least 8 (so a
+/// vector's 4-byte entries fill whole 32-byte Merkle leaves and its tensor root is a
+/// whole subtree: the chain stacks the pools' update roots into the aggregation's
+/// input root without the bytes, see `merkle::subtrees_root`).
+pub fn padded_len(n: usize) -> usize {
+	n.next_power_of_two().max(8)
+}
+
+/// `params` zero-padded to [`padded_len`].
+pub fn pad(params: &[i32]) -> Vec<i32> {
+	let mut p = params.to_vec();
+	p.resize(padded_len(params.len()), 0);
+	p
 }
 
 /// Deterministic initial parameters (uniform Glorot/Xavier weights from `seed`, zero
@@ -82,7 +98,7 @@ pub struct TrainSpec {
 
 /// Greatest number of SGD steps one round's graph holds for `layers` dense layers.
 pub fn max_steps(layers: usize) -> usize {
-	let fixed = 2 * layers + concat_nodes(2 * layers);
+	let fixed = 2 * layers + 1 + concat_nodes(2 * layers + 1);
 	MAX_NODES.saturating_sub(fixed) / (4 * layers + 2)
 }
 
@@ -155,9 +171,11 @@ pub fn training_model(spec: &TrainSpec, shard: &Shard) -> Result<Model, NnError>
 		return Err(bad);
 	}
 	let n = param_count(sizes) as u32;
+	// input and output are padded; the pad is carried through unchanged
+	let n_pad = padded_len(n as usize) as u32;
 	let mut g = Builder {
 		nodes: Vec::new(),
-		descs: vec![i32d(&[n])],
+		descs: vec![i32d(&[n_pad])],
 		weights: vec![i32d(&[rows as u32, sizes[0]]), i32d(&[rows as u32])],
 	};
 	// the parameters, sliced into layers
@@ -230,8 +248,15 @@ pub fn training_model(spec: &TrainSpec, shard: &Shard) -> Result<Model, NnError>
 		}
 		params = new;
 	}
-	// the new parameters, concatenated in order
-	let parts: Vec<Source> = params.iter().flat_map(|&(w, b)| [w, b]).collect();
+	// the new parameters, concatenated in order, then the input's padding
+	let mut parts: Vec<Source> = params.iter().flat_map(|&(w, b)| [w, b]).collect();
+	if n_pad > n {
+		parts.push(g.push(
+			Op::Slice { offset: n },
+			&[Source::Slot(0)],
+			i32d(&[n_pad - n]),
+		));
+	}
 	let mut acc = parts[0];
 	let mut len = g.desc(acc).elements().unwrap_or(0) as u32;
 	let mut rest = &parts[1..];
@@ -251,7 +276,7 @@ pub fn training_model(spec: &TrainSpec, shard: &Shard) -> Result<Model, NnError>
 	}
 	let model = Model {
 		graph: Graph {
-			input: i32d(&[n]),
+			input: i32d(&[n_pad]),
 			nodes: g.nodes,
 		},
 		weights: vec![

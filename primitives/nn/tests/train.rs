@@ -35,7 +35,7 @@ fn a_round_has_the_same_bits_natively_on_cpu_and_in_the_vm() {
 	};
 	let shard = digits().rows_range(0, 8);
 	let model = Prepared::new(fl::training_model(&spec, &shard).unwrap()).unwrap();
-	let params = TensorData::I32(fl::init_params(&spec.sizes, 3));
+	let params = TensorData::I32(fl::pad(&fl::init_params(&spec.sizes, 3)));
 	let native = model.run_data(&Reference, params.clone()).unwrap();
 	let cpu = model.run_data(&Cpu, params.clone()).unwrap();
 	assert_eq!(native.outputs, cpu.outputs);
@@ -49,7 +49,9 @@ fn a_round_has_the_same_bits_natively_on_cpu_and_in_the_vm() {
 	}
 	// the output is a parameter vector of the same length, and it moved
 	let new = native.output_data().unwrap().as_i32().unwrap();
-	assert_eq!(new.len(), fl::param_count(&spec.sizes));
+	assert_eq!(new.len(), fl::padded_len(fl::param_count(&spec.sizes)));
+	// the padding is carried through
+	assert!(new[fl::param_count(&spec.sizes)..].iter().all(|&v| v == 0));
 	assert_ne!(Some(new), params.as_i32());
 }
 
@@ -102,9 +104,10 @@ fn the_fixed_point_step_tracks_the_float_step() {
 		lr: to_q16(0.25),
 	};
 	let shard = digits().rows_range(100, 16);
-	let p0 = fl::init_params(&spec.sizes, 11);
+	let p0 = fl::pad(&fl::init_params(&spec.sizes, 11));
 	let got = round(&spec, &shard, &p0);
-	let pf: Vec<f64> = p0.iter().map(|&v| from_q16(v) as f64).collect();
+	let n = fl::param_count(&spec.sizes);
+	let pf: Vec<f64> = p0[..n].iter().map(|&v| from_q16(v) as f64).collect();
 	let xf: Vec<f64> = shard.x.iter().map(|&v| from_q16(v) as f64).collect();
 	let want = float_step(&spec.sizes, &pf, &xf, &shard.y, 0.25);
 	let mut worst = 0.0f64;
@@ -115,7 +118,7 @@ fn the_fixed_point_step_tracks_the_float_step() {
 	// the size of an update
 	assert!(worst < 2e-3, "largest difference {worst}");
 	let moved = p0.iter().zip(&got).filter(|(a, b)| a != b).count();
-	assert!(moved > p0.len() / 2, "only {moved} parameters moved");
+	assert!(moved > n / 2, "only {moved} parameters moved");
 }
 
 #[test]
@@ -130,9 +133,9 @@ fn federated_rounds_on_digits_reduce_the_loss() {
 		steps: 20,
 		lr: to_q16(0.5),
 	};
-	let n = fl::param_count(&spec.sizes);
+	let n = fl::padded_len(fl::param_count(&spec.sizes));
 	let avg = Prepared::new(fl::fedavg_model(2, n as u32).unwrap()).unwrap();
-	let mut params = fl::init_params(&spec.sizes, 5);
+	let mut params = fl::pad(&fl::init_params(&spec.sizes, 5));
 	let (mut loss, acc0) = fl::evaluate(&spec.sizes, &params, &test);
 	let first = loss;
 	for r in 0..5 {
@@ -150,6 +153,25 @@ fn federated_rounds_on_digits_reduce_the_loss() {
 	let (_, acc) = fl::evaluate(&spec.sizes, &params, &test);
 	assert!(loss < first / 3.0, "loss {first} -> {loss}");
 	assert!(acc > 0.85 && acc > acc0, "accuracy {acc0} -> {acc}");
+}
+
+#[test]
+fn the_stacked_updates_root_is_computed_from_the_update_roots() {
+	use opml_nn::commit::{stacked_root, tensor_root};
+	for (pools, n) in [(1usize, 8usize), (2, 8), (3, 64), (5, 1024)] {
+		let ups: Vec<Vec<u8>> = (0..pools)
+			.map(|p| {
+				let v: Vec<i32> = (0..n as i32).map(|i| i * 7 - p as i32).collect();
+				TensorData::I32(v).to_bytes()
+			})
+			.collect();
+		let roots: Vec<_> = ups.iter().map(|u| tensor_root(u)).collect();
+		let height = roots[0].1;
+		assert!(roots.iter().all(|r| r.1 == height));
+		let want = tensor_root(&ups.concat()).0;
+		let got = stacked_root(&roots.iter().map(|r| r.0).collect::<Vec<_>>(), height);
+		assert_eq!(got, Ok(want), "{pools} pools of {n}");
+	}
 }
 
 #[test]

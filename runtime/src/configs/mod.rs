@@ -17,9 +17,9 @@ use sp_runtime::{traits::One, Perbill};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, BLOCK_HASH_COUNT, EXISTENTIAL_DEPOSIT, SLOT_DURATION, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, OriginCaller, PalletInfo,
+	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
+	RuntimeTask, System, BLOCK_HASH_COUNT, EXISTENTIAL_DEPOSIT, SLOT_DURATION, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -126,6 +126,15 @@ impl pallet_sudo::Config for Runtime {
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
 
+/// Batches: a requester submits many tasks (or a provider several calls) in one
+/// extrinsic, paying the per-extrinsic overhead once.
+impl pallet_utility::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeCall = RuntimeCall;
+	type PalletsOrigin = OriginCaller;
+	type WeightInfo = pallet_utility::weights::SubstrateWeight<Runtime>;
+}
+
 parameter_types! {
 	/// Removed with prejudice: the whole bond goes.
 	pub const ProviderBanSlash: Perbill = Perbill::from_percent(100);
@@ -200,6 +209,8 @@ impl pallet_opml_submissions::Config for Runtime {
 	type ChallengePeriod = ConstU32<{ 2 * crate::MINUTES }>;
 	type RevealPenalty = ConstU128<{ crate::UNIT }>;
 	type MaxChunkLen = ConstU32<MAX_CHUNK_LEN>;
+	/// 32 chunks of 512 KiB: 16 MiB payloads, the largest tensor (`opml_nn::MAX_TENSOR_BYTES`).
+	type MaxPayloadChunks = ConstU32<32>;
 	type MaxAgendaPerBlock = ConstU32<128>;
 	type MaxAgendaBucket = ConstU32<512>;
 	/// Final results stay readable for a day.
@@ -255,4 +266,16 @@ impl pallet_opml_arbitration::Config for Runtime {
 	type AdminOrigin = frame_system::EnsureRoot<Self::AccountId>;
 	type MaxAudits = ConstU32<32>;
 	type WeightInfo = pallet_opml_arbitration::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_opml_training::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Tasks = crate::Market;
+	type Results = crate::Submissions;
+	/// Pools per job (one FedAvg input row each).
+	type MaxPools = ConstU32<16>;
+	/// Rounds per job.
+	type MaxRounds = ConstU32<1000>;
+	type WeightInfo = pallet_opml_training::weights::SubstrateWeight<Runtime>;
 }

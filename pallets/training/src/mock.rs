@@ -1,0 +1,149 @@
+//! A mock runtime: System, Balances, Providers, Market, Submissions, Training (no
+//! arbitration: disputes are refused, pools in the tests agree).
+
+use crate as pallet_opml_training;
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, ConstU64, Hooks},
+};
+use pallet_opml_market::auction::Mode;
+use sp_runtime::{BuildStorage, Perbill};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system = 0,
+		Balances: pallet_balances = 1,
+		Providers: pallet_opml_providers = 2,
+		Market: pallet_opml_market = 3,
+		Submissions: pallet_opml_submissions = 4,
+		Training: pallet_opml_training = 5,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<u64>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const BanSlash: Perbill = Perbill::from_percent(100);
+	pub const Pricing: Mode = Mode::Midpoint;
+	pub const NoDestination: Option<u64> = None;
+	pub const Raise: Perbill = Perbill::from_percent(10);
+	pub static ChunkLen: u32 = 32;
+	pub static AgendaPerBlock: u32 = 16;
+	pub static RevealPeriod: u64 = 5;
+}
+
+impl pallet_opml_providers::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinBond = ConstU64<100>;
+	type UnbondingPeriod = ConstU64<50>;
+	type MaxChallengeWindow = ConstU64<20>;
+	type MaxTaskTypes = ConstU32<4>;
+	type MaxProviders = ConstU32<16>;
+	type BanSlash = BanSlash;
+	type SlashDestination = NoDestination;
+	type WeightInfo = ();
+}
+
+impl pallet_opml_market::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Providers = Providers;
+	type Delivery = Submissions;
+	type ModelDeposit = ConstU64<10>;
+	type MaxMetadataLen = ConstU32<64>;
+	type MaxInlineInput = ConstU32<256>;
+	type MaxOpenTasks = ConstU32<64>;
+	type MaxProviders = ConstU32<16>;
+	type MaxTaskTypes = ConstU32<4>;
+	type MaxRedundancy = ConstU32<8>;
+	type AuctionPeriod = ConstU64<5>;
+	type MaxTasksPerBlock = ConstU32<64>;
+	type MaxDeadlinesPerBlock = ConstU32<8>;
+	type MinDeadline = ConstU64<2>;
+	type MaxDeadline = ConstU64<100>;
+	type DeadlinePenalty = ConstU64<30>;
+	type ReauctionRaise = Raise;
+	type Pricing = Pricing;
+	type SurplusDestination = NoDestination;
+	type WeightInfo = ();
+}
+
+impl pallet_opml_training::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Tasks = Market;
+	type Results = Submissions;
+	type MaxPools = ConstU32<4>;
+	type MaxRounds = ConstU32<8>;
+	type WeightInfo = ();
+}
+
+impl pallet_opml_submissions::Config for Test {
+	type Providers = Providers;
+	type Market = Market;
+	type Disputes = ();
+	type MaxRedundancy = ConstU32<8>;
+	type RevealPeriod = RevealPeriod;
+	type ChallengePeriod = ConstU64<10>;
+	type RevealPenalty = ConstU64<20>;
+	type MaxChunkLen = ChunkLen;
+	type MaxPayloadChunks = ConstU32<64>;
+	type MaxAgendaPerBlock = AgendaPerBlock;
+	type MaxAgendaBucket = ConstU32<64>;
+	type ResultRetention = ConstU64<20>;
+	type MaxOutputLen = ConstU32<1024>;
+	type WeightInfo = ();
+}
+
+/// Accounts 1..=20 start with 100_000.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut t = frame_system::GenesisConfig::<Test>::default()
+		.build_storage()
+		.unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: (1..=20).map(|a| (a, 100_000)).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut t)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(t);
+	ext.execute_with(|| System::set_block_number(1));
+	ChunkLen::set(32);
+	AgendaPerBlock::set(16);
+	RevealPeriod::set(5);
+	ext
+}
+
+/// Run `f`, then check the four pallets' invariants.
+pub fn test(f: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		f();
+		Training::do_try_state().expect("training invariants");
+		Submissions::do_try_state().expect("submissions invariants");
+		Market::do_try_state().expect("market invariants");
+		Providers::do_try_state().expect("provider invariants");
+	});
+}
+
+/// Advance to block `n`, running the hooks in runtime order.
+pub fn run_to(n: u64) {
+	while System::block_number() < n {
+		let b = System::block_number() + 1;
+		System::set_block_number(b);
+		Market::on_initialize(b);
+		Submissions::on_initialize(b);
+	}
+}
