@@ -3,7 +3,7 @@
 
 use crate::gpu::Gpu;
 use anyhow::{anyhow, Result};
-use opml_nn::{cpu::Cpu, Backend, Execution, Prepared};
+use opml_nn::{cpu::Cpu, Backend, Execution, Prepared, TensorData};
 
 use crate::{
 	chain::{api, Client},
@@ -53,15 +53,21 @@ impl Engine {
 		}
 	}
 
-	/// Run `model` on `input`.
+	/// Run `model` on an int8 `input`.
 	pub fn run(&self, model: &Prepared, input: &[i8]) -> Result<Execution> {
+		self.run_data(model, TensorData::I8(input.to_vec()))
+	}
+
+	/// Run `model` on `input` of the graph input's type (int8 for inference, i32
+	/// parameters for a training round or stacked updates for an aggregation).
+	pub fn run_data(&self, model: &Prepared, input: TensorData) -> Result<Execution> {
 		let backend: &dyn Backend = match self {
 			Engine::Gpu(g) => g.as_ref(),
 			Engine::Cpu => &Cpu,
 		};
 		model
-			.run(&DynBackend(backend), input)
-			.map_err(|e| anyhow!("inference failed: {e}"))
+			.run_data(&DynBackend(backend), input)
+			.map_err(|e| anyhow!("computing the graph failed: {e}"))
 	}
 }
 
@@ -76,6 +82,15 @@ impl Backend for DynBackend<'_> {
 	) {
 		self.0.run_node(node, inputs, out)
 	}
+
+	fn run_node_data(
+		&self,
+		node: &opml_nn::types::Node,
+		inputs: &[opml_nn::types::TensorRef],
+		out: &mut TensorData,
+	) {
+		self.0.run_node_data(node, inputs, out)
+	}
 }
 
 /// One task computed: its model, input and execution.
@@ -85,7 +100,7 @@ pub struct TaskRun {
 	/// The model.
 	pub model: Prepared,
 	/// The input.
-	pub input: Vec<i8>,
+	pub input: TensorData,
 	/// The execution (with the fault injected when asked).
 	pub exec: Execution,
 }
@@ -105,11 +120,14 @@ pub async fn run_task(
 		.ok_or_else(|| anyhow!("task {task} is not on chain (settled or cancelled)"))?;
 	let model = files.model(&info.commitment.0)?;
 	use api::runtime_types::pallet_opml_market::types::TaskInput;
-	let input: Vec<i8> = match info.input {
-		TaskInput::Inline(b) => b.0.into_iter().map(|x| x as i8).collect(),
-		TaskInput::Root(r) => files.input(&r.0)?,
+	let bytes = match info.input {
+		TaskInput::Inline(b) => b.0,
+		TaskInput::Root(r) => files.input_bytes(&r.0)?,
 	};
-	let mut exec = engine.run(&model, &input)?;
+	let dtype = model.model.graph.input.dtype;
+	let input = TensorData::from_bytes(dtype, &bytes)
+		.ok_or_else(|| anyhow!("task {task}: the input is not a whole {dtype:?} tensor"))?;
+	let mut exec = engine.run_data(&model, input.clone())?;
 	if let Some(f) = fault {
 		exec = crate::faults::corrupt(exec, f)?;
 	}
@@ -119,4 +137,38 @@ pub async fn run_task(
 		input,
 		exec,
 	})
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use opml_nn::{
+		fl::{self, Shard, TrainSpec},
+		Reference,
+	};
+
+	/// A training round (i32 graph input and output) on the worker's CPU engine: the
+	/// reference kernels' bits.
+	#[test]
+	fn the_engine_computes_a_training_round() {
+		let spec = TrainSpec {
+			sizes: vec![4, 3, 2],
+			batch: 2,
+			steps: 2,
+			lr: 1 << 14,
+		};
+		let shard = Shard {
+			x: (0..16).map(|i| (i * 3000) - 20000).collect(),
+			y: vec![0, 1, 1, 0],
+			features: 4,
+		};
+		let model = Prepared::new(fl::training_model(&spec, &shard).unwrap()).unwrap();
+		let params = TensorData::I32(fl::pad(&fl::init_params(&spec.sizes, 1)));
+		let got = Engine::Cpu.run_data(&model, params.clone()).unwrap();
+		let want = model.run_data(&Reference, params).unwrap();
+		assert_eq!(got.outputs, want.outputs);
+		assert_eq!(got.result_root(), want.result_root());
+		// an int8 input for an i32 graph is refused with an error, not a panic
+		assert!(Engine::Cpu.run(&model, &[0; 32]).is_err());
+	}
 }

@@ -48,17 +48,21 @@ impl Files {
 		Prepared::new(model).map_err(|e| anyhow!("{}: {e}", path.display()))
 	}
 
-	/// Store an input; returns its tensor root.
+	/// Store an int8 input; returns its tensor root.
 	pub fn put_input(&self, input: &[i8]) -> Result<[u8; 32]> {
-		let root = tensor_root(&i8_bytes(input)).0;
+		self.put_input_bytes(&i8_bytes(input))
+	}
+
+	/// Store an input of any type by its canonical bytes; returns its tensor root.
+	pub fn put_input_bytes(&self, bytes: &[u8]) -> Result<[u8; 32]> {
+		let root = tensor_root(bytes).0;
 		let path = self.dir.join(format!("{}.input", hex::encode(root)));
-		std::fs::write(&path, i8_bytes(input))
-			.with_context(|| format!("writing {}", path.display()))?;
+		std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
 		Ok(root)
 	}
 
-	/// The input with tensor root `root`.
-	pub fn input(&self, root: &[u8; 32]) -> Result<Vec<i8>> {
+	/// The canonical bytes of the input with tensor root `root` (checked against it).
+	pub fn input_bytes(&self, root: &[u8; 32]) -> Result<Vec<u8>> {
 		let path = self.dir.join(format!("{}.input", hex::encode(root)));
 		let bytes = std::fs::read(&path).with_context(|| {
 			format!("input {} not in {}", hex::encode(root), self.dir.display())
@@ -66,7 +70,7 @@ impl Files {
 		if tensor_root(&bytes).0 != *root {
 			return Err(anyhow!("{} does not match its root", path.display()));
 		}
-		Ok(bytes.into_iter().map(|b| b as i8).collect())
+		Ok(bytes)
 	}
 }
 

@@ -226,7 +226,7 @@ impl Provider {
 			salt,
 			due,
 			stage: Stage::Computed,
-			output: opml_nn::types::i8_bytes(exec.output()),
+			output: exec.output_data().map(|o| o.to_bytes()).unwrap_or_default(),
 			output_proof: (proof.index as u32, proof.siblings),
 		};
 		self.state.put(task, &rec)?;
