@@ -248,3 +248,26 @@ fn bad_round_specifications_are_rejected() {
 	)
 	.is_err());
 }
+
+#[test]
+fn a_training_round_is_an_ordinary_model_file_and_commitment() {
+	use opml_nn::{commit::model_commitment, decode_model, encode_model};
+	let spec = TrainSpec {
+		sizes: vec![64, 16, 10],
+		batch: 10,
+		steps: 3,
+		lr: to_q16(0.5),
+	};
+	let shard = digits().rows_range(0, 30);
+	let m = fl::training_model(&spec, &shard).unwrap();
+	let file = encode_model(&m);
+	assert_eq!(decode_model(&file).unwrap(), m);
+	// the shard is bound by the commitment: another shard, another model
+	let other = fl::training_model(&spec, &digits().rows_range(30, 30)).unwrap();
+	assert_ne!(
+		model_commitment(&m).unwrap(),
+		model_commitment(&other).unwrap()
+	);
+	let avg = fl::fedavg_model(2, 4096).unwrap();
+	assert_eq!(decode_model(&encode_model(&avg)).unwrap(), avg);
+}
