@@ -7,7 +7,9 @@
 //!    (`opml_nn::fl::training_model`: the round's SGD graph over that pool's shard,
 //!    which the model commitment binds) on the round's parameters, with redundancy
 //!    `r`. The submissions pallet runs the Bouchet protocol for it: the `r` members
-//!    commit, then reveal the result with the update in chunks; the strict majority is
+//!    commit, then reveal the result with the update in chunks (a small update may
+//!    instead be revealed by root and published with `publish_output`); the strict
+//!    majority is
 //!    elected, dissent goes to the dispute game, no-shows are slashed, the majority is
 //!    paid at settlement.
 //! 2. **Aggregation**: once every pool's result is final, anyone calls
@@ -17,8 +19,8 @@
 //!    like any other.
 //! 3. Once the aggregate is final, [`Pallet::advance`] with its output root proved
 //!    starts round `k + 1` from it; after the last round the job is finished and its
-//!    `params` are the trained model's root (its bytes were published by the
-//!    aggregation's chunked reveal).
+//!    `params` are the trained model's root (its bytes published with the
+//!    aggregation's result, in chunks or with `publish_output`).
 //!
 //! The whole budget (`valuation × (P + 1) × rounds`) is held from the owner when the job
 //! is created; each task's valuation moves from that hold to the market's escrow when
@@ -103,7 +105,7 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextJobId<T> = StorageValue<_, JobId, ValueQuery>;
 
-	/// Jobs, until finished and advanced past their last round, or cancelled.
+	/// Jobs, until their owner removes them (`cancel_job`, for finished jobs too).
 	#[pallet::storage]
 	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, JobOf<T>>;
 
