@@ -657,14 +657,7 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 		use sp_runtime::traits::Bounded;
 		let requester: T::AccountId = frame_benchmarking::account("requester", 0, 0);
 		T::Currency::set_balance(&requester, BalanceOf::<T>::max_value() / 1024u32.into());
-		let model = NextModelId::<T>::get();
-		Self::do_register_model(
-			requester.clone(),
-			H256::repeat_byte(1),
-			H256::repeat_byte(2),
-			1,
-			Default::default(),
-		)?;
+		let model = <Self as TaskSubmitter<_, _>>::model_for_benchmark()?;
 		let task = Self::next_task_id();
 		let r = u8::try_from(providers.len()).map_err(|_| Error::<T>::BadRedundancy)?;
 		Self::do_submit_task(

@@ -81,6 +81,16 @@ impl Shard {
 	pub fn rows(&self) -> usize {
 		self.y.len()
 	}
+
+	/// Rows `start..start + len` as a shard.
+	pub fn rows_range(&self, start: usize, len: usize) -> Shard {
+		let k = self.features as usize;
+		Shard {
+			x: self.x[start * k..(start + len) * k].to_vec(),
+			y: self.y[start..start + len].to_vec(),
+			features: self.features,
+		}
+	}
 }
 
 /// A round's training: MLP widths, mini-batch size, SGD steps and learning rate.
@@ -380,16 +390,4 @@ pub fn digits_shard(bytes: &[u8]) -> Option<Shard> {
 		y.push(rec[64] as i32);
 	}
 	Some(Shard { x, y, features: 64 })
-}
-
-impl Shard {
-	/// Rows `start..start + len` as a shard.
-	pub fn rows_range(&self, start: usize, len: usize) -> Shard {
-		let k = self.features as usize;
-		Shard {
-			x: self.x[start * k..(start + len) * k].to_vec(),
-			y: self.y[start..start + len].to_vec(),
-			features: self.features,
-		}
-	}
 }
