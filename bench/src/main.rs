@@ -19,12 +19,18 @@
 //! - `commit`: `Submissions.commit` by the assigned providers for those tasks;
 //! - `reveal`: from each task's due block, `Submissions.reveal` (half the tasks) and
 //!   a chunked reveal (`reveal_chunk` of `--chunk-bytes` then `finish_reveal`, the other
-//!   half); these are gated by the reveal windows, so their rate follows the dues.
+//!   half); these are gated by the reveal windows, so their rate follows the dues;
+//! - `epoch`: one round of a federated job in the manner of Bouchet et al. (§4):
+//!   `--pools` × `--redundancy` members commit at once, then reveal a `--params`-entry
+//!   update in chunks of `--chunk-bytes`, one every `--pace` seconds (see [`epoch`];
+//!   `scripts/bouchet` runs the paper's sweeps). Use `--capacity-units 1` so that every
+//!   member is a different provider.
 //!
 //! ```text
 //! opml-bench --url ws://127.0.0.1:9944 --load 100@0,200@10,400@20 --duration 30 --json out.json
 //! ```
 
+mod epoch;
 mod load;
 mod observer;
 
@@ -67,6 +73,8 @@ enum Workload {
 	Commit,
 	/// `Submissions.reveal` and chunked reveals for the committed tasks.
 	Reveal,
+	/// One federated-learning round: commitments, then chunked reveals at a pace.
+	Epoch,
 }
 
 /// Throughput benchmark (Diablo-style) of an OPML node.
@@ -102,9 +110,26 @@ struct Args {
 	/// Tasks per `submit-task-batch` transaction.
 	#[arg(long, default_value_t = 16)]
 	batch: u32,
-	/// Bytes of each chunked reveal (one chunk, at most `MaxChunkLen`).
+	/// Bytes of each chunked reveal (`reveal`: one chunk; `epoch`: the chunk size; at
+	/// most `MaxChunkLen`).
 	#[arg(long, default_value_t = 16 * 1024)]
 	chunk_bytes: usize,
+	/// Units of capacity each benchmark provider registers (`epoch`: 1, so that every
+	/// member of every pool is a different provider).
+	#[arg(long, default_value_t = 1_000_000)]
+	capacity_units: u32,
+	/// `epoch`: pools (tasks).
+	#[arg(long, default_value_t = 1)]
+	pools: u32,
+	/// `epoch`: members per pool.
+	#[arg(long, default_value_t = 8)]
+	redundancy: u32,
+	/// `epoch`: parameters of the update (4 bytes each).
+	#[arg(long, default_value_t = 1_000_000)]
+	params: u64,
+	/// `epoch`: seconds between two chunk transactions of one member.
+	#[arg(long, default_value_t = 0.25)]
+	pace: f64,
 	/// Seconds to wait after a workload's last send for its transactions to finalize.
 	#[arg(long, default_value_t = 60.0)]
 	drain: f64,
@@ -336,6 +361,8 @@ struct Report {
 	market_over_transfer: Option<f64>,
 	/// Tasks per second submitted in batches over transfers per second.
 	tasks_over_transfer_batched: Option<f64>,
+	/// `epoch` runs.
+	epochs: Vec<epoch::Row>,
 }
 
 fn table(report: &Report) -> String {
@@ -487,7 +514,7 @@ async fn main() -> Result<()> {
 				100 * UNIT,
 				BoundedVec(vec![Capacity {
 					task_type: model,
-					units: 1_000_000,
+					units: b.args.capacity_units,
 				}]),
 				1,
 				1,
@@ -510,12 +537,29 @@ async fn main() -> Result<()> {
 		workloads: Vec::new(),
 		market_over_transfer: None,
 		tasks_over_transfer_batched: None,
+		epochs: Vec::new(),
 	};
 	let drain = b.args.drain;
 	let mut committed: Vec<Committed> = Vec::new();
 	let runs = b.args.run.clone();
 	for w in runs {
 		let name = format!("{w:?}").to_lowercase();
+		if w == Workload::Epoch {
+			let cfg = epoch::Config {
+				pools: b.args.pools,
+				redundancy: b.args.redundancy,
+				params: b.args.params,
+				chunk_bytes: b.args.chunk_bytes,
+				pace: b.args.pace,
+			};
+			let row = epoch::run(&mut b, &requesters, &providers, model, &cfg).await?;
+			report
+				.workloads
+				.push((name, row.stats.clone(), row.errors.clone()));
+			eprintln!("{}", epoch::line(&row));
+			report.epochs.push(row);
+			continue;
+		}
 		let mut plan = Vec::new();
 		match w {
 			Workload::Transfer => {
@@ -615,6 +659,7 @@ async fn main() -> Result<()> {
 					committed.push((a, salt, chunk, H256(root)));
 				}
 			}
+			Workload::Epoch => unreachable!("run above"),
 			Workload::Reveal => {
 				let by_account: HashMap<[u8; 32], &Keypair> =
 					providers.iter().map(|k| (account(k), k)).collect();
@@ -712,6 +757,9 @@ async fn main() -> Result<()> {
 	}
 	report.block_time = b.block_time();
 	println!("{}", table(&report));
+	for row in &report.epochs {
+		println!("{}", epoch::line(row));
+	}
 	for (w, _, errors) in &report.workloads {
 		for (e, n) in errors {
 			println!("{w}: {n} × {e}");

@@ -13,12 +13,12 @@ use subxt::{events::Phase, utils::H256, OnlineClient, PolkadotConfig};
 
 use crate::load::Record;
 
-/// A task the market assigned to one of our providers.
+/// A task the market assigned to a provider (one entry per assigned provider).
 #[derive(Clone, Debug)]
 pub struct Assigned {
 	/// The task.
 	pub task: u64,
-	/// The first assigned provider.
+	/// The provider.
 	pub provider: [u8; 32],
 	/// The last block for commitments; reveals are accepted from the next.
 	pub due: u64,
@@ -89,7 +89,7 @@ async fn scan(api: &OnlineClient<PolkadotConfig>, n: u64) -> Result<Scan> {
 				let a = ev
 					.decode_fields_as::<api::market::events::TaskAssigned>()
 					.context("decoding TaskAssigned")??;
-				if let Some((p, _)) = a.providers.0.first() {
+				for (p, _) in &a.providers.0 {
 					assigned.push(Assigned {
 						task: a.task,
 						provider: p.0,

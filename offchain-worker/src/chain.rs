@@ -1,5 +1,5 @@
 //! The chain client: a static API generated from `metadata.scale` (checked against
-//! the runtime by `cargo test -p opml-runtime --test metadata`), a signer, and helpers
+//! the runtime by `cargo test --workspace --test metadata`), a signer, and helpers
 //! to submit transactions and follow finalized blocks.
 
 use anyhow::{anyhow, Context, Result};
@@ -119,6 +119,48 @@ impl Client {
 			});
 		}
 		Ok((out, block))
+	}
+}
+
+impl Client {
+	/// Sign and submit `txs` with consecutive nonces without waiting in between (so
+	/// they can share blocks), then wait until each is finalized and succeeded, in
+	/// order, calling `done(i)` for each; stops at the first failure. For one account's
+	/// transactions that must go in order (the chunks of a reveal); nothing else may be
+	/// sent from the account meanwhile.
+	pub async fn submit_sequence<Call: subxt::tx::Payload>(
+		&self,
+		what: &str,
+		txs: &[Call],
+		mut done: impl FnMut(usize) -> Result<()>,
+	) -> Result<()> {
+		let started = std::time::Instant::now();
+		let at = self.api.at_current_block().await?;
+		let mut client = at.transactions();
+		let nonce = client.account_nonce(&self.account()).await?;
+		let mut sent = Vec::with_capacity(txs.len());
+		for (i, tx) in txs.iter().enumerate() {
+			let params = subxt::config::PolkadotExtrinsicParamsBuilder::<PolkadotConfig>::new()
+				.nonce(nonce + i as u64)
+				.build();
+			let progress = client
+				.sign_and_submit_then_watch(tx, &self.signer, params)
+				.await
+				.with_context(|| format!("submitting {what} {i}"))?;
+			sent.push(progress);
+		}
+		for (i, progress) in sent.into_iter().enumerate() {
+			progress
+				.wait_for_finalized_success()
+				.await
+				.with_context(|| format!("{what} {i} failed"))?;
+			crate::metrics::get()
+				.tx
+				.with_label_values(&[what])
+				.observe(started.elapsed().as_secs_f64());
+			done(i)?;
+		}
+		Ok(())
 	}
 }
 

@@ -10,6 +10,8 @@
 //! - [`provider`]: the provider daemon; [`store`]: its persistent state.
 //! - [`requester`]: register models, submit and watch tasks; [`models`]: model files.
 //! - [`verifier`]: the verifier daemon; [`game`]: playing dispute games.
+//! - [`payloads`]: chunked reveals and published outputs read from block bodies.
+//! - [`training`]: federated-learning jobs (`opml-worker train`).
 //! - [`metrics`]: Prometheus metrics.
 //! - [`faults`]: fault injection for tests and drills.
 
@@ -20,7 +22,9 @@ pub mod game;
 pub mod gpu;
 pub mod metrics;
 pub mod models;
+pub mod payloads;
 pub mod provider;
 pub mod requester;
 pub mod store;
+pub mod training;
 pub mod verifier;

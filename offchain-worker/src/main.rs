@@ -159,8 +159,154 @@ enum Cmd {
 		#[arg(long, default_value_t = 600)]
 		timeout: u64,
 	},
+	/// Federated-learning jobs: start one, follow it, fetch the trained model.
+	#[command(subcommand)]
+	Train(TrainCmd),
 	/// Show the GPU adapter the GPU backend would use.
 	GpuInfo,
+}
+
+#[derive(Subcommand)]
+enum TrainCmd {
+	/// Build and register each pool's round graph and the FedAvg graph, create the
+	/// job, and follow it to the end (advancing it when a phase is final), printing
+	/// each round's held-out loss; writes the trained parameters to `--out`.
+	Start {
+		/// The dataset, in the format of `examples/digits/digits.u8` (records of 64
+		/// pixel values 0..=16, then the label 0..=9).
+		#[arg(long)]
+		digits: PathBuf,
+		/// Pools (each trains on its own shard).
+		#[arg(long, default_value_t = 2)]
+		pools: u32,
+		/// Examples per pool's shard (pool i takes the i-th run of rows); the rows
+		/// after the shards are held out for the loss reports.
+		#[arg(long, default_value_t = 600)]
+		rows: u32,
+		/// Layer widths of the MLP, input first (the input is 64).
+		#[arg(long, value_delimiter = ',', default_value = "64,16,10")]
+		sizes: Vec<u32>,
+		/// Rows per mini-batch step.
+		#[arg(long, default_value_t = 20)]
+		batch: u32,
+		/// Mini-batch steps per round (at most `fl::max_steps`).
+		#[arg(long, default_value_t = 10)]
+		steps: u32,
+		/// Learning rate.
+		#[arg(long, default_value_t = 0.5)]
+		lr: f32,
+		/// Seed of the initial parameters.
+		#[arg(long, default_value_t = 1)]
+		seed: u64,
+		/// Rounds.
+		#[arg(long, default_value_t = 3)]
+		rounds: u32,
+		/// Providers per task (the pool's members).
+		#[arg(long, default_value_t = 3)]
+		redundancy: u8,
+		/// Blocks the providers of each task get.
+		#[arg(long, default_value_t = 20)]
+		deadline: u32,
+		/// The most paid for each task (planck, all its providers together).
+		#[arg(long, default_value_t = 10_000_000_000_000)]
+		valuation: u128,
+		/// Also compute the job off chain and check the fetched model is the same.
+		#[arg(long)]
+		verify_offline: bool,
+		/// Write the trained parameters here (little-endian Q16.16 i32s, padded).
+		#[arg(long)]
+		out: Option<PathBuf>,
+		/// Print JSON lines.
+		#[arg(long)]
+		json: bool,
+		/// Give up after this many seconds.
+		#[arg(long, default_value_t = 3600)]
+		timeout: u64,
+	},
+	/// Follow a job to its end (advancing it when a phase is final).
+	Watch {
+		/// The job id.
+		#[arg(long)]
+		job: u64,
+		/// Start at this block (replays at most 250 finalized blocks).
+		#[arg(long)]
+		from: Option<u64>,
+		/// Write the trained parameters here.
+		#[arg(long)]
+		out: Option<PathBuf>,
+		/// Print JSON lines.
+		#[arg(long)]
+		json: bool,
+		/// Give up after this many seconds.
+		#[arg(long, default_value_t = 3600)]
+		timeout: u64,
+	},
+	/// Write a finished job's trained parameters (collected by `start` or `watch`,
+	/// checked against the job's root on chain).
+	Fetch {
+		/// The job id.
+		#[arg(long)]
+		job: u64,
+		/// The file to write.
+		#[arg(long)]
+		out: PathBuf,
+	},
+}
+
+/// Report a job's progress (held-out loss and accuracy when `eval` is given).
+fn train_reporter(
+	json: bool,
+	eval: Option<(Vec<u32>, opml_nn::fl::Shard)>,
+) -> impl FnMut(opml_worker::training::Progress) {
+	use opml_worker::training::Progress;
+	move |p| match p {
+		Progress::RoundStarted { round, tasks } => {
+			if json {
+				println!("{}", serde_json::json!({ "round": round, "tasks": tasks }));
+			} else {
+				println!("round {round}: pool tasks {tasks:?}");
+			}
+		}
+		Progress::Aggregating { round, task } => {
+			if json {
+				println!(
+					"{}",
+					serde_json::json!({ "round": round, "aggregation": task })
+				);
+			} else {
+				println!("round {round}: updates final, averaging them in task {task}");
+			}
+		}
+		Progress::Advanced { round } => tracing::info!(round, "advanced the job"),
+		Progress::RoundFinished { round, params } => {
+			let eval = eval
+				.as_ref()
+				.map(|(sizes, shard)| opml_nn::fl::evaluate(sizes, &params, shard));
+			if json {
+				println!(
+					"{}",
+					serde_json::json!({
+						"round": round,
+						"finished": true,
+						"loss": eval.map(|e| e.0),
+						"accuracy": eval.map(|e| e.1),
+					})
+				);
+			} else if let Some((loss, acc)) = eval {
+				println!(
+					"round {round}: done; held-out loss {loss:.4}, accuracy {:.1} %",
+					acc * 100.0
+				);
+			} else {
+				println!("round {round}: done");
+			}
+		}
+	}
+}
+
+fn write_params(out: &std::path::Path, params: &[i32]) -> Result<()> {
+	std::fs::write(out, opml_worker::training::params_bytes(params))
+		.with_context(|| format!("writing {}", out.display()))
 }
 
 fn parse_capacity(s: &str) -> Result<(u32, u32), String> {
@@ -230,6 +376,158 @@ async fn main() -> Result<()> {
 		.init();
 	let cli = Cli::parse();
 	match cli.cmd {
+		Cmd::Train(TrainCmd::Start {
+			digits,
+			pools,
+			rows,
+			sizes,
+			batch,
+			steps,
+			lr,
+			seed,
+			rounds,
+			redundancy,
+			deadline,
+			valuation,
+			verify_offline,
+			out,
+			json,
+			timeout,
+		}) => {
+			use opml_nn::fl;
+			let bytes =
+				std::fs::read(&digits).with_context(|| format!("reading {}", digits.display()))?;
+			let all = fl::digits_shard(&bytes).ok_or_else(|| {
+				anyhow::anyhow!("{}: not records of 64 pixels and a label", digits.display())
+			})?;
+			let need = pools as usize * rows as usize;
+			if pools == 0 || rows == 0 || need > all.rows() {
+				anyhow::bail!(
+					"{pools} pools of {rows} rows need {need} examples; {} has {}",
+					digits.display(),
+					all.rows()
+				);
+			}
+			if sizes.first() != Some(&all.features) || sizes.len() < 2 {
+				anyhow::bail!("--sizes must start with the 64 inputs and have an output layer");
+			}
+			let shards: Vec<_> = (0..pools as usize)
+				.map(|i| all.rows_range(i * rows as usize, rows as usize))
+				.collect();
+			let held_out = all.rows_range(need, all.rows() - need);
+			let plan = opml_worker::training::Plan {
+				spec: fl::TrainSpec {
+					sizes: sizes.clone(),
+					batch,
+					steps,
+					lr: opml_nn::train::to_q16(lr),
+				},
+				shards,
+				init: fl::init_params(&sizes, seed),
+				rounds,
+				redundancy,
+				deadline,
+				valuation,
+			};
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let files = Files::open(&cli.files)?;
+			let started = opml_worker::training::start(&client, &files, &plan).await?;
+			if json {
+				println!(
+					"{}",
+					serde_json::json!({
+						"job": started.job,
+						"block": started.block,
+						"models": started.models,
+					})
+				);
+			} else {
+				println!(
+					"job {} created in block {} (models {:?}: pools, then FedAvg)",
+					started.job, started.block, started.models
+				);
+			}
+			let eval = (held_out.rows() > 0).then(|| (sizes.clone(), held_out));
+			let params = opml_worker::training::follow(
+				&client,
+				&files,
+				started.job,
+				Some(started.block),
+				Duration::from_secs(timeout),
+				train_reporter(json, eval),
+			)
+			.await?;
+			let offline = if verify_offline {
+				let want = fl::run_job(
+					&opml_nn::cpu::Cpu,
+					&plan.spec,
+					&plan.shards,
+					&plan.initial(),
+					rounds,
+				)
+				.map_err(|e| anyhow::anyhow!("the offline run: {e}"))?;
+				let same = want.last() == Some(&params);
+				if !same {
+					anyhow::bail!("the trained model differs from the offline run");
+				}
+				Some(same)
+			} else {
+				None
+			};
+			if let Some(out) = &out {
+				write_params(out, &params)?;
+			}
+			if json {
+				println!(
+					"{}",
+					serde_json::json!({
+						"job": started.job,
+						"trained": params.len(),
+						"offline_match": offline,
+						"out": out,
+					})
+				);
+			} else {
+				println!("job {} finished: {} parameters", started.job, params.len());
+				if offline.is_some() {
+					println!("the trained model equals the offline run");
+				}
+			}
+		}
+		Cmd::Train(TrainCmd::Watch {
+			job,
+			from,
+			out,
+			json,
+			timeout,
+		}) => {
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let files = Files::open(&cli.files)?;
+			let params = opml_worker::training::follow(
+				&client,
+				&files,
+				job,
+				from,
+				Duration::from_secs(timeout),
+				train_reporter(json, None),
+			)
+			.await?;
+			if let Some(out) = &out {
+				write_params(out, &params)?;
+			}
+			println!("job {job} finished: {} parameters", params.len());
+		}
+		Cmd::Train(TrainCmd::Fetch { job, out }) => {
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let files = Files::open(&cli.files)?;
+			let params = opml_worker::training::fetch(&client, &files, job).await?;
+			write_params(&out, &params)?;
+			println!(
+				"job {job}: {} trained parameters written to {}",
+				params.len(),
+				out.display()
+			);
+		}
 		Cmd::GpuInfo => {
 			let g = opml_worker::gpu::Gpu::new()?;
 			println!("{}", g.adapter_name());
@@ -266,7 +564,7 @@ async fn main() -> Result<()> {
 					wrong_result: fault,
 				},
 				AuditPolicy { challenge_bond },
-			);
+			)?;
 			p.ensure_registered(&Offer {
 				bond,
 				capacity,
@@ -291,7 +589,7 @@ async fn main() -> Result<()> {
 				Files::open(&cli.files)?,
 				Engine::open(backend)?,
 				bond,
-			);
+			)?;
 			v.run().await?;
 		}
 		Cmd::RegisterModel {

@@ -26,12 +26,16 @@ impl Files {
 		})
 	}
 
+	/// The directory.
+	pub fn dir(&self) -> &Path {
+		&self.dir
+	}
+
 	/// Store a model; returns its commitment.
 	pub fn put_model(&self, model: &Model) -> Result<[u8; 32]> {
 		let c = model_commitment(model).map_err(|e| anyhow!("model commitment: {e:?}"))?;
 		let path = self.dir.join(format!("{}.opml", hex::encode(c)));
-		std::fs::write(&path, encode_model(model))
-			.with_context(|| format!("writing {}", path.display()))?;
+		write_atomic(&path, &encode_model(model))?;
 		Ok(c)
 	}
 
@@ -57,7 +61,7 @@ impl Files {
 	pub fn put_input_bytes(&self, bytes: &[u8]) -> Result<[u8; 32]> {
 		let root = tensor_root(bytes).0;
 		let path = self.dir.join(format!("{}.input", hex::encode(root)));
-		std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+		write_atomic(&path, bytes)?;
 		Ok(root)
 	}
 
@@ -72,6 +76,14 @@ impl Files {
 		}
 		Ok(bytes)
 	}
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename, so that a reader
+/// (another daemon sharing the directory) never sees a partial file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+	let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+	std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+	std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
 }
 
 /// Read a model: an `.opml` file, or an ONNX file (`.onnx`) quantized to int8 with

@@ -1,13 +1,19 @@
 //! The provider daemon: registers and bonds, watches finalized blocks for its
 //! assignments, computes each task, commits and then reveals its result, publishes
-//! the output of its elected results, defends its results in games, and carries out
-//! the random audits drawn for it (recompute, confirm or challenge). Every step is
-//! recorded before the transaction that depends on it, so a restarted daemon resumes.
+//! the output of its elected results, plays its games (defending its results, or
+//! proving a dissenting one), and carries out
+//! the random audits drawn for it (recompute, confirm or challenge). Results whose
+//! output is a parameter vector (a training round's update, an aggregate: i32
+//! outputs), or larger than `Submissions::MaxOutputLen`, are revealed in chunks
+//! (`reveal_chunk` × n, then `finish_reveal` with the output's proof), so the bytes
+//! voted on are on chain. Every step is recorded before the transaction that depends
+//! on it, so a restarted daemon resumes (a chunked reveal from its next chunk).
 
 use crate::{
 	chain::{api, AccountId, Client},
 	compute::Engine,
 	models::Files,
+	payloads::Payloads,
 	store::{Stage, State, TaskRecord},
 };
 use anyhow::{Context, Result};
@@ -49,9 +55,12 @@ pub struct Provider {
 	client: Client,
 	state: State,
 	files: Files,
+	payloads: Payloads,
 	engine: Engine,
 	faults: Faults,
 	audit: AuditPolicy,
+	/// Whether a model's output is a parameter vector (i32), by commitment.
+	param_outputs: std::sync::Mutex<std::collections::HashMap<[u8; 32], bool>>,
 }
 
 impl Provider {
@@ -63,15 +72,17 @@ impl Provider {
 		engine: Engine,
 		faults: Faults,
 		audit: AuditPolicy,
-	) -> Self {
-		Provider {
+	) -> Result<Self> {
+		Ok(Provider {
 			client,
 			state,
+			payloads: Payloads::open(&files)?,
 			files,
 			engine,
 			faults,
 			audit,
-		}
+			param_outputs: Default::default(),
+		})
 	}
 
 	fn me(&self) -> AccountId {
@@ -121,13 +132,19 @@ impl Provider {
 		loop {
 			let (number, events) = follower.next(&self.client).await?;
 			tracing::debug!(number, events = events.len(), "block");
+			if let Err(e) = self.payloads.observe(&self.client, number, &events).await {
+				tracing::warn!(number, "payloads of the block not read: {e:#}");
+			}
 			for ev in events.iter() {
 				let ev = ev?;
 				if let Some(g) = ev
 					.decode_fields_as::<api::arbitration::events::GameOpened>()
 					.transpose()?
 				{
-					if g.defender == self.me() && !games.has(g.game) {
+					// defend our results; as the representative of a dissenting class
+					// (a game opened by the tally), prove our result
+					if (g.defender == self.me() || g.challenger == self.me()) && !games.has(g.game)
+					{
 						self.state.put_game(g.game, g.task)?;
 						self.defend(&mut games, g.game, g.task).await;
 					}
@@ -184,7 +201,7 @@ impl Provider {
 		.await
 		{
 			Ok(p) => {
-				tracing::info!(game, task, "defending");
+				tracing::info!(game, task, "playing");
 				games.track(game, p);
 			}
 			Err(e) => tracing::error!(game, task, "cannot defend: {e:#}"),
@@ -264,7 +281,7 @@ impl Provider {
 		let Some(rec) = self.state.get(task)? else {
 			return Ok(());
 		};
-		if rec.result != elected || rec.output.is_empty() {
+		if rec.result != elected || rec.output.is_empty() || self.chunked(&rec).await? {
 			return Ok(());
 		}
 		let known = self
@@ -307,34 +324,142 @@ impl Provider {
 		Ok(())
 	}
 
-	/// Resume recorded work: commit what was computed, reveal what is due.
+	/// Whether the result of `rec` is revealed in chunks: a parameter vector (i32
+	/// output), or an output too large for `publish_output`.
+	async fn chunked(&self, rec: &TaskRecord) -> Result<bool> {
+		let max_output = self
+			.client
+			.api
+			.at_current_block()
+			.await?
+			.constants()
+			.entry(api::constants().submissions().max_output_len())?;
+		if rec.output.len() > max_output as usize {
+			return Ok(true);
+		}
+		let known = self
+			.param_outputs
+			.lock()
+			.unwrap_or_else(|e| e.into_inner())
+			.get(&rec.model)
+			.copied();
+		if let Some(k) = known {
+			return Ok(k);
+		}
+		let model = self.files.model(&rec.model)?;
+		let params = model
+			.model
+			.graph
+			.nodes
+			.last()
+			.is_some_and(|n| n.output.dtype == opml_nn::types::DType::I32);
+		self.param_outputs
+			.lock()
+			.unwrap_or_else(|e| e.into_inner())
+			.insert(rec.model, params);
+		Ok(params)
+	}
+
+	/// Send the chunks of `rec`'s output from the first one the chain does not have
+	/// (at least `from`), then finish the reveal.
+	async fn reveal_chunks(&self, task: u64, rec: &mut TaskRecord, from: u32) -> Result<()> {
+		let chunk_len = self
+			.client
+			.api
+			.at_current_block()
+			.await?
+			.constants()
+			.entry(api::constants().submissions().max_chunk_len())? as usize;
+		// a daemon stopped after a chunk went in but before it recorded it: the pool
+		// says how far the reveal got
+		use api::runtime_types::pallet_opml_submissions::types::Reveal;
+		let pool = self
+			.client
+			.fetch(api::storage().submissions().pools(), (task,))
+			.await?;
+		let on_chain = pool
+			.and_then(|p| p.entries.0.into_iter().find(|e| e.who == self.me()))
+			.map(|e| e.reveal);
+		let from = match on_chain {
+			Some(Reveal::Chunks(p)) => p.count.max(from),
+			Some(Reveal::Done(_)) => return Ok(()),
+			_ => 0,
+		};
+		let output = rec.output.clone();
+		let chunks: Vec<&[u8]> = output.chunks(chunk_len).collect();
+		let txs: Vec<_> = chunks
+			.iter()
+			.enumerate()
+			.skip(from as usize)
+			.map(|(i, c)| {
+				api::transactions()
+					.submissions()
+					.reveal_chunk(task, i as u32, c.to_vec())
+			})
+			.collect();
+		// the chunks go in together (consecutive nonces), each recorded once final
+		self.client
+			.submit_sequence("Submissions.reveal_chunk", &txs, |i| {
+				rec.stage = Stage::Revealing {
+					next: from + i as u32 + 1,
+				};
+				self.state.put(task, rec)
+			})
+			.await
+			.with_context(|| format!("{} chunks", chunks.len()))?;
+		use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+		let (slot, siblings) = rec.output_proof.clone();
+		let tx = api::transactions().submissions().finish_reveal(
+			task,
+			rec.salt,
+			H256(rec.result),
+			slot,
+			BoundedVec(siblings.into_iter().map(H256).collect()),
+		);
+		self.client.submit("Submissions.finish_reveal", &tx).await?;
+		tracing::info!(
+			task,
+			chunks = chunks.len(),
+			bytes = output.len(),
+			"revealed in chunks"
+		);
+		Ok(())
+	}
+
+	/// Reveal `rec` (whole, or in chunks from chunk `from`); the stage is `Revealed`
+	/// afterwards also on failure (the window may have closed, or the task moved on).
+	async fn reveal(&self, task: u64, rec: &mut TaskRecord, from: u32) -> Result<()> {
+		let r = if self.chunked(rec).await? {
+			self.reveal_chunks(task, rec, from).await
+		} else {
+			let tx = api::transactions()
+				.submissions()
+				.reveal(task, H256(rec.result), rec.salt);
+			self.client
+				.submit("Submissions.reveal", &tx)
+				.await
+				.map(|_| tracing::info!(task, "revealed"))
+		};
+		rec.stage = Stage::Revealed;
+		self.state.put(task, rec)?;
+		if r.is_ok() {
+			crate::metrics::get()
+				.tasks
+				.with_label_values(&["revealed"])
+				.inc();
+		}
+		r.context("reveal")
+	}
+
+	/// Resume recorded work: commit what was computed, reveal what is due (a chunked
+	/// reveal from its next chunk).
 	async fn progress(&self, finalized: u64) -> Result<()> {
 		for (task, mut rec) in self.state.open_tasks()? {
 			let r = match rec.stage {
 				Stage::Computed => self.commit(task, &mut rec).await,
+				Stage::Revealing { next } => self.reveal(task, &mut rec, next).await,
 				Stage::Committed if finalized + 1 >= u64::from(rec.due) => {
-					let tx =
-						api::transactions()
-							.submissions()
-							.reveal(task, H256(rec.result), rec.salt);
-					match self.client.submit("Submissions.reveal", &tx).await {
-						Ok(_) => {
-							rec.stage = Stage::Revealed;
-							self.state.put(task, &rec)?;
-							crate::metrics::get()
-								.tasks
-								.with_label_values(&["revealed"])
-								.inc();
-							tracing::info!(task, "revealed");
-							Ok(())
-						}
-						Err(e) => {
-							// the window may have closed (or the task moved on): stop trying
-							rec.stage = Stage::Revealed;
-							self.state.put(task, &rec)?;
-							Err(e).context("reveal")
-						}
-					}
+					self.reveal(task, &mut rec, 0).await
 				}
 				_ => Ok(()),
 			};

@@ -26,7 +26,18 @@ pub async fn register_model(
 	name: &str,
 ) -> Result<(u32, [u8; 32])> {
 	let model = read_model(path, calibration)?;
-	let commitment = files.put_model(&model)?;
+	register(client, files, &model, weight, name).await
+}
+
+/// Register `model`, copying it into `files`; returns the model id and commitment.
+pub async fn register(
+	client: &Client,
+	files: &Files,
+	model: &opml_nn::Model,
+	weight: u32,
+	name: &str,
+) -> Result<(u32, [u8; 32])> {
+	let commitment = files.put_model(model)?;
 	let program_root = Guest::builtin()
 		.map_err(|e| anyhow!("the guest program: {e}"))?
 		.program_root();

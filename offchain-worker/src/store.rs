@@ -24,6 +24,11 @@ pub enum Stage {
 	Committed,
 	/// Revealed; nothing left to do but watch.
 	Revealed,
+	/// A chunked reveal is under way: chunks `0..next` are on chain.
+	Revealing {
+		/// The next chunk to send.
+		next: u32,
+	},
 }
 
 /// A provider's record of one task.

@@ -6,6 +6,7 @@ use crate::{
 	compute::Engine,
 	game::{player_for_task, Checker, Games},
 	models::Files,
+	payloads::Payloads,
 	store::State,
 };
 use anyhow::Result;
@@ -15,20 +16,28 @@ pub struct Verifier {
 	client: Client,
 	state: State,
 	files: Files,
+	payloads: Payloads,
 	engine: Engine,
 	bond: u128,
 }
 
 impl Verifier {
 	/// A verifier challenging with `bond`.
-	pub fn new(client: Client, state: State, files: Files, engine: Engine, bond: u128) -> Self {
-		Verifier {
+	pub fn new(
+		client: Client,
+		state: State,
+		files: Files,
+		engine: Engine,
+		bond: u128,
+	) -> Result<Self> {
+		Ok(Verifier {
 			client,
 			state,
+			payloads: Payloads::open(&files)?,
 			files,
 			engine,
 			bond,
-		}
+		})
 	}
 
 	/// Follow finalized blocks forever.
@@ -49,6 +58,10 @@ impl Verifier {
 			crate::chain::Follower::resume(&self.client, self.state.cursor()?).await?;
 		loop {
 			let (number, events) = follower.next(&self.client).await?;
+			// a training round's inputs are earlier rounds' revealed outputs
+			if let Err(e) = self.payloads.observe(&self.client, number, &events).await {
+				tracing::warn!(number, "payloads of the block not read: {e:#}");
+			}
 			for ev in events.iter() {
 				let ev = ev?;
 				if let Some(e) = ev

@@ -1,6 +1,6 @@
 //! The worker's static chain API is generated from `offchain-worker/metadata.scale`;
 //! this test fails when that file drifts from the runtime. Regenerate with
-//! `OPML_REGENERATE=1 cargo test -p opml-runtime --test metadata`.
+//! `OPML_REGENERATE=1 cargo test --workspace --test metadata`.
 
 #[test]
 fn the_workers_metadata_matches_the_runtime() {
@@ -17,6 +17,6 @@ fn the_workers_metadata_matches_the_runtime() {
 	assert!(
 		stored == bytes,
 		"offchain-worker/metadata.scale is stale: rerun with OPML_REGENERATE=1 \
-		 (`cargo test -p opml-runtime --test metadata`) and rebuild the worker"
+		 (`cargo test --workspace --test metadata`) and rebuild the worker"
 	);
 }

@@ -336,7 +336,7 @@ fn a_wrong_result_is_challenged_overturned_and_redone() {
 	d.dave
 		.wait_for("game over", Duration::from_secs(10))
 		.unwrap();
-	d.bob.wait_for("defending", Duration::from_secs(1)).unwrap();
+	d.bob.wait_for("playing", Duration::from_secs(1)).unwrap();
 	d.charlie
 		.wait_for("revealed", Duration::from_secs(10))
 		.unwrap();

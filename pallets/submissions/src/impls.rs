@@ -148,29 +148,38 @@ impl<T: Config> Pallet<T> {
 		let prev = match &entry.reveal {
 			Reveal::None => {
 				ensure!(index == 0, Error::<T>::ChunkOutOfOrder);
-				ChunkProgress {
-					count: 0,
-					bytes: 0,
-					closed: false,
-				}
+				None
 			}
 			Reveal::Chunks(p) => {
 				ensure!(!p.closed, Error::<T>::PayloadEnded);
 				ensure!(index == p.count, Error::<T>::ChunkOutOfOrder);
-				p.clone()
+				ensure!(len <= p.chunk_len, Error::<T>::ChunkTooLarge);
+				Some(p.clone())
 			}
 			Reveal::Done(_) => return Err(Error::<T>::AlreadyRevealed.into()),
+		};
+		let progress = match prev {
+			// the first chunk sets the chunk length; one that is not a whole Merkle
+			// subtree (a power of two of at least 32 bytes) is the whole payload
+			None => ChunkProgress {
+				count: 1,
+				bytes: u64::from(len),
+				closed: len < 32 || !len.is_power_of_two(),
+				chunk_len: len,
+			},
+			Some(p) => ChunkProgress {
+				count: p.count.saturating_add(1),
+				bytes: p.bytes.saturating_add(u64::from(len)),
+				closed: len < p.chunk_len,
+				chunk_len: p.chunk_len,
+			},
 		};
 		let mut roots = PayloadChunks::<T>::get(task, &who);
 		roots
 			.try_push(H256(bytes_root(&chunk).0))
 			.map_err(|_| Error::<T>::TooManyChunks)?;
 		PayloadChunks::<T>::insert(task, &who, roots);
-		entry.reveal = Reveal::Chunks(ChunkProgress {
-			count: prev.count.saturating_add(1),
-			bytes: prev.bytes.saturating_add(u64::from(len)),
-			closed: len < max,
-		});
+		entry.reveal = Reveal::Chunks(progress);
 		Pools::<T>::insert(task, pool);
 		Self::deposit_event(Event::ChunkRevealed {
 			task,
@@ -182,17 +191,17 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The tensor root of `who`'s chunked payload for `task` so far (every chunk but
-	/// the last is a whole subtree of height `log2(MaxChunkLen / 32)`).
+	/// the last is a whole subtree of height `log2(chunk_len / 32)`).
 	fn payload_root(
 		task: TaskId,
 		who: &T::AccountId,
 		p: &ChunkProgress,
 	) -> Result<Hash, DispatchError> {
-		let max = u64::from(T::MaxChunkLen::get());
-		let height = depth_for(max / 32);
+		let chunk_len = u64::from(p.chunk_len);
+		let height = depth_for(chunk_len.div_ceil(32));
 		let roots = PayloadChunks::<T>::get(task, who);
 		let full = u64::from(p.count.saturating_sub(1));
-		let last_len = p.bytes.saturating_sub(full.saturating_mul(max));
+		let last_len = p.bytes.saturating_sub(full.saturating_mul(chunk_len));
 		let last_depth = depth_for(last_len.div_ceil(32));
 		let n = roots.len();
 		let pieces: Vec<(Hash, u32)> = roots
@@ -493,7 +502,15 @@ impl<T: Config> Pallet<T> {
 						ensure!(e.commitment.is_some(), "chunks without commitment");
 						ensure!(p.count > 0, "chunk progress without chunks");
 						ensure!(
-							p.bytes <= u64::from(p.count) * u64::from(T::MaxChunkLen::get()),
+							p.chunk_len > 0 && p.chunk_len <= T::MaxChunkLen::get(),
+							"chunk length out of range"
+						);
+						ensure!(
+							p.count == 1 || (p.chunk_len >= 32 && p.chunk_len.is_power_of_two()),
+							"several chunks of a length that is not a whole subtree"
+						);
+						ensure!(
+							p.bytes <= u64::from(p.count) * u64::from(p.chunk_len),
 							"more bytes than chunks allow"
 						);
 					}

@@ -120,8 +120,8 @@ pub mod pallet {
 		/// registry's destination).
 		#[pallet::constant]
 		type RevealPenalty: Get<BalanceOf<Self>>;
-		/// Largest chunk of a chunked reveal, in bytes (every chunk but the last has
-		/// exactly this length): `32 · 2^h` bytes, so that every full chunk is a whole
+		/// Largest chunk of a chunked reveal, in bytes (a revealer picks its chunk length
+		/// up to this): `32 · 2^h` bytes, so that a full chunk of this length is a whole
 		/// subtree of the payload's tensor root. Size it well below the block length
 		/// limit.
 		#[pallet::constant]
@@ -321,7 +321,7 @@ pub mod pallet {
 		CommitmentMismatch,
 		/// A chunk is empty.
 		EmptyChunk,
-		/// A chunk is longer than `MaxChunkLen`.
+		/// A chunk is longer than `MaxChunkLen`, or than the reveal's first chunk.
 		ChunkTooLarge,
 		/// A chunk's index is not the next expected one.
 		ChunkOutOfOrder,
@@ -409,13 +409,17 @@ pub mod pallet {
 		/// Reveal the next chunk of the result's output tensor during the reveal window
 		/// (the update of a training round, or any large output): its bytes are published
 		/// in this block's body, the chain keeps only the chunk's tensor root. Chunks come
-		/// in order from index 0; each but the last has exactly `MaxChunkLen` bytes, at
-		/// most `MaxPayloadChunks` of them.
+		/// in order from index 0, at most `MaxPayloadChunks` of them. The first chunk sets
+		/// the chunk length `L` (the revealer's choice, e.g. to fit its transactions to
+		/// the blocks): every later chunk has exactly `L` bytes but the last, which may be
+		/// shorter. A payload of more than one chunk needs `L` to be a power of two of at
+		/// least 32 (each chunk is then a whole subtree of the payload's tensor tree); a
+		/// shorter chunk ends the payload.
 		///
 		/// - `origin`: signed by a provider that committed.
 		/// - `task`: the task.
 		/// - `index`: the chunk's index (the number of chunks revealed so far).
-		/// - `chunk`: `1..=MaxChunkLen` bytes.
+		/// - `chunk`: `1..=MaxChunkLen` bytes (at most the first chunk's length).
 		///
 		/// Emits [`Event::ChunkRevealed`].
 		#[pallet::call_index(2)]

@@ -418,6 +418,61 @@ fn chunked_reveal_errors_leave_state_unchanged() {
 	});
 }
 
+/// The first chunk sets the chunk length: shorter whole subtrees work like
+/// `MaxChunkLen` chunks; a longer later chunk is refused; a first chunk that is not a
+/// whole subtree is the whole payload.
+#[test]
+fn the_first_chunk_sets_the_chunk_length() {
+	test(|| {
+		ChunkLen::set(1024);
+		let (t, ps) = assigned_task(3);
+		let payload: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
+		let (h, _, _) = payload_result(&payload);
+		let single: Vec<u8> = payload[..100].to_vec();
+		let (h1, _, _) = payload_result(&single);
+		commit(ps[0], t, h);
+		commit(ps[1], t, h);
+		commit(ps[2], t, h1);
+		run_to(DUE);
+		let o = |p: u64| RuntimeOrigin::signed(p);
+		// provider 0: 64-byte chunks (4 of them; the last 8 bytes long)
+		for (i, c) in payload.chunks(64).enumerate() {
+			assert_ok!(Submissions::reveal_chunk(o(ps[0]), t, i as u32, c.to_vec()));
+		}
+		let pool = Pools::<Test>::get(t).unwrap();
+		match &pool.entries.iter().find(|e| e.who == ps[0]).unwrap().reveal {
+			Reveal::Chunks(p) => assert_eq!(
+				(p.count, p.bytes, p.closed, p.chunk_len),
+				(4, 200, true, 64)
+			),
+			r => panic!("unexpected {r:?}"),
+		}
+		assert_ok!(finish(ps[0], t, &payload, salt(ps[0])));
+		// provider 1: a later chunk longer than the first is refused
+		assert_ok!(Submissions::reveal_chunk(
+			o(ps[1]),
+			t,
+			0,
+			payload[..32].to_vec()
+		));
+		assert_noop!(
+			Submissions::reveal_chunk(o(ps[1]), t, 1, payload[32..96].to_vec()),
+			Error::<Test>::ChunkTooLarge
+		);
+		for (i, c) in payload.chunks(32).enumerate().skip(1) {
+			assert_ok!(Submissions::reveal_chunk(o(ps[1]), t, i as u32, c.to_vec()));
+		}
+		assert_ok!(finish(ps[1], t, &payload, salt(ps[1])));
+		// provider 2: 100 bytes (not a power of two) are the whole payload
+		assert_ok!(Submissions::reveal_chunk(o(ps[2]), t, 0, single.clone()));
+		assert_noop!(
+			Submissions::reveal_chunk(o(ps[2]), t, 1, vec![1]),
+			Error::<Test>::PayloadEnded
+		);
+		assert_ok!(finish(ps[2], t, &single, salt(ps[2])));
+	});
+}
+
 #[test]
 fn a_4_mib_payload_is_revealed_in_chunks_across_blocks() {
 	test(|| {

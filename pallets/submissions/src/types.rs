@@ -22,6 +22,8 @@ pub struct ChunkProgress {
 	pub bytes: u64,
 	/// Whether the last chunk was short (then it was the final one: no more chunks).
 	pub closed: bool,
+	/// The chunk length, set by the first chunk: every chunk but the last has it.
+	pub chunk_len: u32,
 }
 
 /// Where one provider's reveal is.

@@ -325,6 +325,41 @@ pub fn fedavg_model(pools: u32, n: u32) -> Result<Model, NnError> {
 	Ok(model)
 }
 
+/// A whole job computed off chain with `backend`: `rounds` rounds from the padded
+/// parameters `params`, each pool training on its shard and the pools' updates
+/// averaged (the same graphs the chain's tasks run, so the same bits); returns the
+/// parameters after each round.
+pub fn run_job<B: crate::Backend>(
+	backend: &B,
+	spec: &TrainSpec,
+	shards: &[Shard],
+	params: &[i32],
+	rounds: u32,
+) -> Result<Vec<Vec<i32>>, NnError> {
+	let pools = shards
+		.iter()
+		.map(|s| crate::Prepared::new(training_model(spec, s)?))
+		.collect::<Result<Vec<_>, _>>()?;
+	let avg = crate::Prepared::new(fedavg_model(shards.len() as u32, params.len() as u32)?)?;
+	let i32s = |e: crate::Execution| -> Result<Vec<i32>, NnError> {
+		e.output_data()
+			.and_then(|o| o.as_i32())
+			.map(|o| o.to_vec())
+			.ok_or(NnError::DataMismatch)
+	};
+	let mut params = params.to_vec();
+	let mut after = Vec::with_capacity(rounds as usize);
+	for _ in 0..rounds {
+		let mut stacked = Vec::with_capacity(params.len() * pools.len());
+		for m in &pools {
+			stacked.extend(i32s(m.run_data(backend, TensorData::I32(params.clone()))?)?);
+		}
+		params = i32s(avg.run_data(backend, TensorData::I32(stacked))?)?;
+		after.push(params.clone());
+	}
+	Ok(after)
+}
+
 /// Mean softmax cross-entropy and accuracy of the MLP `params` on `shard`, in
 /// floating point (off-chain reporting).
 pub fn evaluate(sizes: &[u32], params: &[i32], shard: &Shard) -> (f64, f64) {

@@ -155,6 +155,37 @@ fn federated_rounds_on_digits_reduce_the_loss() {
 	assert!(acc > 0.85 && acc > acc0, "accuracy {acc0} -> {acc}");
 }
 
+/// `fl::run_job` (the offline reference a requester compares the chain's job with)
+/// is the rounds computed graph by graph.
+#[test]
+fn run_job_is_the_rounds_graph_by_graph() {
+	let all = digits();
+	let shards = [all.rows_range(0, 40), all.rows_range(40, 40)];
+	let spec = TrainSpec {
+		sizes: vec![64, 8, 10],
+		batch: 10,
+		steps: 4,
+		lr: to_q16(0.5),
+	};
+	let n = fl::padded_len(fl::param_count(&spec.sizes));
+	let init = fl::pad(&fl::init_params(&spec.sizes, 3));
+	let got = fl::run_job(&Reference, &spec, &shards, &init, 3).unwrap();
+	let avg = Prepared::new(fl::fedavg_model(2, n as u32).unwrap()).unwrap();
+	let mut params = init;
+	for (r, after) in got.iter().enumerate() {
+		let updates: Vec<i32> = shards
+			.iter()
+			.flat_map(|s| round(&spec, s, &params))
+			.collect();
+		let exec = avg.run_data(&Reference, TensorData::I32(updates)).unwrap();
+		params = exec.output_data().unwrap().as_i32().unwrap().to_vec();
+		assert_eq!(after, &params, "round {r}");
+	}
+	assert_eq!(got.len(), 3);
+	// a parameter vector of the wrong length is an error, not a panic
+	assert!(fl::run_job(&Reference, &spec, &shards, &[0; 8], 1).is_err());
+}
+
 #[test]
 fn the_stacked_updates_root_is_computed_from_the_update_roots() {
 	use opml_nn::commit::{stacked_root, tensor_root};
