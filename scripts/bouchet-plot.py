@@ -49,14 +49,15 @@ def save(fig, name):
 size = rows("size")
 if size:
     print("### (1) Committed chunk transactions vs chunk size\n")
-    print("| chunk | members × chunks | load | committed % | finished | epoch (s) |")
-    print("|---|---|---|---|---|---|")
+    print("| chunk | members × chunks | load | committed % | finished | tasks re-auctioned | epoch (s) |")
+    print("|---|---|---|---|---|---|---|")
     for r in size:
         c = r["config"]
         print(
             f"| {c['chunk_bytes'] // 1024} KiB | {r['members']} × {r['chunks_per_member']} "
             f"| {r['members'] / c['pace']:.0f} tx/s, {r['members'] * c['chunk_bytes'] / c['pace'] / 2**20:.1f} MiB/s "
-            f"| {r['chunk_commit_pct']:.1f} | {r['finished']}/{r['members']} | {secs(r['epoch_seconds'])} |"
+            f"| {r['chunk_commit_pct']:.1f} | {r['finished']}/{r['members']} "
+            f"| {r.get('reauctioned', '–')} / {c['pools']} | {secs(r['epoch_seconds'])} |"
         )
     print()
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
@@ -85,16 +86,32 @@ for name, key, label, title in [
     for k in sorted({r["config"][key] for r in rs}):
         tried = [r for r in rs if r["config"][key] == k]
         at = [r for r in tried if r["config"]["pace"] == mp.get(k)]
+        if k not in mp:
+            best = "> " + str(max(r["config"]["pace"] for r in tried))
+        elif mp[k] == min(r["config"]["pace"] for r in rs):
+            # the sweep's smallest pace passed: the minimum is at most that
+            best = f"≤ {mp[k]}"
+        else:
+            best = str(mp[k])
         print(
             f"| {k} | "
             + ", ".join(f"{r['config']['pace']} ({r['chunk_commit_pct']:.0f} %)" for r in tried)
-            + f" | {mp.get(k, '> ' + str(max(r['config']['pace'] for r in tried)))}"
+            + f" | {best}"
             + f" | {secs(at[0]['epoch_seconds']) if at else '–'} |"
         )
     print()
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     ks = sorted(mp)
-    ax.plot(ks, [mp[k] for k in ks], "o-")
+    ax.plot(ks, [mp[k] for k in ks], "-", color="C0")
+    # at the sweep's smallest pace the minimum is only bounded from above
+    floor = min(r["config"]["pace"] for r in rs)
+    exact = [k for k in ks if mp[k] > floor]
+    bound = [k for k in ks if mp[k] <= floor]
+    ax.plot(exact, [mp[k] for k in exact], "o", color="C0", label="minimum pace")
+    if bound:
+        ax.plot(bound, [mp[k] for k in bound], "v", color="C0", mfc="white",
+                label=f"≤ {floor} s (smallest pace tried)")
+    ax.legend(loc="upper left", fontsize=8)
     if key == "params":
         ax.set_xscale("log")
     ax.set_xlabel(label)

@@ -56,6 +56,11 @@ pub struct Row {
 	pub epoch_seconds: Option<f64>,
 	/// First chunk sent to the last `finish_reveal` finalized, in seconds.
 	pub reveal_seconds: Option<f64>,
+	/// The epoch's tasks sent back to auction before the run ended (no majority of
+	/// complete reveals when the reveal window closed): their pools are gone, then
+	/// open again for the new members, so the old members' late chunks fail with
+	/// `UnknownTask` or `RevealNotOpen`.
+	pub reauctioned: usize,
 	/// Figures per kind of transaction.
 	pub stats: BTreeMap<String, crate::load::Stats>,
 	/// Errors counted.
@@ -256,6 +261,18 @@ pub async fn run(
 		}
 		(first_commit, first_chunk, last_finish, finished)
 	};
+	let reauctioned = {
+		let tasks: std::collections::BTreeSet<u64> =
+			members.iter().map(|m| m.assigned.task).collect();
+		let st = lock(&b.state);
+		let again: std::collections::BTreeSet<u64> = st
+			.reauctioned
+			.iter()
+			.copied()
+			.filter(|t| tasks.contains(t))
+			.collect();
+		again.len()
+	};
 	let complete = finished == members.len();
 	Ok(Row {
 		config: cfg.clone(),
@@ -265,6 +282,7 @@ pub async fn run(
 		finished,
 		epoch_seconds: complete.then_some(last_finish - first_commit),
 		reveal_seconds: complete.then_some(last_finish - first_chunk),
+		reauctioned,
 		stats,
 		errors,
 	})
@@ -276,7 +294,7 @@ pub fn line(r: &Row) -> String {
 	let secs = |s: Option<f64>| s.map_or("-".to_string(), |s| format!("{s:.1}"));
 	format!(
 		"epoch: pools {} × r {} ({} members), {} params in {} chunks of {} B, pace {} s: \
-		 chunks committed {:.1} %, {} finished, epoch {} s (reveals {} s)",
+		 chunks committed {:.1} %, {} finished, epoch {} s (reveals {} s), {} tasks re-auctioned",
 		c.pools,
 		c.redundancy,
 		r.members,
@@ -288,5 +306,6 @@ pub fn line(r: &Row) -> String {
 		r.finished,
 		secs(r.epoch_seconds),
 		secs(r.reveal_seconds),
+		r.reauctioned,
 	)
 }

@@ -440,6 +440,7 @@ async fn main() -> Result<()> {
 		start: Instant::now(),
 		txs: HashMap::new(),
 		assigned: Vec::new(),
+		reauctioned: Vec::new(),
 		best: 0,
 		blocks: Vec::new(),
 	}));

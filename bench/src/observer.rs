@@ -1,6 +1,7 @@
 //! Watches the chain: every best and every finalized block (no gaps: missed numbers
 //! are fetched), matching their extrinsics to the transactions the benchmark sent and
-//! reading the events it needs (`System.ExtrinsicFailed`, `Market.TaskAssigned`).
+//! reading the events it needs (`System.ExtrinsicFailed`, `Market.TaskAssigned`,
+//! `Market.TaskReauctioned`).
 
 use anyhow::{Context, Result};
 use opml_worker::chain::api;
@@ -32,6 +33,9 @@ pub struct State {
 	pub txs: HashMap<H256, (String, Record)>,
 	/// Tasks assigned (from finalized blocks), in order.
 	pub assigned: Vec<Assigned>,
+	/// Tasks sent back to auction (from finalized blocks), in order: a task whose pool
+	/// found no majority in time is re-assigned, and its pool opens again.
+	pub reauctioned: Vec<u64>,
 	/// The best block number seen.
 	pub best: u64,
 	/// `(number, seconds)` of each best block when seen.
@@ -57,6 +61,25 @@ struct Scan {
 	hashes: Vec<(H256, usize)>,
 	failed: HashMap<usize, String>,
 	assigned: Vec<Assigned>,
+	reauctioned: Vec<u64>,
+}
+
+/// A dispatch error by name (`Pallet.Error` for module errors, from the metadata).
+fn error_name(
+	metadata: &subxt::Metadata,
+	e: &api::runtime_types::sp_runtime::DispatchError,
+) -> String {
+	use api::runtime_types::sp_runtime::DispatchError;
+	match e {
+		DispatchError::Module(m) => metadata
+			.pallet_by_error_index(m.index)
+			.and_then(|p| {
+				p.error_variant_by_index(m.error[0])
+					.map(|v| format!("{}.{}", p.name(), v.name))
+			})
+			.unwrap_or_else(|| format!("module error {} of pallet {}", m.error[0], m.index)),
+		other => format!("{other:?}"),
+	}
 }
 
 async fn scan(api: &OnlineClient<PolkadotConfig>, n: u64) -> Result<Scan> {
@@ -73,15 +96,17 @@ async fn scan(api: &OnlineClient<PolkadotConfig>, n: u64) -> Result<Scan> {
 	let events = at.events().fetch().await?;
 	let mut failed = HashMap::new();
 	let mut assigned = Vec::new();
+	let mut reauctioned = Vec::new();
 	for ev in events.iter() {
 		let ev = ev?;
 		match (ev.pallet_name(), ev.event_name()) {
 			("System", "ExtrinsicFailed") => {
 				if let Phase::ApplyExtrinsic(i) = ev.phase() {
-					let what = ev
-						.decode_fields_unchecked_as::<subxt::dynamic::Value>()
-						.map(|v| opml_worker::requester::brief(&v))
-						.unwrap_or_else(|e| e.to_string());
+					let what = match ev.decode_fields_as::<api::system::events::ExtrinsicFailed>() {
+						Some(Ok(f)) => error_name(at.metadata_ref(), &f.dispatch_error),
+						Some(Err(e)) => format!("undecodable ExtrinsicFailed: {e}"),
+						None => "ExtrinsicFailed".into(),
+					};
 					failed.insert(i as usize, what);
 				}
 			}
@@ -97,6 +122,12 @@ async fn scan(api: &OnlineClient<PolkadotConfig>, n: u64) -> Result<Scan> {
 					});
 				}
 			}
+			("Market", "TaskReauctioned") => {
+				let r = ev
+					.decode_fields_as::<api::market::events::TaskReauctioned>()
+					.context("decoding TaskReauctioned")??;
+				reauctioned.push(r.task);
+			}
 			_ => {}
 		}
 	}
@@ -104,6 +135,7 @@ async fn scan(api: &OnlineClient<PolkadotConfig>, n: u64) -> Result<Scan> {
 		hashes,
 		failed,
 		assigned,
+		reauctioned,
 	})
 }
 
@@ -163,6 +195,7 @@ pub async fn follow_finalized(api: OnlineClient<PolkadotConfig>, state: Shared) 
 			}
 		}
 		st.assigned.extend(s.assigned);
+		st.reauctioned.extend(s.reauctioned);
 	})
 	.await
 }

@@ -213,15 +213,8 @@ enum TrainCmd {
 		/// Also compute the job off chain and check the fetched model is the same.
 		#[arg(long)]
 		verify_offline: bool,
-		/// Write the trained parameters here (little-endian Q16.16 i32s, padded).
-		#[arg(long)]
-		out: Option<PathBuf>,
-		/// Print JSON lines.
-		#[arg(long)]
-		json: bool,
-		/// Give up after this many seconds.
-		#[arg(long, default_value_t = 3600)]
-		timeout: u64,
+		#[command(flatten)]
+		follow: FollowArgs,
 	},
 	/// Follow a job to its end (advancing it when a phase is final).
 	Watch {
@@ -231,15 +224,8 @@ enum TrainCmd {
 		/// Start at this block (replays at most 250 finalized blocks).
 		#[arg(long)]
 		from: Option<u64>,
-		/// Write the trained parameters here.
-		#[arg(long)]
-		out: Option<PathBuf>,
-		/// Print JSON lines.
-		#[arg(long)]
-		json: bool,
-		/// Give up after this many seconds.
-		#[arg(long, default_value_t = 3600)]
-		timeout: u64,
+		#[command(flatten)]
+		follow: FollowArgs,
 	},
 	/// Write a finished job's trained parameters (collected by `start` or `watch`,
 	/// checked against the job's root on chain).
@@ -251,6 +237,20 @@ enum TrainCmd {
 		#[arg(long)]
 		out: PathBuf,
 	},
+}
+
+/// How `train start` and `train watch` follow a job, and where the result goes.
+#[derive(clap::Args)]
+struct FollowArgs {
+	/// Write the trained parameters here (little-endian Q16.16 i32s, padded).
+	#[arg(long)]
+	out: Option<PathBuf>,
+	/// Print JSON lines.
+	#[arg(long)]
+	json: bool,
+	/// Give up after this many seconds.
+	#[arg(long, default_value_t = 3600)]
+	timeout: u64,
 }
 
 /// Report a job's progress (held-out loss and accuracy when `eval` is given).
@@ -390,9 +390,7 @@ async fn main() -> Result<()> {
 			deadline,
 			valuation,
 			verify_offline,
-			out,
-			json,
-			timeout,
+			follow: FollowArgs { out, json, timeout },
 		}) => {
 			use opml_nn::fl;
 			let bytes =
@@ -497,9 +495,7 @@ async fn main() -> Result<()> {
 		Cmd::Train(TrainCmd::Watch {
 			job,
 			from,
-			out,
-			json,
-			timeout,
+			follow: FollowArgs { out, json, timeout },
 		}) => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
 			let files = Files::open(&cli.files)?;
@@ -515,7 +511,14 @@ async fn main() -> Result<()> {
 			if let Some(out) = &out {
 				write_params(out, &params)?;
 			}
-			println!("job {job} finished: {} parameters", params.len());
+			if json {
+				println!(
+					"{}",
+					serde_json::json!({ "job": job, "trained": params.len(), "out": out })
+				);
+			} else {
+				println!("job {job} finished: {} parameters", params.len());
+			}
 		}
 		Cmd::Train(TrainCmd::Fetch { job, out }) => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;

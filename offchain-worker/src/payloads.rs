@@ -69,11 +69,6 @@ impl Payloads {
 		})
 	}
 
-	/// The files directory the payloads go to.
-	pub fn files(&self) -> &Files {
-		&self.files
-	}
-
 	/// Where this process stages a chunk (processes sharing the directory each keep
 	/// their own chunks).
 	fn chunk_path(&self, task: u64, who: &AccountId, index: u32) -> PathBuf {
@@ -111,14 +106,6 @@ impl Payloads {
 			)),
 			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
 			Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-		}
-	}
-
-	/// The bytes of the proven output of `task`'s result `result`, if observed.
-	pub fn output_bytes(&self, task: u64, result: &[u8; 32]) -> Result<Option<Vec<u8>>> {
-		match self.output(task, result)? {
-			Some(r) => Ok(Some(self.files.input_bytes(&r.root)?)),
-			None => Ok(None),
 		}
 	}
 
@@ -312,7 +299,7 @@ mod tests {
 		let rec = p.output(7, &g).unwrap().unwrap();
 		assert_eq!(rec.root, tensor_root(&payload).0);
 		assert_eq!((rec.slot, &rec.siblings), (slot, &proof.siblings));
-		assert_eq!(p.output_bytes(7, &g).unwrap().unwrap(), payload);
+		assert_eq!(p.files.input_bytes(&rec.root).unwrap(), payload);
 		// another task's record is separate
 		assert_eq!(p.output(8, &g).unwrap(), None);
 	}

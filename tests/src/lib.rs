@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::{
 	io::Read,
 	net::TcpListener,
-	path::PathBuf,
+	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
 	time::{Duration, Instant},
 };
@@ -28,6 +28,11 @@ pub fn node_binary() -> PathBuf {
 		.map(PathBuf::from)
 		.unwrap_or_default();
 	dir.join("opml-node")
+}
+
+/// The path of `rel` in the repository (examples, fixtures).
+pub fn repo_path(rel: &str) -> PathBuf {
+	Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -259,6 +264,37 @@ impl Worker {
 			name: name.into(),
 			args,
 		})
+	}
+
+	/// Start a daemon: `role` (`provider` or `verifier`) signing as `suri` on the node
+	/// at `url`, on the CPU backend, sharing the files directory `files`, its state in
+	/// `state_dir/name`, with `extra` arguments.
+	pub fn daemon(
+		name: &str,
+		role: &str,
+		url: &str,
+		suri: &str,
+		files: &Path,
+		state_dir: &Path,
+		extra: &[&str],
+	) -> Result<Worker> {
+		let state = state_dir.join(name);
+		let (files, state) = (files.to_string_lossy(), state.to_string_lossy());
+		let mut args = vec![
+			role,
+			"--url",
+			url,
+			"--suri",
+			suri,
+			"--files",
+			&*files,
+			"--state",
+			&*state,
+			"--backend",
+			"cpu",
+		];
+		args.extend(extra);
+		Self::start(name, &args)
 	}
 
 	fn spawn(args: &[String], log: &tempfile::NamedTempFile) -> Result<Child> {

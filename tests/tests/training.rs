@@ -12,15 +12,9 @@ use opml_nn::{
 	train::to_q16,
 	Reference,
 };
-use opml_tests::{run_worker, tail, Node, Worker};
+use opml_tests::{repo_path as repo, run_worker, tail, Node, Worker};
 use std::time::Duration;
 use subxt::{dynamic::Value, OnlineClient, PolkadotConfig};
-
-fn repo(rel: &str) -> std::path::PathBuf {
-	std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-		.join("..")
-		.join(rel)
-}
 
 #[test]
 fn a_federated_job_trains_on_chain_and_the_liar_is_banned() {
@@ -28,8 +22,8 @@ fn a_federated_job_trains_on_chain_and_the_liar_is_banned() {
 	node.wait_finalized(1, Duration::from_secs(120)).unwrap();
 	let url = node.ws_url();
 	let dir = tempfile::tempdir().unwrap();
-	let files = dir.path().join("files");
-	let files = files.to_str().unwrap();
+	let files_dir = dir.path().join("files");
+	let files = files_dir.to_str().unwrap();
 	// pool 0's, pool 1's and the FedAvg model get ids 0, 1 and 2 on a new chain
 	let capacity = [
 		"--capacity",
@@ -40,27 +34,12 @@ fn a_federated_job_trains_on_chain_and_the_liar_is_banned() {
 		"2:10",
 	];
 	let provider = |name: &str, suri: &str, cost: &str, fault: bool| {
-		let state = dir.path().join(name);
-		let mut args = vec![
-			"provider",
-			"--url",
-			&url,
-			"--suri",
-			suri,
-			"--files",
-			files,
-			"--state",
-			state.to_str().unwrap(),
-			"--backend",
-			"cpu",
-			"--unit-cost",
-			cost,
-		];
-		args.extend(capacity);
+		let mut extra = vec!["--unit-cost", cost];
+		extra.extend(capacity);
 		if fault {
-			args.push("--inject-fault");
+			extra.push("--inject-fault");
 		}
-		Worker::start(name, &args).unwrap()
+		Worker::daemon(name, "provider", &url, suri, &files_dir, dir.path(), &extra).unwrap()
 	};
 	// Bob is the cheapest (in every pool) and lies; Eve is the dearest (she replaces him)
 	let mut workers = vec![

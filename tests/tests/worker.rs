@@ -6,19 +6,8 @@
 //! also when the verifier is killed and restarted in the middle of the game.
 
 use opml_nn::{cpu::Cpu, encode_model, zoo, Prepared};
-use opml_tests::{run_worker, tail, Node, Worker};
+use opml_tests::{repo_path as repo, run_worker, tail, Node, Worker};
 use std::time::Duration;
-
-/// The repository's path of `rel`.
-fn repo(rel: &str) -> std::path::PathBuf {
-	std::path::Path::new(
-		std::env::var("CARGO_MANIFEST_DIR")
-			.expect("cargo sets CARGO_MANIFEST_DIR")
-			.as_str(),
-	)
-	.join("..")
-	.join(rel)
-}
 
 #[test]
 fn a_task_is_computed_by_a_provider_daemon_and_paid() {
@@ -29,7 +18,6 @@ fn a_task_is_computed_by_a_provider_daemon_and_paid() {
 	let dir = tempfile::tempdir().unwrap();
 	let files = dir.path().join("files");
 	let files = files.to_str().unwrap();
-	let state = dir.path().join("bob");
 
 	// a real model (the digits MLP, ONNX) quantized with the calibration images, and
 	// a real image of a handwritten 3, as the CLI will do it
@@ -48,23 +36,14 @@ fn a_task_is_computed_by_a_provider_daemon_and_paid() {
 	let input = opml_nn::onnx::quantize::quantize_input(&model, &f32s(&image));
 	let offline = Prepared::new(model).unwrap().run(&Cpu, &input).unwrap();
 
-	let mut bob = Worker::start(
+	let mut bob = Worker::daemon(
 		"bob",
-		&[
-			"provider",
-			"--url",
-			&url,
-			"--suri",
-			"//Bob",
-			"--files",
-			files,
-			"--state",
-			state.to_str().unwrap(),
-			"--backend",
-			"cpu",
-			"--capacity",
-			"0:100",
-		],
+		"provider",
+		&url,
+		"//Bob",
+		&dir.path().join("files"),
+		dir.path(),
+		&["--capacity", "0:100"],
 	)
 	.unwrap();
 	bob.wait_for("provider running", Duration::from_secs(120))
@@ -191,23 +170,7 @@ impl Dispute {
 			.result_root();
 		let dave_metrics = opml_tests::free_port();
 		let daemon = |name: &str, role: &str, suri: &str, extra: &[&str]| {
-			let state = dir.path().join(name);
-			let mut args = vec![
-				role.to_string(),
-				"--url".into(),
-				url.clone(),
-				"--suri".into(),
-				suri.into(),
-				"--files".into(),
-				files.to_str().unwrap().into(),
-				"--state".into(),
-				state.to_str().unwrap().into(),
-				"--backend".into(),
-				"cpu".into(),
-			];
-			args.extend(extra.iter().map(|s| s.to_string()));
-			let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-			Worker::start(name, &refs).unwrap()
+			Worker::daemon(name, role, &url, suri, &files, dir.path(), extra).unwrap()
 		};
 		// Bob is cheaper (wins the first round) and lies; Charlie is honest; Dave verifies
 		let bob_args: &[&str] = if faulty {

@@ -133,24 +133,17 @@ fn federated_rounds_on_digits_reduce_the_loss() {
 		steps: 20,
 		lr: to_q16(0.5),
 	};
-	let n = fl::padded_len(fl::param_count(&spec.sizes));
-	let avg = Prepared::new(fl::fedavg_model(2, n as u32).unwrap()).unwrap();
-	let mut params = fl::pad(&fl::init_params(&spec.sizes, 5));
-	let (mut loss, acc0) = fl::evaluate(&spec.sizes, &params, &test);
+	let init = fl::pad(&fl::init_params(&spec.sizes, 5));
+	let (mut loss, acc0) = fl::evaluate(&spec.sizes, &init, &test);
 	let first = loss;
-	for r in 0..5 {
-		let updates: Vec<i32> = pools
-			.iter()
-			.flat_map(|s| round(&spec, s, &params))
-			.collect();
-		let exec = avg.run_data(&Reference, TensorData::I32(updates)).unwrap();
-		params = exec.output_data().unwrap().as_i32().unwrap().to_vec();
-		let (l, acc) = fl::evaluate(&spec.sizes, &params, &test);
+	let rounds = fl::run_job(&Reference, &spec, &pools, &init, 5).unwrap();
+	for (r, params) in rounds.iter().enumerate() {
+		let (l, acc) = fl::evaluate(&spec.sizes, params, &test);
 		eprintln!("round {r}: held-out loss {l:.4}, accuracy {acc:.3}");
 		assert!(l < loss, "round {r}: loss {l} did not decrease from {loss}");
 		loss = l;
 	}
-	let (_, acc) = fl::evaluate(&spec.sizes, &params, &test);
+	let (_, acc) = fl::evaluate(&spec.sizes, &rounds[4], &test);
 	assert!(loss < first / 3.0, "loss {first} -> {loss}");
 	assert!(acc > 0.85 && acc > acc0, "accuracy {acc0} -> {acc}");
 }
