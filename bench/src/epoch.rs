@@ -56,10 +56,11 @@ pub struct Row {
 	pub epoch_seconds: Option<f64>,
 	/// First chunk sent to the last `finish_reveal` finalized, in seconds.
 	pub reveal_seconds: Option<f64>,
-	/// The epoch's tasks sent back to auction before the run ended (no majority of
-	/// complete reveals when the reveal window closed): their pools are gone, then
-	/// open again for the new members, so the old members' late chunks fail with
-	/// `UnknownTask` or `RevealNotOpen`.
+	/// The epoch's tasks sent back to auction before the run ended. The members reveal
+	/// different bytes, so no tally elects a result: a re-auctioned task means the run
+	/// outlasted the reveal window. Its pool is then gone (chunks still queued fail
+	/// with `UnknownTask`) and opens again when the task is re-assigned (with a new
+	/// commit window: they fail with `RevealNotOpen`).
 	pub reauctioned: usize,
 	/// Figures per kind of transaction.
 	pub stats: BTreeMap<String, crate::load::Stats>,
