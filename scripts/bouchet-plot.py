@@ -134,3 +134,21 @@ if ep:
             f"| {secs(r['epoch_seconds'])} | {secs(r['reveal_seconds'])} |"
         )
     print()
+    timed = [r for r in ep if r.get("chunks_committed_at")]
+    if timed:
+        fig, ax = plt.subplots(figsize=(5.5, 3.5))
+        for i, r in enumerate(timed, 1):
+            c = r["config"]
+            ts = r["chunks_committed_at"]
+            mib = [(k + 1) * c["chunk_bytes"] / 2**20 for k in range(len(ts))]
+            ax.step([0] + ts, [0] + mib, where="post", label=f"run {i}")
+            if r["epoch_seconds"] is not None:
+                ax.plot([r["epoch_seconds"]], [mib[-1]], "k|", ms=12)
+        ax.axvline(60, color="grey", ls="--", lw=0.8)
+        ax.text(59, 1, "target 60 s", ha="right", fontsize=8, color="grey")
+        ax.set_xlim(0, 65)
+        ax.set_xlabel("seconds from the first commitment")
+        ax.set_ylabel("update chunks finalized (MiB)")
+        ax.set_title("one epoch: 1M parameters, r = 8 (| = last member done)")
+        ax.legend(loc="upper left", fontsize=8)
+        save(fig, "bouchet-epoch.png")

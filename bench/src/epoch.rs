@@ -56,6 +56,9 @@ pub struct Row {
 	pub epoch_seconds: Option<f64>,
 	/// First chunk sent to the last `finish_reveal` finalized, in seconds.
 	pub reveal_seconds: Option<f64>,
+	/// When each committed chunk was finalized, in seconds from the first commitment
+	/// sent, in order (the epoch's timeline).
+	pub chunks_committed_at: Vec<f64>,
 	/// The epoch's tasks sent back to auction before the run ended. The members reveal
 	/// different bytes, so no tally elects a result: a re-auctioned task means the run
 	/// outlasted the reveal window. Its pool is then gone (chunks still queued fail
@@ -241,7 +244,7 @@ pub async fn run(
 	let all: Vec<H256> = commits.iter().chain(&reveals).copied().collect();
 	let stats = b.stats(&all);
 	let errors = b.errors(&all);
-	let (first_commit, first_chunk, last_finish, finished) = {
+	let (first_commit, first_chunk, last_finish, finished, mut chunks_committed_at) = {
 		let st = lock(&b.state);
 		let rec = |h: &H256| st.txs.get(h).map(|(k, r)| (k.clone(), r.clone()));
 		let first_commit = commits
@@ -252,16 +255,27 @@ pub async fn run(
 		let mut first_chunk = f64::INFINITY;
 		let mut last_finish = f64::NEG_INFINITY;
 		let mut finished = 0;
+		let mut committed_at = Vec::new();
 		for (k, r) in reveals.iter().filter_map(rec) {
 			if k == "reveal_chunk" {
 				first_chunk = first_chunk.min(r.sent);
+				if let (true, Some(t)) = (r.committed(), r.finalized) {
+					committed_at.push(t - first_commit);
+				}
 			} else if r.committed() {
 				finished += 1;
 				last_finish = last_finish.max(r.finalized.unwrap_or(f64::NEG_INFINITY));
 			}
 		}
-		(first_commit, first_chunk, last_finish, finished)
+		(
+			first_commit,
+			first_chunk,
+			last_finish,
+			finished,
+			committed_at,
+		)
 	};
+	chunks_committed_at.sort_by(f64::total_cmp);
 	let reauctioned = {
 		let tasks: std::collections::BTreeSet<u64> =
 			members.iter().map(|m| m.assigned.task).collect();
@@ -283,6 +297,7 @@ pub async fn run(
 		finished,
 		epoch_seconds: complete.then_some(last_finish - first_commit),
 		reveal_seconds: complete.then_some(last_finish - first_chunk),
+		chunks_committed_at,
 		reauctioned,
 		stats,
 		errors,
