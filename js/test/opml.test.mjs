@@ -336,9 +336,14 @@ describe('OPML chain with plain @polkadot/api', { timeout: 240_000 }, () => {
     assert.equal(task.priority.toNumber(), 0);
     assert.equal(task.status.type, 'Open');
     assert.ok((await at.query.market.openTasks(state.task)).isSome, 'task not in OpenTasks');
-    assert.deepEqual(await holds(api, charlie.address, inBlock), [{ reason: 'Market.TaskEscrow', amount: valuation }]);
+    // the escrow, and the book deposit that comes back when the task is assigned
+    const bookDeposit = api.consts.market.bookDeposit.toBigInt();
+    assert.deepEqual(await holds(api, charlie.address, inBlock), [
+      { reason: 'Market.TaskEscrow', amount: valuation },
+      { reason: 'Market.BookDeposit', amount: bookDeposit },
+    ]);
     const free1 = (await at.query.system.account(charlie.address)).data.free.toBigInt();
-    assert.equal(free0 - free1, valuation + fee.data.actualFee.toBigInt(), 'free balance did not drop by escrow + fee');
+    assert.equal(free0 - free1, valuation + bookDeposit + fee.data.actualFee.toBigInt(), 'free balance did not drop by escrow + book deposit + fee');
   });
 
   step('the next auction round assigns the task to Bob (Market.TaskAssigned)', async () => {

@@ -52,12 +52,39 @@ fn providers<T: Config>(r: u32) -> Vec<T::AccountId> {
 		.collect()
 }
 
+/// Make game `id` the last defence of its full pool (the last majority member defends,
+/// so a loss overturns the result), with `MaxGamesPerTask` more games open on the pool
+/// for the overturn to void: the worst case of a resolving move.
+fn last_defence<T: Config>(id: GameId) {
+	let mut g = Games::<T>::get(id).expect("game");
+	let pending = T::Results::pending(g.task).expect("pending");
+	let last = pending.majority.len().saturating_sub(1);
+	T::Providers::end_challenge(&g.defender);
+	g.defender = pending.majority[last].clone();
+	g.defence = last as u32;
+	T::Providers::begin_challenge(&g.defender).expect("provider");
+	for i in 0..T::MaxGamesPerTask::get() {
+		let other = NextGameId::<T>::get();
+		NextGameId::<T>::put(other + 1);
+		let c = funded::<T>("other", i);
+		let mut o = g.clone();
+		o.challenger = c.clone();
+		T::Currency::hold(&HoldReason::ChallengeBond.into(), &c, o.bond).expect("bond");
+		T::Results::dispute_opened(g.task).expect("pending");
+		T::Providers::begin_challenge(&o.defender).expect("provider");
+		TaskGames::<T>::insert(g.task, other, ());
+		Games::<T>::insert(other, o);
+	}
+	Games::<T>::insert(id, g);
+}
+
 /// A pending result of a pool of `r`, and a game on it in `phase` with `turn` to move;
 /// the challenger's bond is held.
 fn game<T: Config>(r: u32, phase: Phase<T::Fanout>, turn: Side) -> (GameId, T::AccountId) {
 	let ps = providers::<T>(r);
 	let task = T::Results::pending_for_benchmark(&ps, H256::repeat_byte(1)).expect("pending");
-	let defender = T::Results::pending(task).expect("pending").defender;
+	let pending = T::Results::pending(task).expect("pending");
+	let defender = pending.defender;
 	let challenger = funded::<T>("challenger", 0);
 	let bond = T::MinChallengeBond::get();
 	T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond).expect("bond");
@@ -66,12 +93,16 @@ fn game<T: Config>(r: u32, phase: Phase<T::Fanout>, turn: Side) -> (GameId, T::A
 	let f = fixture();
 	let id = NextGameId::<T>::get();
 	NextGameId::<T>::put(id + 1);
-	TaskGames::<T>::insert(task, BoundedVec::truncate_from(vec![id]));
+	TaskGames::<T>::insert(task, id, ());
 	let budget = T::ClockBudget::get();
 	Games::<T>::insert(
 		id,
 		Game {
 			task,
+			instance: pending.instance,
+			defended: pending.result,
+			defence: 0,
+			k: T::Fanout::get(),
 			defender: defender.clone(),
 			challenger,
 			bond,
@@ -101,7 +132,7 @@ mod benchmarks {
 		let bond = T::MinChallengeBond::get();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(c), task, bond);
-		assert_eq!(TaskGames::<T>::get(task).len(), 1);
+		assert_eq!(TaskGames::<T>::iter_prefix(task).count(), 1);
 	}
 
 	#[benchmark]
@@ -158,7 +189,8 @@ mod benchmarks {
 		));
 	}
 
-	/// A real two-proof step that refutes the defender of a full pool.
+	/// A real two-proof step that refutes the last defender of a full pool (the result
+	/// is overturned, the pool's other games voided).
 	#[benchmark]
 	fn one_step() {
 		let f = fixture();
@@ -171,6 +203,7 @@ mod benchmarks {
 			post: wrong,
 		};
 		let (id, _) = game::<T>(R, phase, Side::Challenger);
+		last_defence::<T>(id);
 		let caller = funded::<T>("anyone", 0);
 		let witness = BoundedVec::truncate_from(f.witness);
 		#[extrinsic_call]
@@ -178,7 +211,8 @@ mod benchmarks {
 		assert!(Games::<T>::get(id).is_none());
 	}
 
-	/// The defender of a full pool runs out of time.
+	/// The last defender of a full pool runs out of time (the result is overturned, the
+	/// pool's other games voided).
 	#[benchmark]
 	fn timeout() {
 		let phase = Phase::Graph {
@@ -189,6 +223,7 @@ mod benchmarks {
 			posted: BoundedVec::new(),
 		};
 		let (id, _) = game::<T>(R, phase, Side::Defender);
+		last_defence::<T>(id);
 		let now = frame_system::Pallet::<T>::block_number();
 		frame_system::Pallet::<T>::set_block_number(
 			now.saturating_add(T::ClockBudget::get())

@@ -62,10 +62,24 @@ impl<T: Config> Pallet<T> {
 		HoldReason::ChallengeBond.into()
 	}
 
-	/// Open a game against `defender`'s result `defended` on `task`. Checks everything
-	/// before writing (it also runs from the submissions pallet's hook).
+	/// The initial phase of a game on `subject` defending `defended`.
+	fn first_phase(input_root: H256, defended: H256) -> Phase<T::Fanout> {
+		Phase::Graph {
+			a: 0,
+			b: GRAPH_LAST,
+			ha: H256(graph_state_0(&input_root.0)),
+			hb: defended,
+			posted: BoundedVec::new(),
+		}
+	}
+
+	/// Open a game against `defender`'s result `defended` on `task`'s pool `instance`.
+	/// Checks everything before writing (it also runs from the submissions pallet's
+	/// hook). Games are not capped per result: each external one holds its own bond,
+	/// so no one can take every place and keep an honest challenger out (H1).
 	fn open_game(
 		task: TaskId,
+		instance: u64,
 		defender: T::AccountId,
 		challenger: T::AccountId,
 		bond: BalanceOf<T>,
@@ -73,8 +87,6 @@ impl<T: Config> Pallet<T> {
 		defended: H256,
 	) -> Result<GameId, DispatchError> {
 		let subject = T::Tasks::subject(task).ok_or(Error::<T>::NotPending)?;
-		let mut games = TaskGames::<T>::get(task);
-		ensure!(!games.is_full(), Error::<T>::TooManyGames);
 		let id = NextGameId::<T>::get();
 		let next = id.checked_add(1).ok_or(Error::<T>::UnknownGame)?;
 		T::Providers::begin_challenge(&defender)?;
@@ -84,27 +96,24 @@ impl<T: Config> Pallet<T> {
 				return Err(e);
 			}
 		}
-		games.try_push(id).map_err(|_| Error::<T>::TooManyGames)?;
-		TaskGames::<T>::insert(task, games);
+		TaskGames::<T>::insert(task, id, ());
 		NextGameId::<T>::put(next);
 		let budget = T::ClockBudget::get();
 		Games::<T>::insert(
 			id,
 			Game {
 				task,
+				instance,
+				defended,
+				defence: 0,
+				k: T::Fanout::get(),
 				defender: defender.clone(),
 				challenger: challenger.clone(),
 				bond,
 				provider_challenger,
 				commitment: subject.commitment,
 				program_root: subject.program_root,
-				phase: Phase::Graph {
-					a: 0,
-					b: GRAPH_LAST,
-					ha: H256(graph_state_0(&subject.input_root.0)),
-					hb: defended,
-					posted: BoundedVec::new(),
-				},
+				phase: Self::first_phase(subject.input_root, defended),
 				turn: Side::Defender,
 				defender_clock: budget,
 				challenger_clock: budget,
@@ -122,22 +131,74 @@ impl<T: Config> Pallet<T> {
 		Ok(id)
 	}
 
+	/// Whether `game` no longer bears on anything: its task's pool was replaced or is
+	/// gone, or its result is no longer the pending one.
+	fn is_stale(game: &GameOf<T>) -> bool {
+		T::Results::pending(game.task)
+			.is_none_or(|p| p.instance != game.instance || p.result != game.defended)
+	}
+
+	/// Void a stale game: bonds back, bars lifted, nobody punished.
+	fn void(id: GameId, game: GameOf<T>) {
+		Games::<T>::remove(id);
+		TaskGames::<T>::remove(game.task, id);
+		T::Providers::end_challenge(&game.defender);
+		if game.provider_challenger {
+			T::Providers::end_challenge(&game.challenger);
+		}
+		if !game.bond.is_zero() {
+			let _ = T::Currency::release(
+				&Self::bond_reason(),
+				&game.challenger,
+				game.bond,
+				Precision::BestEffort,
+			);
+		}
+		Self::deposit_event(Event::GameVoided {
+			game: id,
+			task: game.task,
+		});
+	}
+
+	/// The game `id`, or `None` after voiding it if it is stale (the move that found
+	/// it so succeeds and does nothing else).
+	fn live_game(id: GameId) -> Result<Option<GameOf<T>>, DispatchError> {
+		let game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		if Self::is_stale(&game) {
+			Self::void(id, game);
+			return Ok(None);
+		}
+		Ok(Some(game))
+	}
+
+	pub(crate) fn do_void_game(id: GameId) -> DispatchResult {
+		let game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		ensure!(Self::is_stale(&game), Error::<T>::NotStale);
+		Self::void(id, game);
+		Ok(())
+	}
+
 	pub(crate) fn do_challenge(
 		who: T::AccountId,
 		task: TaskId,
 		bond: BalanceOf<T>,
 	) -> DispatchResult {
 		let pending = T::Results::pending(task).ok_or(Error::<T>::NotPending)?;
-		ensure!(who != pending.defender, Error::<T>::OwnResult);
+		ensure!(pending.challengeable, Error::<T>::ChallengeWindowClosed);
+		ensure!(!pending.majority.contains(&who), Error::<T>::OwnResult);
 		ensure!(bond >= T::MinChallengeBond::get(), Error::<T>::BondTooLow);
-		ensure!(
-			!TaskGames::<T>::get(task).is_full(),
-			Error::<T>::TooManyGames
-		);
 		T::Currency::hold(&Self::bond_reason(), &who, bond)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		T::Results::dispute_opened(task)?;
-		Self::open_game(task, pending.defender, who, bond, false, pending.result)?;
+		Self::open_game(
+			task,
+			pending.instance,
+			pending.defender,
+			who,
+			bond,
+			false,
+			pending.result,
+		)?;
 		Ok(())
 	}
 
@@ -170,7 +231,9 @@ impl<T: Config> Pallet<T> {
 		id: GameId,
 		states: BoundedVec<H256, T::Fanout>,
 	) -> DispatchResult {
-		let mut game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		let Some(mut game) = Self::live_game(id)? else {
+			return Ok(());
+		};
 		let (a, b) = match &game.phase {
 			Phase::Graph { a, b, posted, .. } | Phase::Vm { a, b, posted, .. }
 				if posted.is_empty() =>
@@ -180,7 +243,7 @@ impl<T: Config> Pallet<T> {
 			_ => return Err(Error::<T>::WrongPhase.into()),
 		};
 		Self::take_move(&mut game, Some(&who), Side::Defender)?;
-		let points = split(a, b, T::Fanout::get()).map_err(Error::<T>::from)?;
+		let points = split(a, b, game.k).map_err(Error::<T>::from)?;
 		ensure!(
 			states.len() + 2 == points.len(),
 			Error::<T>::WrongStateCount
@@ -201,7 +264,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn do_choose(who: T::AccountId, id: GameId, index: u32) -> DispatchResult {
-		let mut game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		let Some(mut game) = Self::live_game(id)? else {
+			return Ok(());
+		};
 		let (a, b, ha, hb, posted) = match &game.phase {
 			Phase::Graph {
 				a,
@@ -221,14 +286,16 @@ impl<T: Config> Pallet<T> {
 			_ => return Err(Error::<T>::WrongPhase.into()),
 		};
 		Self::take_move(&mut game, Some(&who), Side::Challenger)?;
-		let points = split(a, b, T::Fanout::get()).map_err(Error::<T>::from)?;
+		let points = split(a, b, game.k).map_err(Error::<T>::from)?;
 		let m = points.len().saturating_sub(1);
 		let c = index as usize;
 		ensure!(c < m, Error::<T>::BadChoice);
-		let (na, nb) = (points[c], points[c + 1]);
-		let nha = if c == 0 { ha } else { posted[c - 1] };
-		let nhb = if c + 1 == m { hb } else { posted[c] };
-		let narrowed = nb == na + 1;
+		let at = |i: usize| points.get(i).copied().ok_or(Error::<T>::BadChoice);
+		let state = |i: usize| posted.get(i).copied().ok_or(Error::<T>::WrongStateCount);
+		let (na, nb) = (at(c)?, at(c + 1)?);
+		let nha = if c == 0 { ha } else { state(c - 1)? };
+		let nhb = if c + 1 == m { hb } else { state(c)? };
+		let narrowed = nb == na.saturating_add(1);
 		game.phase = match (&game.phase, narrowed) {
 			(Phase::Graph { .. }, true) => Phase::Handoff {
 				node: nb,
@@ -278,7 +345,9 @@ impl<T: Config> Pallet<T> {
 		id: GameId,
 		data: BoundedVec<u8, ConstU32<MAX_HANDOFF_BYTES>>,
 	) -> DispatchResult {
-		let mut game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		let Some(mut game) = Self::live_game(id)? else {
+			return Ok(());
+		};
 		let Phase::Handoff {
 			node,
 			g_prev,
@@ -342,7 +411,9 @@ impl<T: Config> Pallet<T> {
 		id: GameId,
 		witness: BoundedVec<u8, ConstU32<MAX_WITNESS_BYTES>>,
 	) -> DispatchResult {
-		let mut game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		let Some(mut game) = Self::live_game(id)? else {
+			return Ok(());
+		};
 		let Phase::OneStep { pre, post, .. } = game.phase.clone() else {
 			return Err(Error::<T>::WrongPhase.into());
 		};
@@ -357,7 +428,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn do_timeout(id: GameId) -> DispatchResult {
-		let game = Games::<T>::get(id).ok_or(Error::<T>::UnknownGame)?;
+		let Some(game) = Self::live_game(id)? else {
+			return Ok(());
+		};
 		let clock = match game.turn {
 			Side::Defender => game.defender_clock,
 			Side::Challenger => game.challenger_clock,
@@ -371,26 +444,72 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// End a game: `loser` loses (bans, bonds), the result is upheld or overturned.
-	fn resolve(id: GameId, game: GameOf<T>, loser: Side, outcome: Outcome) {
-		Games::<T>::remove(id);
-		TaskGames::<T>::mutate_exists(game.task, |g| {
-			if let Some(v) = g {
-				v.retain(|x| *x != id);
-				if v.is_empty() {
-					*g = None;
-				}
+	/// The next member of the majority after the current defender who can take over
+	/// `game`'s defence (registered, not banned, not the challenger), its place, and
+	/// the game's task input root; its bar is already begun when this returns.
+	fn next_defender(game: &GameOf<T>) -> Option<(u32, T::AccountId, H256)> {
+		let pending = T::Results::pending(game.task)?;
+		if pending.instance != game.instance || pending.result != game.defended {
+			return None;
+		}
+		let input_root = T::Tasks::subject(game.task)?.input_root;
+		let start = (game.defence as usize).saturating_add(1);
+		pending
+			.majority
+			.into_iter()
+			.enumerate()
+			.skip(start)
+			.find(|(_, m)| {
+				*m != game.challenger
+					&& !T::Providers::is_banned(m)
+					&& T::Providers::begin_challenge(m).is_ok()
+			})
+			.map(|(i, m)| (i as u32, m, input_root))
+	}
+
+	/// End a game round: `loser` loses. A losing defender is banned (its own bond
+	/// slashed, `WinnerShare` to the challenger) and the next member of the result's
+	/// majority takes over the defence from the start with fresh clocks; only when no
+	/// member is left is the result overturned. A losing challenger loses its bond (or,
+	/// a provider, is banned) and the game counts as upheld.
+	fn resolve(id: GameId, mut game: GameOf<T>, loser: Side, outcome: Outcome) {
+		let share = T::WinnerShare::get();
+		let reason = Self::bond_reason();
+		if loser == Side::Defender {
+			T::Providers::end_challenge(&game.defender);
+			T::Providers::ban(&game.defender, Some(&game.challenger), share);
+			if let Some((defence, next, input_root)) = Self::next_defender(&game) {
+				let lost = core::mem::replace(&mut game.defender, next.clone());
+				let budget = T::ClockBudget::get();
+				game.defence = defence;
+				game.phase = Self::first_phase(input_root, game.defended);
+				game.turn = Side::Defender;
+				game.defender_clock = budget;
+				game.challenger_clock = budget;
+				game.since = Self::now();
+				game.moves = 0;
+				let task = game.task;
+				Games::<T>::insert(id, game);
+				Self::deposit_event(Event::DefencePassed {
+					game: id,
+					task,
+					lost,
+					defender: next,
+					outcome,
+				});
+				return;
 			}
-		});
-		T::Providers::end_challenge(&game.defender);
+		}
+		Games::<T>::remove(id);
+		TaskGames::<T>::remove(game.task, id);
+		if loser == Side::Challenger {
+			T::Providers::end_challenge(&game.defender);
+		}
 		if game.provider_challenger {
 			T::Providers::end_challenge(&game.challenger);
 		}
-		let share = T::WinnerShare::get();
-		let reason = Self::bond_reason();
 		match loser {
 			Side::Defender => {
-				T::Providers::ban(&game.defender, Some(&game.challenger), share);
 				if !game.bond.is_zero() {
 					let _ = T::Currency::release(
 						&reason,
@@ -399,7 +518,7 @@ impl<T: Config> Pallet<T> {
 						Precision::BestEffort,
 					);
 				}
-				T::Results::dispute_closed(game.task, false);
+				T::Results::dispute_closed(game.task, game.instance, false);
 			}
 			Side::Challenger => {
 				if game.provider_challenger {
@@ -424,7 +543,7 @@ impl<T: Config> Pallet<T> {
 						Fortitude::Force,
 					);
 				}
-				T::Results::dispute_closed(game.task, true);
+				T::Results::dispute_closed(game.task, game.instance, true);
 			}
 		}
 		let (winner, loser_account) = match loser {
@@ -514,27 +633,39 @@ impl<T: Config> Pallet<T> {
 	/// Invariants: every game is listed under its task and every listed game exists
 	/// for that task; intervals are ordered and within bounds, posted states match the
 	/// split; clocks never exceed the budget; the held challenge bonds equal the bonds
-	/// of open games per challenger.
+	/// of open games per challenger; a live game's defender is the majority member at
+	/// its place and the pool counts exactly its live games (L10).
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-		let k = T::Fanout::get();
 		let budget = T::ClockBudget::get();
 		let mut bonds: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
+		let mut live: Vec<(TaskId, u32)> = Vec::new();
 		for (id, g) in Games::<T>::iter() {
 			ensure!(
-				TaskGames::<T>::get(g.task).contains(&id),
+				TaskGames::<T>::contains_key(g.task, id),
 				"game not listed under its task"
 			);
 			ensure!(
 				g.defender_clock <= budget && g.challenger_clock <= budget,
 				"clock above budget"
 			);
+			if !Self::is_stale(&g) {
+				let pending = T::Results::pending(g.task).ok_or("live game without result")?;
+				ensure!(
+					pending.majority.get(g.defence as usize) == Some(&g.defender),
+					"defender is not the majority member at its place"
+				);
+				match live.iter_mut().find(|(t, _)| *t == g.task) {
+					Some((_, n)) => *n += 1,
+					None => live.push((g.task, 1)),
+				}
+			}
 			match &g.phase {
 				Phase::Graph { a, b, posted, .. } | Phase::Vm { a, b, posted, .. } => {
 					ensure!(a + 1 < *b, "interval not splittable");
 					if matches!(g.phase, Phase::Graph { .. }) {
 						ensure!(*b <= GRAPH_LAST, "graph interval out of range");
 					}
-					let points = split(*a, *b, k).map_err(|_| "bad split")?;
+					let points = split(*a, *b, g.k).map_err(|_| "bad split")?;
 					ensure!(
 						posted.is_empty() || posted.len() + 2 == points.len(),
 						"posted states do not match the split"
@@ -562,13 +693,18 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
-		for (task, ids) in TaskGames::<T>::iter() {
-			for id in ids.iter() {
-				ensure!(
-					Games::<T>::get(id).is_some_and(|g| g.task == task),
-					"listed game missing"
-				);
-			}
+		for (task, id, ()) in TaskGames::<T>::iter() {
+			ensure!(
+				Games::<T>::get(id).is_some_and(|g| g.task == task),
+				"listed game missing"
+			);
+		}
+		for (task, n) in live {
+			let disputes = T::Results::pending(task).map(|p| p.disputes);
+			ensure!(
+				disputes == Some(n),
+				"pending result's dispute count differs from its live games"
+			);
 		}
 		for (who, total) in bonds {
 			ensure!(
@@ -583,6 +719,7 @@ impl<T: Config> Pallet<T> {
 impl<T: Config> DisputeOpener<T::AccountId> for Pallet<T> {
 	fn open(
 		task: TaskId,
+		instance: u64,
 		defender: &T::AccountId,
 		defended: H256,
 		challenger: &T::AccountId,
@@ -590,6 +727,7 @@ impl<T: Config> DisputeOpener<T::AccountId> for Pallet<T> {
 	) -> DispatchResult {
 		Self::open_game(
 			task,
+			instance,
 			defender.clone(),
 			challenger.clone(),
 			Zero::zero(),
@@ -597,6 +735,17 @@ impl<T: Config> DisputeOpener<T::AccountId> for Pallet<T> {
 			defended,
 		)
 		.map(|_| ())
+	}
+
+	fn void_games(task: TaskId, instance: u64) {
+		let stale: Vec<(GameId, GameOf<T>)> = TaskGames::<T>::iter_key_prefix(task)
+			.take(T::MaxGamesPerTask::get() as usize)
+			.filter_map(|id| Games::<T>::get(id).map(|g| (id, g)))
+			.filter(|(_, g)| g.instance == instance)
+			.collect();
+		for (id, g) in stale {
+			Self::void(id, g);
+		}
 	}
 
 	fn on_elected(task: TaskId) {

@@ -27,10 +27,19 @@
 //! with its own error and leaves the game as it was.
 //!
 //! **Outcome.** A losing defender is banned by the provider registry (its bond slashed,
-//! `WinnerShare` of it to the challenger) and its result overturned (the submissions
-//! pallet reverts it and the market re-auctions the task); the challenger's bond is
-//! returned. A losing challenger loses its bond (`WinnerShare` to the defender, the
-//! rest burned); a losing provider-challenger of an automatic game is banned.
+//! `WinnerShare` of it to the challenger), and the next member of the result's
+//! majority takes over the defence from the start with fresh clocks
+//! ([`Event::DefencePassed`]): nobody is punished for another's loss. When no member
+//! is left, the result is overturned (the submissions pallet reverts it and the market
+//! re-auctions the task) and the challenger's bond is returned. A losing challenger
+//! loses its bond (`WinnerShare` to the defender, the rest burned); a losing
+//! provider-challenger of an automatic game is banned.
+//!
+//! **Games are bound to a pool.** A game records the pool instance and the result it
+//! disputes; once the task's pool is replaced or the result overturned, the game is
+//! stale: it acts on nothing, and the next move on it (or [`Pallet::void_game`]) voids
+//! it. Challenges are accepted only inside the result's challenge window, and are not
+//! capped in number (each holds its own bond), so nobody can take every place.
 //!
 //! **Random audits.** Each block, with probability `AuditProbability` drawn from
 //! `Randomness`, one recently elected, still pending result is assigned to a random
@@ -42,7 +51,7 @@
 //! - [`Pallet::challenge`]: signed, anyone but the defender, with a bond.
 //! - [`Pallet::post_states`], [`Pallet::handoff`]: signed by the game's defender.
 //! - [`Pallet::choose`]: signed by the game's challenger.
-//! - [`Pallet::one_step`], [`Pallet::timeout`]: signed, anyone.
+//! - [`Pallet::one_step`], [`Pallet::timeout`], [`Pallet::void_game`]: signed, anyone.
 //! - [`Pallet::confirm_audit`]: signed by the drawn auditor.
 //! - [`Pallet::set_audit_probability`]: the `AdminOrigin` (root in the runtime).
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -53,11 +62,15 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
+#[cfg(test)]
+mod adversarial;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod impls;
 #[cfg(test)]
 mod mock;
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -137,7 +150,8 @@ pub mod pallet {
 		/// Share of the loser's slashed bond paid to the winner (the rest is burned).
 		#[pallet::constant]
 		type WinnerShare: Get<Perbill>;
-		/// Most games open at once against one result.
+		/// Most stale games voided in the call that overturns a result (the rest are
+		/// voided by the next move on them, or by anyone with [`Pallet::void_game`]).
 		#[pallet::constant]
 		type MaxGamesPerTask: Get<u32>;
 		/// Probability that a block draws an audit (unless [`AuditRate`] is set).
@@ -160,10 +174,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextGameId<T> = StorageValue<_, GameId, ValueQuery>;
 
-	/// Open games by task.
+	/// Open games by task (not capped: every external game holds its challenger's
+	/// bond, an automatic one the two providers' bonds).
 	#[pallet::storage]
 	pub type TaskGames<T: Config> =
-		StorageMap<_, Twox64Concat, TaskId, BoundedVec<GameId, T::MaxGamesPerTask>, ValueQuery>;
+		StorageDoubleMap<_, Twox64Concat, TaskId, Twox64Concat, GameId, (), OptionQuery>;
 
 	/// Recently elected results, candidates for an audit (oldest first).
 	#[pallet::storage]
@@ -241,6 +256,28 @@ pub mod pallet {
 			/// Why.
 			outcome: Outcome,
 		},
+		/// The defender lost a round of the game (and was banned): the next member of
+		/// the result's majority defends it from the start, with fresh clocks.
+		DefencePassed {
+			/// The game.
+			game: GameId,
+			/// The task.
+			task: TaskId,
+			/// The defender that lost.
+			lost: T::AccountId,
+			/// The member defending now.
+			defender: T::AccountId,
+			/// How the lost defence ended.
+			outcome: Outcome,
+		},
+		/// A game became stale (its pool was replaced or its result overturned) and was
+		/// voided: the challenger's bond returned, the bars lifted, nobody punished.
+		GameVoided {
+			/// The game.
+			game: GameId,
+			/// The task.
+			task: TaskId,
+		},
 		/// A random audit was drawn.
 		AuditAssigned {
 			/// The task.
@@ -266,14 +303,12 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// The task has no pending result.
 		NotPending,
-		/// The defender cannot challenge its own result.
+		/// A member of the result's majority cannot challenge its own result.
 		OwnResult,
 		/// The bond is below `MinChallengeBond`.
 		BondTooLow,
 		/// The free balance cannot cover the bond.
 		InsufficientBalance,
-		/// `MaxGamesPerTask` games are open against this result.
-		TooManyGames,
 		/// No such game.
 		UnknownGame,
 		/// The caller is not the side this move belongs to.
@@ -322,6 +357,10 @@ pub mod pallet {
 		BadSplit,
 		/// No such audit for the caller.
 		NotAuditor,
+		/// The result's challenge window has ended.
+		ChallengeWindowClosed,
+		/// The game still bears on a pending result (only stale games can be voided).
+		NotStale,
 	}
 
 	#[pallet::hooks]
@@ -333,6 +372,10 @@ pub mod pallet {
 		fn integrity_test() {
 			assert!(T::Fanout::get() >= 2, "k must be at least 2");
 			assert!(T::MaxGamesPerTask::get() > 0 && T::MaxAudits::get() > 0);
+			assert!(
+				T::Fanout::get() <= 256,
+				"k above 256: posted states would not fit a move"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -347,8 +390,9 @@ pub mod pallet {
 		/// result cannot become final while the game is open; the defender is barred
 		/// from new trades.
 		///
-		/// - `origin`: signed, anyone but the defender; `bond` is held from it.
-		/// - `task`: a task with a pending result.
+		/// - `origin`: signed, anyone but a member of the result's majority; `bond` is
+		///   held from it.
+		/// - `task`: a task with a pending result inside its challenge window.
 		/// - `bond`: at least `MinChallengeBond`.
 		///
 		/// Emits [`Event::GameOpened`].
@@ -446,6 +490,21 @@ pub mod pallet {
 		pub fn timeout(origin: OriginFor<T>, game: GameId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_timeout(game)
+		}
+
+		/// Void a stale game: one whose pool was replaced (the task was re-auctioned) or
+		/// whose result was overturned. Returns the challenger's bond and lifts the bars;
+		/// nobody is punished. Any move on a stale game does the same.
+		///
+		/// - `origin`: signed, anyone.
+		/// - `game`: the game.
+		///
+		/// Emits [`Event::GameVoided`].
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::timeout())]
+		pub fn void_game(origin: OriginFor<T>, game: GameId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_void_game(game)
 		}
 
 		/// Confirm a drawn audit: the auditor recomputed the result and agrees.

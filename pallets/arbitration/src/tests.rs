@@ -21,21 +21,21 @@ use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
 use pallet_opml_providers::Capacity;
 use sp_core::H256;
 
-const K: u32 = 16;
-const REQUESTER: u64 = 1;
-const OWNER: u64 = 2;
-const CHALLENGER: u64 = 3;
-const BOND: u64 = 60;
+pub(crate) const K: u32 = 16;
+pub(crate) const REQUESTER: u64 = 1;
+pub(crate) const OWNER: u64 = 2;
+pub(crate) const CHALLENGER: u64 = 3;
+pub(crate) const BOND: u64 = 60;
 
-struct World {
-	guest: Guest,
-	model: Prepared,
-	commitment: H256,
-	input: TensorData,
+pub(crate) struct World {
+	pub(crate) guest: Guest,
+	pub(crate) model: Prepared,
+	pub(crate) commitment: H256,
+	pub(crate) input: TensorData,
 }
 
 impl World {
-	fn new(seed: u64) -> Self {
+	pub(crate) fn new(seed: u64) -> Self {
 		let m = if seed.is_multiple_of(2) {
 			zoo::mlp(&[24, 16, 8, 4], seed)
 		} else {
@@ -52,13 +52,19 @@ impl World {
 		}
 	}
 
-	fn honest(&self) -> Party<'_> {
+	pub(crate) fn honest(&self) -> Party<'_> {
 		Party::honest(&self.guest, &self.model, &self.input).unwrap()
 	}
 
 	/// A liar: node `j`'s output changed (and, if `step` is given, its VM trajectory of
 	/// node `j` a lie from that step on).
-	fn liar(&self, honest: &Party, j: usize, step: Option<u64>, rng: &mut Rng) -> Party<'_> {
+	pub(crate) fn liar(
+		&self,
+		honest: &Party,
+		j: usize,
+		step: Option<u64>,
+		rng: &mut Rng,
+	) -> Party<'_> {
 		let mut out = honest.outputs().to_vec();
 		let o = &mut out[j - 1];
 		let at = (rng.next_u64() % o.len() as u64) as usize;
@@ -72,7 +78,7 @@ impl World {
 
 	/// A liar at a random node, half of the time lying about the VM trajectory from a
 	/// random step.
-	fn random_liar(&self, honest: &Party, rng: &mut Rng) -> (Party<'_>, usize) {
+	pub(crate) fn random_liar(&self, honest: &Party, rng: &mut Rng) -> (Party<'_>, usize) {
 		let j = 1 + (rng.next_u64() % honest.nodes()) as usize;
 		let step = if rng.next_u64().is_multiple_of(2) {
 			let steps = honest.node_game(j as u64).unwrap().steps();
@@ -86,7 +92,7 @@ impl World {
 	/// Register the model and `providers`, submit a task of redundancy
 	/// `providers.len()`; it is assigned at block 5 (commits before 15, reveals in
 	/// 15..20, tally at 20, challenge window until 30).
-	fn task(&self, providers: &[u64]) -> TaskId {
+	pub(crate) fn task(&self, providers: &[u64]) -> TaskId {
 		let m = pallet_opml_market::NextModelId::<Test>::get();
 		assert_ok!(Market::register_model(
 			RuntimeOrigin::signed(OWNER),
@@ -125,7 +131,7 @@ impl World {
 }
 
 /// Each provider commits to and reveals its result; at block 20 the pool is tallied.
-fn hand_in(t: TaskId, results: &[(u64, H256)]) {
+pub(crate) fn hand_in(t: TaskId, results: &[(u64, H256)]) {
 	use opml_primitives_core::commitment::result_commitment;
 	for (p, r) in results {
 		let c = result_commitment(t, p, &r.0, &[*p as u8; 32]);
@@ -143,7 +149,7 @@ fn hand_in(t: TaskId, results: &[(u64, H256)]) {
 	run_to(20);
 }
 
-fn resolved(id: GameId) -> Option<(u64, u64, Side, Outcome)> {
+pub(crate) fn resolved(id: GameId) -> Option<(u64, u64, Side, Outcome)> {
 	System::events().into_iter().find_map(|r| match r.event {
 		RuntimeEvent::Arbitration(Event::GameResolved {
 			game,
@@ -157,7 +163,7 @@ fn resolved(id: GameId) -> Option<(u64, u64, Side, Outcome)> {
 	})
 }
 
-fn last_game() -> GameId {
+pub(crate) fn last_game() -> GameId {
 	NextGameId::<Test>::get() - 1
 }
 
@@ -165,18 +171,20 @@ fn last_game() -> GameId {
 /// A side listed in `stop` stops moving once it has made that many moves; then its
 /// clock runs out and anyone times it out. Returns the losing side and the number of
 /// moves and bytes of arguments the game put on chain.
-fn drive(
+pub(crate) fn drive(
 	id: GameId,
 	def: (u64, &Party),
 	chal: (u64, &Party),
 	stop: Option<(Side, u32)>,
 ) -> (Side, Outcome, u32, usize) {
-	let (d, dp) = def;
+	let (_, dp) = def;
 	let (c, cp) = chal;
 	let mut dgame: Option<NodeGame> = None;
 	let mut cgame: Option<NodeGame> = None;
 	let (mut moves, mut bytes) = ([0u32; 2], 0usize);
 	while let Some(g) = Games::<Test>::get(id) {
+		// the defence passes to the next member of the majority when one loses
+		let d = g.defender;
 		let side = g.turn as usize;
 		if stop.is_some_and(|(s, n)| s == g.turn && moves[side] >= n) {
 			assert_noop!(
@@ -260,11 +268,11 @@ fn drive(
 	(loser, outcome, moves[0] + moves[1], bytes)
 }
 
-fn banned(who: u64) -> bool {
+pub(crate) fn banned(who: u64) -> bool {
 	pallet_opml_providers::Banned::<Test>::contains_key(who)
 }
 
-fn bond_held(who: u64) -> u64 {
+pub(crate) fn bond_held(who: u64) -> u64 {
 	Balances::balance_on_hold(&HoldReason::ChallengeBond.into(), &who)
 }
 
@@ -572,10 +580,6 @@ fn malformed_and_mismatched_moves_fail_and_change_nothing() {
 		for c in 30..34 {
 			assert_ok!(Arbitration::challenge(RuntimeOrigin::signed(c), t, BOND));
 		}
-		assert_noop!(
-			Arbitration::challenge(RuntimeOrigin::signed(CHALLENGER), t, BOND),
-			Error::<Test>::TooManyGames
-		);
 		let id = last_game();
 		let c = 33;
 		let states = |n: usize| BoundedVec::truncate_from(vec![H256::repeat_byte(1); n]);

@@ -130,7 +130,17 @@ pub struct Game<
 > {
 	/// The task whose pending result is disputed.
 	pub task: TaskId,
-	/// The result's provider.
+	/// The pool instance whose result is disputed: when the task's pool is replaced
+	/// (re-auction) or gone, the game is stale and is voided when touched (C1).
+	pub instance: u64,
+	/// The result it defends.
+	pub defended: H256,
+	/// The defender's place in the result's majority: when it loses, the next member
+	/// takes over the defence from the start (C2).
+	pub defence: u32,
+	/// The fan-out `k` the game was opened with (L2).
+	pub k: u32,
+	/// The result's provider defending it now.
 	pub defender: AccountId,
 	/// Who disputes it.
 	pub challenger: AccountId,

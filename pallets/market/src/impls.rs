@@ -35,6 +35,10 @@ impl<T: Config> Pallet<T> {
 		metadata: BoundedVec<u8, T::MaxMetadataLen>,
 	) -> DispatchResult {
 		ensure!(weight > 0, Error::<T>::ZeroWeight);
+		ensure!(
+			<T::GuestPrograms as frame_support::traits::Contains<H256>>::contains(&program_root),
+			Error::<T>::UnknownProgram
+		);
 		let deposit = T::ModelDeposit::get();
 		let model = NextModelId::<T>::get();
 		let next = model.checked_add(1).ok_or(Error::<T>::Overflow)?;
@@ -105,6 +109,11 @@ impl<T: Config> Pallet<T> {
 		);
 		T::Currency::hold(&Self::escrow(), &requester, valuation)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		let book_deposit = T::BookDeposit::get();
+		T::Currency::hold(&HoldReason::BookDeposit.into(), &requester, book_deposit)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		let open_until =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::OpenTaskLifetime::get());
 		OpenTasks::<T>::insert(task, ());
 		TaskCounts::<T>::put(TaskCounter {
 			next,
@@ -124,6 +133,8 @@ impl<T: Config> Pallet<T> {
 				deadline,
 				priority: 0,
 				status: TaskStatus::Open,
+				open_until,
+				book_deposit,
 			},
 		);
 		Self::deposit_event(Event::TaskSubmitted {
@@ -148,9 +159,25 @@ impl<T: Config> Pallet<T> {
 			t.status == TaskStatus::Open && !Self::in_current_round(task),
 			Error::<T>::NotCancellable
 		);
+		Self::burn_book_deposit(&t);
 		Self::drop_task(task, &t);
 		Self::deposit_event(Event::TaskCancelled { task });
 		Ok(())
+	}
+
+	/// Burn what is left of `t`'s book deposit (it leaves the book unassigned).
+	fn burn_book_deposit(t: &TaskOf<T>) -> BalanceOf<T> {
+		if t.book_deposit.is_zero() {
+			return Zero::zero();
+		}
+		T::Currency::burn_held(
+			&HoldReason::BookDeposit.into(),
+			&t.requester,
+			t.book_deposit,
+			Precision::BestEffort,
+			Fortitude::Force,
+		)
+		.unwrap_or_else(|_| Zero::zero())
 	}
 
 	/// Release a task's escrow and forget it.
@@ -293,6 +320,16 @@ impl<T: Config> Pallet<T> {
 			let providers = BoundedVec::truncate_from(providers);
 			let price: BalanceOf<T> = w.price.unique_saturated_into();
 			let due = now.saturating_add(t.deadline);
+			if !t.book_deposit.is_zero() {
+				// matched: the book deposit goes back
+				let _ = T::Currency::release(
+					&HoldReason::BookDeposit.into(),
+					&t.requester,
+					t.book_deposit,
+					Precision::BestEffort,
+				);
+				t.book_deposit = Zero::zero();
+			}
 			t.status = TaskStatus::Assigned {
 				due,
 				providers: providers.clone(),
@@ -303,6 +340,10 @@ impl<T: Config> Pallet<T> {
 			OpenTasks::<T>::remove(b.task);
 			Self::schedule_deadline(due, b.task);
 			let accounts: Vec<T::AccountId> = providers.iter().map(|(a, _)| a.clone()).collect();
+			for a in &accounts {
+				// held until the task is settled or taken back (C5)
+				T::Providers::add_exposure(a);
+			}
 			T::Delivery::on_assigned(b.task, &accounts, due);
 			assigned += 1;
 			Self::deposit_event(Event::TaskAssigned {
@@ -321,15 +362,8 @@ impl<T: Config> Pallet<T> {
 		work
 	}
 
-	fn schedule_deadline(due: BlockNumberFor<T>, task: TaskId) {
-		let mut at = due;
-		// a full bucket moves the deadline processing one block later, never loses it
-		for _ in 0..16 {
-			if Deadlines::<T>::mutate(at, |d| d.try_push(task)).is_ok() {
-				return;
-			}
-			at = at.saturating_add(1u32.into());
-		}
+	pub(crate) fn schedule_deadline(due: BlockNumberFor<T>, task: TaskId) {
+		Deadlines::<T>::insert(due, task, ());
 	}
 
 	/// A new round's snapshot, or (no task or no provider) the work done reading,
@@ -342,9 +376,18 @@ impl<T: Config> Pallet<T> {
 		if open.is_empty() {
 			return Err((0, 0));
 		}
+		let open_count = open.len() as u32;
+		let now = frame_system::Pallet::<T>::block_number();
 		let mut bids = Vec::with_capacity(open.len());
 		for &task in open.iter() {
 			if let Some(t) = Tasks::<T>::get(task) {
+				if now >= t.open_until {
+					// not assigned within its lifetime: out of the book (H5)
+					let burned = Self::burn_book_deposit(&t);
+					Self::drop_task(task, &t);
+					Self::deposit_event(Event::TaskExpired { task, burned });
+					continue;
+				}
 				bids.push(BidRecord {
 					task,
 					task_type: t.model,
@@ -371,8 +414,8 @@ impl<T: Config> Pallet<T> {
 				});
 			}
 		}
-		if asks.is_empty() {
-			return Err((open.len() as u32, T::MaxProviders::get()));
+		if asks.is_empty() || bids.is_empty() {
+			return Err((open_count, T::MaxProviders::get()));
 		}
 		let index = RoundCount::<T>::mutate(|c| {
 			*c = c.saturating_add(1);
@@ -406,17 +449,17 @@ impl<T: Config> Pallet<T> {
 		let mut block = DeadlineCursor::<T>::get();
 		let (mut done, mut blocks) = (0u32, 0u32);
 		while block <= now && done < max && blocks <= 4 * max {
-			let mut tasks = Deadlines::<T>::get(block);
-			while done < max {
-				let Some(task) = tasks.pop() else { break };
+			let tasks: Vec<TaskId> = Deadlines::<T>::iter_key_prefix(block)
+				.take(max.saturating_sub(done) as usize)
+				.collect();
+			for task in tasks {
+				Deadlines::<T>::remove(block, task);
 				Self::expire_task(task, block);
 				done += 1;
 			}
-			if !tasks.is_empty() {
-				Deadlines::<T>::insert(block, tasks);
+			if Deadlines::<T>::iter_key_prefix(block).next().is_some() {
 				break;
 			}
-			Deadlines::<T>::remove(block);
 			block = block.saturating_add(1u32.into());
 			blocks += 1;
 		}
@@ -425,9 +468,11 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// A task's deadline passed: penalize every assigned provider that did not deliver
-	/// and, if those who did cannot form a strict majority of the task's redundancy
-	/// (`2 × delivered ≤ r`), send the task back to auction. Otherwise the submissions
-	/// pallet carries on with the results handed in (reveal, election, settlement).
+	/// and did not decline (the penalty is burned or sent to `SlashDestination`, never
+	/// to the requester: C3) and, if those who did cannot form a strict majority of the
+	/// task's redundancy (`2 × delivered ≤ r`), send the task back to auction.
+	/// Otherwise the submissions pallet carries on with the results handed in (reveal,
+	/// election, settlement).
 	fn expire_task(task: TaskId, block: BlockNumberFor<T>) {
 		let Some(t) = Tasks::<T>::get(task) else {
 			return;
@@ -440,19 +485,15 @@ impl<T: Config> Pallet<T> {
 			return;
 		}
 		let mut delivered = 0u32;
-		let mut received: BalanceOf<T> = Zero::zero();
 		for (p, _) in providers.iter() {
 			if T::Delivery::delivered(task, p) {
 				delivered += 1;
 				continue;
 			}
-			let penalty = T::Providers::slash(
-				p,
-				T::DeadlinePenalty::get(),
-				Some(&t.requester),
-				Perbill::one(),
-			);
-			received = received.saturating_add(penalty);
+			if Declined::<T>::contains_key(task, p) {
+				continue;
+			}
+			let penalty = T::Providers::slash(p, T::DeadlinePenalty::get(), None, Perbill::zero());
 			Self::deposit_event(Event::DeadlineMissed {
 				task,
 				provider: p.clone(),
@@ -460,27 +501,73 @@ impl<T: Config> Pallet<T> {
 			});
 		}
 		if delivered.saturating_mul(2) <= u32::from(t.redundancy) {
-			Self::requeue(task, received);
+			Self::requeue(task);
 		}
 	}
 
+	/// An assigned provider declines `task` before its deadline (its input is missing
+	/// or malformed, or it cannot compute it in time): it is not penalized at the
+	/// deadline and not paid. When too few providers are left for a strict majority,
+	/// the task goes back to auction at once.
+	pub(crate) fn do_decline(who: T::AccountId, task: TaskId) -> DispatchResult {
+		let t = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let TaskStatus::Assigned { providers, due, .. } = &t.status else {
+			return Err(Error::<T>::NotAssigned.into());
+		};
+		ensure!(
+			providers.iter().any(|(p, _)| *p == who),
+			Error::<T>::NotAssignedProvider
+		);
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(now < *due, Error::<T>::DeadlinePassed);
+		ensure!(
+			!T::Delivery::delivered(task, &who),
+			Error::<T>::AlreadyDelivered
+		);
+		ensure!(
+			!Declined::<T>::contains_key(task, &who),
+			Error::<T>::AlreadyDeclined
+		);
+		Declined::<T>::insert(task, &who, ());
+		let declined = providers
+			.iter()
+			.filter(|(p, _)| Declined::<T>::contains_key(task, p))
+			.count() as u32;
+		let left = u32::from(t.redundancy).saturating_sub(declined);
+		Self::deposit_event(Event::AssignmentDeclined {
+			task,
+			provider: who,
+		});
+		if left.saturating_mul(2) <= u32::from(t.redundancy) {
+			Self::requeue(task);
+		}
+		Ok(())
+	}
+
+	/// Forget `task`'s declines and the providers' exposure on it (the assignment
+	/// ended: settled or taken back).
+	fn end_assignment(task: TaskId, providers: &[(T::AccountId, BalanceOf<T>)]) {
+		for (p, _) in providers {
+			T::Providers::remove_exposure(p);
+		}
+		let _ = Declined::<T>::clear_prefix(task, T::MaxRedundancy::get(), None);
+	}
+
 	/// Send `task` back to auction with a higher priority; its valuation grows by
-	/// `extra` (penalties paid to the requester) and `ReauctionRaise`, both held.
-	fn requeue(task: TaskId, extra: BalanceOf<T>) {
+	/// `ReauctionRaise`, held (if the requester can cover it).
+	fn requeue(task: TaskId) {
 		let Some(mut t) = Tasks::<T>::get(task) else {
 			return;
 		};
 		let raise = T::ReauctionRaise::get() * t.valuation;
-		let mut add: BalanceOf<T> = Zero::zero();
-		for amount in [extra, raise] {
-			if !amount.is_zero() && T::Currency::hold(&Self::escrow(), &t.requester, amount).is_ok()
-			{
-				add = add.saturating_add(amount);
-			}
+		if !raise.is_zero() && T::Currency::hold(&Self::escrow(), &t.requester, raise).is_ok() {
+			t.valuation = t.valuation.saturating_add(raise);
 		}
-		t.valuation = t.valuation.saturating_add(add);
 		t.priority = t.priority.saturating_add(1);
-		if matches!(t.status, TaskStatus::Assigned { .. }) {
+		t.open_until =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::OpenTaskLifetime::get());
+		if let TaskStatus::Assigned { providers, .. } = &t.status {
+			Self::end_assignment(task, providers);
 			T::Delivery::on_unassigned(task);
 		}
 		t.status = TaskStatus::Open;
@@ -543,6 +630,21 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				T::Currency::balance_on_hold(&Self::escrow(), &who) == total,
 				"escrow hold differs from the valuations of the requester's tasks"
+			);
+		}
+		let mut books: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (_, t) in Tasks::<T>::iter() {
+			ensure!(
+				t.book_deposit.is_zero() || t.status == TaskStatus::Open,
+				"book deposit held on an assigned task"
+			);
+			let e = books.entry(t.requester.clone()).or_insert_with(Zero::zero);
+			*e = e.saturating_add(t.book_deposit);
+		}
+		for (who, total) in books {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::BookDeposit.into(), &who) == total,
+				"book deposit hold differs from the requester's open tasks"
 			);
 		}
 		ensure!(
@@ -630,6 +732,7 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 			refunded,
 			Precision::BestEffort,
 		);
+		Self::end_assignment(task, providers);
 		Tasks::<T>::remove(task);
 		Self::deposit_event(Event::TaskSettled {
 			task,
@@ -645,7 +748,7 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 			matches!(t.status, TaskStatus::Assigned { .. }),
 			Error::<T>::NotAssigned
 		);
-		Self::requeue(task, Zero::zero());
+		Self::requeue(task);
 		Ok(())
 	}
 
@@ -670,6 +773,13 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 			T::MinDeadline::get(),
 		)?;
 		let mut t = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
+		let _ = T::Currency::release(
+			&HoldReason::BookDeposit.into(),
+			&t.requester,
+			t.book_deposit,
+			Precision::BestEffort,
+		);
+		t.book_deposit = Zero::zero();
 		let pay: BalanceOf<T> = (1_000_000u32 / u32::from(r.max(1))).into();
 		let due = frame_system::Pallet::<T>::block_number().saturating_add(t.deadline);
 		t.status = TaskStatus::Assigned {
@@ -685,6 +795,9 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 		Tasks::<T>::insert(task, t);
 		Self::close(task);
 		Self::schedule_deadline(due, task);
+		for p in providers {
+			T::Providers::add_exposure(p);
+		}
 		T::Delivery::on_assigned(task, providers, due);
 		Ok(task)
 	}

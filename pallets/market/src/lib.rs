@@ -6,12 +6,14 @@
 //! eligible providers (pallet-opml-providers). A round is cleared at most
 //! [`Config::MaxTasksPerBlock`] tasks per block, so a round bigger than one block
 //! continues in the next. Each won task is assigned to `redundancy` distinct
-//! providers with a deadline; a provider that misses it is slashed
-//! [`Config::DeadlinePenalty`], paid to the requester. If the providers that delivered
-//! cannot form a strict majority of the redundancy, the penalties are added to the
-//! task's escrow and valuation and the task goes back to auction with a higher priority
-//! (the whitepaper's re-auction); otherwise the submissions pallet goes on with the
-//! results that were delivered. Settlement ([`TaskSettlement`]) is driven by the
+//! providers with a deadline; a provider that misses it without declining
+//! ([`Pallet::decline`]) is slashed [`Config::DeadlinePenalty`], burned (never paid to
+//! the requester, who chooses the deadline and the input: docs/security.md C3). If the
+//! providers that delivered cannot form a strict majority of the redundancy, the task
+//! goes back to auction with a higher priority (the whitepaper's re-auction); otherwise
+//! the submissions pallet goes on with the results that were delivered. Assigned
+//! providers hold the task as exposure until it is settled or taken back, so their
+//! bond cannot leave while their result can still be disputed. Settlement ([`TaskSettlement`]) is driven by the
 //! submissions pallet once a result is final.
 //!
 //! ## Calls
@@ -19,6 +21,7 @@
 //! - [`Pallet::submit_task`], [`Pallet::cancel_task`]: signed, the requester.
 //! - [`Pallet::expire`]: signed, anyone — permissionless processing of deadlines
 //!   that the bounded hook left for later.
+//! - [`Pallet::decline`]: signed, an assigned provider that has not committed.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -87,6 +90,8 @@ pub mod pallet {
 		TaskEscrow,
 		/// A model registration's deposit.
 		ModelDeposit,
+		/// An open task's book deposit, until it is first assigned.
+		BookDeposit,
 	}
 
 	#[pallet::config]
@@ -138,12 +143,23 @@ pub mod pallet {
 		/// Longest deadline.
 		#[pallet::constant]
 		type MaxDeadline: Get<BlockNumberFor<Self>>;
-		/// Slash of a provider that misses a deadline (paid to the requester, added to
-		/// the task's escrow and valuation).
+		/// Blocks an open task stays in the book unassigned before it expires.
+		#[pallet::constant]
+		type OpenTaskLifetime: Get<BlockNumberFor<Self>>;
+		/// Deposit held from a requester for each task in the book: refunded when the
+		/// task is assigned, burned when it leaves the book unassigned (cancelled or
+		/// expired), so jamming the book costs what it blocks (H5).
+		#[pallet::constant]
+		type BookDeposit: Get<BalanceOf<Self>>;
+		/// The VM program roots a model may run under: the guests the runtime's
+		/// arbitration can re-execute and honest workers can defend (M7).
+		type GuestPrograms: frame_support::traits::Contains<H256>;
+		/// Slash of a provider that misses a deadline (burned or sent to the providers'
+		/// `SlashDestination`, never to the requester, who could otherwise harvest it;
+		/// a provider that declined the task is not slashed).
 		#[pallet::constant]
 		type DeadlinePenalty: Get<BalanceOf<Self>>;
-		/// Valuation raise of a re-auctioned task, on top of the penalties received,
-		/// taken from the requester's free balance if it can pay it.
+		/// Valuation raise of a re-auctioned task, taken from the requester's free balance if it can pay it.
 		#[pallet::constant]
 		type ReauctionRaise: Get<Perbill>;
 		/// Pricing: midpoint pair prices or McAfee trade reduction.
@@ -186,15 +202,18 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type RoundCount<T> = StorageValue<_, u32, ValueQuery>;
 
-	/// Assigned tasks by the block their deadline passes.
+	/// Assigned tasks by the block their deadline passes. Not capped per block, so a
+	/// deadline is never dropped (H6); at most `MaxDeadlinesPerBlock` are processed per
+	/// block (the rest later or through [`Pallet::expire`]).
 	#[pallet::storage]
-	pub type Deadlines<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		BlockNumberFor<T>,
-		BoundedVec<TaskId, T::MaxOpenTasks>,
-		ValueQuery,
-	>;
+	pub type Deadlines<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, TaskId, (), OptionQuery>;
+
+	/// Assigned providers that declined a task (not penalized at its deadline), until
+	/// the assignment ends.
+	#[pallet::storage]
+	pub type Declined<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, TaskId, Blake2_128Concat, T::AccountId, (), OptionQuery>;
 
 	/// The oldest block whose deadlines are not yet fully processed (the hook and
 	/// `expire` advance it; at most `4 × MaxDeadlinesPerBlock + 1` empty blocks per call).
@@ -231,10 +250,19 @@ pub mod pallet {
 			/// Escrowed valuation.
 			valuation: BalanceOf<T>,
 		},
-		/// A task was cancelled before assignment; its escrow was released.
+		/// A task was cancelled before assignment; its escrow was released (its book
+		/// deposit burned).
 		TaskCancelled {
 			/// The task.
 			task: TaskId,
+		},
+		/// An open task was not assigned within `OpenTaskLifetime`: its escrow was
+		/// released, its book deposit burned.
+		TaskExpired {
+			/// The task.
+			task: TaskId,
+			/// The book deposit burned.
+			burned: BalanceOf<T>,
 		},
 		/// An auction round started.
 		RoundStarted {
@@ -271,9 +299,16 @@ pub mod pallet {
 			task: TaskId,
 			/// The provider.
 			provider: T::AccountId,
-			/// Amount slashed, paid to the requester (and added to the task's escrow and
-			/// valuation if the task goes back to auction).
+			/// Amount slashed (burned or sent to `SlashDestination`; never to the
+			/// requester).
 			penalty: BalanceOf<T>,
+		},
+		/// An assigned provider declined a task (it is not penalized for it).
+		AssignmentDeclined {
+			/// The task.
+			task: TaskId,
+			/// The provider.
+			provider: T::AccountId,
 		},
 		/// A task went back to auction.
 		TaskReauctioned {
@@ -329,6 +364,14 @@ pub mod pallet {
 		NothingToExpire,
 		/// Arithmetic overflow.
 		Overflow,
+		/// The program root is not one of the runtime's guest programs.
+		UnknownProgram,
+		/// The task's deadline has passed.
+		DeadlinePassed,
+		/// The provider already committed to a result for the task.
+		AlreadyDelivered,
+		/// The provider already declined the task.
+		AlreadyDeclined,
 	}
 
 	#[pallet::hooks]
@@ -354,7 +397,8 @@ pub mod pallet {
 		///
 		/// - `origin`: signed; `ModelDeposit` is held from it.
 		/// - `commitment`: the model commitment (graph root and weight roots).
-		/// - `program_root`: root of the VM program region the model runs under.
+		/// - `program_root`: root of the VM program region the model runs under: one of
+		///   the runtime's guest programs (`GuestPrograms`).
 		/// - `weight`: least units of work a task of this model demands per provider.
 		/// - `metadata`: up to `MaxMetadataLen` bytes.
 		///
@@ -438,6 +482,23 @@ pub mod pallet {
 			let (tasks, blocks) = Self::process_deadlines(T::MaxDeadlinesPerBlock::get());
 			ensure!(tasks + blocks > 0, Error::<T>::NothingToExpire);
 			Ok(())
+		}
+
+		/// Decline an assigned task before its deadline (its input is unavailable or
+		/// malformed, or it cannot be computed in time): the caller is not penalized
+		/// at the deadline and not paid. If the providers left cannot form a strict
+		/// majority, the task goes back to auction at once.
+		///
+		/// - `origin`: signed by a provider assigned to `task` that has not committed.
+		/// - `task`: an assigned task whose deadline has not passed.
+		///
+		/// Emits [`Event::AssignmentDeclined`] (and [`Event::TaskReauctioned`] when
+		/// the task goes back to auction).
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::expire(1))]
+		pub fn decline(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_decline(who, task)
 		}
 	}
 }

@@ -33,6 +33,21 @@ impl pallet_balances::Config for Test {
 }
 
 parameter_types! {
+	/// The one guest program root models may use (`None`: any).
+	pub static OnlyProgram: Option<sp_core::H256> = None;
+	pub static OpenTaskLifetime: u64 = 1_000;
+	pub static BookDeposit: u64 = 0;
+}
+
+/// The mock's guest programs: [`OnlyProgram`] if set, else any root.
+pub struct AllowedProgram;
+impl frame_support::traits::Contains<sp_core::H256> for AllowedProgram {
+	fn contains(root: &sp_core::H256) -> bool {
+		OnlyProgram::get().is_none_or(|r| r == *root)
+	}
+}
+
+parameter_types! {
 	pub const BanSlash: Perbill = Perbill::from_percent(100);
 	pub static Pricing: Mode = Mode::Midpoint;
 	pub static MaxTasksPerBlock: u32 = 64;
@@ -46,6 +61,7 @@ impl pallet_opml_providers::Config for Test {
 	type MinBond = ConstU64<100>;
 	type UnbondingPeriod = ConstU64<50>;
 	type MaxChallengeWindow = ConstU64<20>;
+	type ExposureBond = frame_support::traits::ConstU64<0>;
 	type MaxTaskTypes = ConstU32<4>;
 	type MaxProviders = ConstU32<16>;
 	type BanSlash = BanSlash;
@@ -87,6 +103,9 @@ impl pallet_opml_market::Config for Test {
 	type MaxDeadlinesPerBlock = ConstU32<8>;
 	type MinDeadline = ConstU64<2>;
 	type MaxDeadline = ConstU64<100>;
+	type OpenTaskLifetime = OpenTaskLifetime;
+	type BookDeposit = BookDeposit;
+	type GuestPrograms = AllowedProgram;
 	type DeadlinePenalty = ConstU64<30>;
 	type ReauctionRaise = Raise;
 	type Pricing = Pricing;
@@ -108,6 +127,9 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut ext = sp_io::TestExternalities::new(t);
 	ext.execute_with(|| System::set_block_number(1));
 	DELIVERED.with(|d| d.borrow_mut().clear());
+	OpenTaskLifetime::set(1_000);
+	BookDeposit::set(0);
+	OnlyProgram::set(None);
 	ext
 }
 

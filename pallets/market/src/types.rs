@@ -163,6 +163,12 @@ pub struct TaskInfo<
 	pub priority: u32,
 	/// Status.
 	pub status: TaskStatus<AccountId, Balance, BlockNumber, MaxR>,
+	/// While open, the task leaves the book unassigned at this block (its escrow is
+	/// refunded, its book deposit burned: H5).
+	pub open_until: BlockNumber,
+	/// The book deposit held until the task is first assigned (refunded then; burned
+	/// if the task leaves the book unassigned, by cancellation or expiry).
+	pub book_deposit: Balance,
 }
 
 /// A task's bid as snapshotted for a round.

@@ -61,6 +61,7 @@ impl<T: Config> Pallet<T> {
 				power,
 				status: Status::Active,
 				open_challenges: 0,
+				exposure: 0,
 			},
 		);
 		Self::deposit_event(Event::Registered { who, bond });
@@ -108,6 +109,8 @@ impl<T: Config> Pallet<T> {
 			p.status = Status::Unbonding(until);
 			Ok(())
 		})?;
+		// only active providers take a slot of the list (M5)
+		ProviderList::<T>::mutate(|l| l.retain(|a| a != &who));
 		Self::deposit_event(Event::Unbonding { who, until });
 		Ok(())
 	}
@@ -123,6 +126,7 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::StillUnbonding
 		);
 		ensure!(p.open_challenges == 0, Error::<T>::UnderChallenge);
+		ensure!(p.exposure == 0, Error::<T>::StillAssigned);
 		let held = T::Currency::balance_on_hold(&HoldReason::ProviderBond.into(), &who);
 		let amount = T::Currency::release(
 			&HoldReason::ProviderBond.into(),
@@ -180,6 +184,8 @@ impl<T: Config> Pallet<T> {
 			return Zero::zero();
 		};
 		let amount = amount.min(p.bond);
+		// a slash is never paid to the slashed account itself (C4)
+		let beneficiary = beneficiary.filter(|b| *b != who);
 		let to_b = if beneficiary.is_some() {
 			share * amount
 		} else {
@@ -200,21 +206,37 @@ impl<T: Config> Pallet<T> {
 		slashed
 	}
 
+	/// The bond `p` needs to be offered new tasks: `MinBond` plus `ExposureBond` for
+	/// each task it holds.
+	pub fn required_bond(p: &ProviderOf<T>) -> BalanceOf<T> {
+		T::MinBond::get().saturating_add(T::ExposureBond::get().saturating_mul(p.exposure.into()))
+	}
+
+	/// Whether `p` may be offered new tasks: active, no open game, bond at least
+	/// [`Self::required_bond`] (a slashed provider tops up with `bond_extra`).
+	fn may_trade(p: &ProviderOf<T>) -> bool {
+		p.status == Status::Active && p.open_challenges == 0 && p.bond >= Self::required_bond(p)
+	}
+
 	/// Invariants: every provider's `bond` equals its held balance; the list holds
-	/// each provider exactly once; capacities are valid; banned accounts are not active.
+	/// exactly the active providers, each once; capacities are valid; banned accounts
+	/// are not active; every listed provider is registered.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let list = ProviderList::<T>::get();
 		let mut count = 0u32;
 		for (who, p) in Providers::<T>::iter() {
-			count += 1;
+			if p.status == Status::Active {
+				count += 1;
+			}
 			let held = T::Currency::balance_on_hold(&HoldReason::ProviderBond.into(), &who);
 			ensure!(
 				held == p.bond,
 				"provider bond differs from its held balance"
 			);
+			let listed = list.iter().filter(|a| **a == who).count();
 			ensure!(
-				list.iter().filter(|a| **a == who).count() == 1,
-				"provider not listed once"
+				listed == usize::from(p.status == Status::Active),
+				"active provider not listed once, or inactive provider listed"
 			);
 			ensure!(
 				Self::check_capacity(&p.capacity).is_ok(),
@@ -244,13 +266,13 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 
 	fn is_eligible(who: &T::AccountId) -> bool {
 		Providers::<T>::get(who)
-			.map(|p| p.status == Status::Active && p.open_challenges == 0)
+			.map(|p| Self::may_trade(&p))
 			.unwrap_or(false)
 	}
 
 	fn offer(who: &T::AccountId) -> Option<Offer<BalanceOf<T>>> {
 		Providers::<T>::get(who)
-			.filter(|p| p.status == Status::Active && p.open_challenges == 0)
+			.filter(Self::may_trade)
 			.map(|p| Offer {
 				capacity: p.capacity.into_inner(),
 				unit_cost: p.unit_cost,
@@ -292,6 +314,26 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 		}
 	}
 
+	fn add_exposure(who: &T::AccountId) {
+		Providers::<T>::mutate(who, |p| {
+			if let Some(p) = p.as_mut() {
+				p.exposure = p.exposure.saturating_add(1);
+			}
+		});
+	}
+
+	fn remove_exposure(who: &T::AccountId) {
+		Providers::<T>::mutate(who, |p| {
+			if let Some(p) = p.as_mut() {
+				p.exposure = p.exposure.saturating_sub(1);
+			}
+		});
+	}
+
+	fn is_banned(who: &T::AccountId) -> bool {
+		Banned::<T>::contains_key(who)
+	}
+
 	fn slash(
 		who: &T::AccountId,
 		amount: BalanceOf<T>,
@@ -319,6 +361,8 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 				p.status = Status::Banned(now.saturating_add(T::UnbondingPeriod::get()));
 			}
 		});
+		// a banned account never trades again: its slot of the list is freed (M5)
+		ProviderList::<T>::mutate(|l| l.retain(|a| a != who));
 		Self::deposit_event(Event::Banned { who: who.clone() });
 	}
 

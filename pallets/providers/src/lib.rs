@@ -11,6 +11,10 @@
 //! prejudice": no new trades, bond slashed by [`Config::BanSlash`], the account can
 //! never register again).
 //!
+//! A provider is offered tasks only while its bond covers `MinBond` plus
+//! `ExposureBond` per task it holds, and cannot withdraw while it holds any (its
+//! results can still be disputed): see docs/security.md (C4, C5, M5).
+//!
 //! ## Calls
 //! - [`Pallet::register`], [`Pallet::update`], [`Pallet::bond_extra`],
 //!   [`Pallet::unbond`], [`Pallet::withdraw`]: all signed by the provider.
@@ -78,6 +82,10 @@ pub mod pallet {
 		/// it, so a provider cannot leave before its last result can be disputed).
 		#[pallet::constant]
 		type MaxChallengeWindow: Get<BlockNumberFor<Self>>;
+		/// Bond a provider needs above `MinBond` for each task it holds (assigned, or
+		/// its result not yet final) to be offered more: what it can lose on them.
+		#[pallet::constant]
+		type ExposureBond: Get<BalanceOf<Self>>;
 		/// Most task types one provider may declare.
 		#[pallet::constant]
 		type MaxTaskTypes: Get<u32>;
@@ -98,7 +106,8 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Providers<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ProviderOf<T>>;
 
-	/// Registered providers in registration order (what the auction iterates).
+	/// Active providers in registration order (what the auction iterates). Unbonding
+	/// and banned providers leave it, so their slots go to new providers.
 	#[pallet::storage]
 	pub type ProviderList<T: Config> =
 		StorageValue<_, BoundedVec<T::AccountId, T::MaxProviders>, ValueQuery>;
@@ -203,6 +212,8 @@ pub mod pallet {
 		UnderChallenge,
 		/// An amount of zero.
 		ZeroAmount,
+		/// The provider still holds assigned tasks or results that can be disputed.
+		StillAssigned,
 	}
 
 	#[pallet::hooks]
@@ -293,7 +304,8 @@ pub mod pallet {
 		/// Release the bond and deregister.
 		///
 		/// - `origin`: signed by an unbonding (or banned) provider whose unbonding period
-		///   has ended and against whom no game is open.
+		///   has ended, against whom no game is open and who holds no task whose result
+		///   is not final yet.
 		///
 		/// Emits [`Event::Withdrawn`].
 		#[pallet::call_index(4)]

@@ -38,6 +38,7 @@ impl pallet_opml_providers::Config for Test {
 	type MinBond = frame_support::traits::ConstU64<100>;
 	type UnbondingPeriod = frame_support::traits::ConstU64<20>;
 	type MaxChallengeWindow = frame_support::traits::ConstU64<10>;
+	type ExposureBond = frame_support::traits::ConstU64<10>;
 	type MaxTaskTypes = ConstU32<4>;
 	type MaxProviders = ConstU32<8>;
 	type BanSlash = BanSlash;

@@ -293,3 +293,77 @@ fn integrity_test_passes() {
 		<Providers as Hooks<u64>>::integrity_test();
 	});
 }
+
+#[test]
+fn c4_eligibility_needs_min_bond_plus_exposure() {
+	test(|| {
+		// MinBond 100, ExposureBond 10 in the mock
+		reg(1, 120);
+		assert!(Providers::is_eligible(&1));
+		Providers::add_exposure(&1);
+		Providers::add_exposure(&1);
+		assert!(Providers::is_eligible(&1), "120 covers 100 + 2 × 10");
+		Providers::add_exposure(&1);
+		assert!(
+			!Providers::is_eligible(&1),
+			"120 does not cover 100 + 3 × 10"
+		);
+		assert!(Providers::offer(&1).is_none());
+		assert_ok!(Providers::bond_extra(RuntimeOrigin::signed(1), 10));
+		assert!(Providers::is_eligible(&1));
+		// a slash below the requirement bars it until it tops up
+		Providers::slash(&1, 50, None, Perbill::zero());
+		assert!(!Providers::is_eligible(&1));
+		assert!(Providers::eligible().is_empty());
+	});
+}
+
+#[test]
+fn c4_a_slash_is_never_paid_to_the_slashed_account() {
+	test(|| {
+		reg(1, 200);
+		let free = Balances::free_balance(1);
+		let slashed = Providers::slash(&1, 50, Some(&1), Perbill::one());
+		assert_eq!(slashed, 50);
+		assert_eq!(Balances::free_balance(1), free, "nothing came back to 1");
+		assert_eq!(held(1), 150);
+	});
+}
+
+#[test]
+fn c5_no_withdrawal_while_tasks_are_held() {
+	test(|| {
+		reg(1, 100);
+		Providers::add_exposure(&1);
+		assert_ok!(Providers::unbond(RuntimeOrigin::signed(1)));
+		System::set_block_number(100);
+		assert_noop!(
+			Providers::withdraw(RuntimeOrigin::signed(1)),
+			Error::<Test>::StillAssigned
+		);
+		Providers::remove_exposure(&1);
+		assert_ok!(Providers::withdraw(RuntimeOrigin::signed(1)));
+		assert_eq!(held(1), 0);
+	});
+}
+
+#[test]
+fn m5_unbonding_and_banned_providers_leave_the_list() {
+	test(|| {
+		// MaxProviders 8 in the mock
+		for p in 1..=8 {
+			reg(p, 100);
+		}
+		assert_noop!(
+			Providers::register(RuntimeOrigin::signed(9), 100, cap(&[(0, 1)]), 1, 1),
+			Error::<Test>::TooManyProviders
+		);
+		Providers::ban(&1, None, Perbill::zero());
+		assert_ok!(Providers::unbond(RuntimeOrigin::signed(2)));
+		reg(9, 100);
+		reg(10, 100);
+		assert_eq!(ProviderList::<Test>::get().len(), 8);
+		assert!(!ProviderList::<Test>::get().contains(&1));
+		assert!(!ProviderList::<Test>::get().contains(&2));
+	});
+}

@@ -71,6 +71,11 @@ pub struct ProviderInfo<Balance, BlockNumber, MaxTypes: Get<u32>> {
 	pub status: Status<BlockNumber>,
 	/// Dispute games currently open against the provider (barred while > 0).
 	pub open_challenges: u32,
+	/// Tasks assigned to the provider that are not settled or re-auctioned yet
+	/// (including results inside their challenge window): the bond cannot be withdrawn
+	/// while this is non-zero, and each one needs `ExposureBond` of bond above
+	/// `MinBond` to stay eligible.
+	pub exposure: u32,
 }
 
 /// What a provider offers to the auction (see [`ProviderRegistry::offer`]).
@@ -89,7 +94,8 @@ pub trait ProviderRegistry<AccountId> {
 	/// The balance type.
 	type Balance;
 
-	/// Providers that may trade now (active, no open game), in registration order.
+	/// Providers that may trade now (active, no open game, bond at least `MinBond`
+	/// plus `ExposureBond` per open assignment), in registration order.
 	fn eligible() -> sp_runtime::Vec<AccountId>;
 	/// Whether `who` may trade now.
 	fn is_eligible(who: &AccountId) -> bool;
@@ -101,9 +107,15 @@ pub trait ProviderRegistry<AccountId> {
 	fn begin_challenge(who: &AccountId) -> DispatchResult;
 	/// A game against `who` closed.
 	fn end_challenge(who: &AccountId);
+	/// `who` was assigned a task: its bond stays held until [`Self::remove_exposure`].
+	fn add_exposure(who: &AccountId);
+	/// A task assigned to `who` was settled or taken back.
+	fn remove_exposure(who: &AccountId);
+	/// Whether `who` was banned.
+	fn is_banned(who: &AccountId) -> bool;
 	/// Slash up to `amount` of `who`'s bond: `beneficiary_share` of it to
-	/// `beneficiary` (if any), the rest to the configured destination (burn or
-	/// treasury). Returns the amount actually slashed.
+	/// `beneficiary` (if any, and never `who` itself), the rest to the configured
+	/// destination (burn or treasury). Returns the amount actually slashed.
 	fn slash(
 		who: &AccountId,
 		amount: Self::Balance,

@@ -13,10 +13,10 @@ use opml_primitives_core::{
 use pallet_opml_market::{TaskId, TaskSettlement};
 use pallet_opml_providers::ProviderRegistry;
 use sp_core::H256;
-use sp_runtime::{traits::Saturating, Perbill};
-
-/// How many successive blocks `schedule` tries when buckets are full.
-const SCHEDULE_TRIES: u32 = 64;
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	Perbill,
+};
 
 impl<T: Config> Pallet<T> {
 	fn now() -> BlockNumberFor<T> {
@@ -35,9 +35,14 @@ impl<T: Config> Pallet<T> {
 			})
 			.collect();
 		let reveal_end = due.saturating_add(T::RevealPeriod::get());
+		let instance = PoolCount::<T>::mutate(|n| {
+			*n = n.saturating_add(1);
+			*n
+		});
 		Pools::<T>::insert(
 			task,
 			Pool {
+				instance,
 				entries: BoundedVec::truncate_from(entries),
 				commit_end: due,
 				reveal_end,
@@ -47,17 +52,9 @@ impl<T: Config> Pallet<T> {
 		Self::schedule(reveal_end, task, Action::Tally);
 	}
 
-	/// Put `(task, action)` on the agenda at `at`, or the first of the next
-	/// `SCHEDULE_TRIES` blocks with room.
-	fn schedule(at: BlockNumberFor<T>, task: TaskId, action: Action) {
-		let mut at = at;
-		for _ in 0..SCHEDULE_TRIES {
-			if Agenda::<T>::mutate(at, |a| a.try_push((task, action))).is_ok() {
-				return;
-			}
-			at = at.saturating_add(1u32.into());
-		}
-		log::warn!(target: "runtime::opml-submissions", "agenda full: task {task} {action:?} not scheduled");
+	/// Put `(task, action)` on the agenda at `at` (never dropped: H6).
+	pub(crate) fn schedule(at: BlockNumberFor<T>, task: TaskId, action: Action) {
+		Agenda::<T>::insert(at, (task, action), ());
 	}
 
 	pub(crate) fn do_commit(who: T::AccountId, task: TaskId, commitment: H256) -> DispatchResult {
@@ -276,20 +273,17 @@ impl<T: Config> Pallet<T> {
 		let mut block = AgendaCursor::<T>::get();
 		let (mut done, mut blocks) = (0u32, 0u32);
 		while block <= now && done < max && blocks <= 4 * max {
-			let mut items = Agenda::<T>::get(block);
-			while done < max {
-				if items.is_empty() {
-					break;
-				}
-				let (task, action) = items.remove(0);
+			let items: Vec<(TaskId, Action)> = Agenda::<T>::iter_key_prefix(block)
+				.take(max.saturating_sub(done) as usize)
+				.collect();
+			for (task, action) in items {
+				Agenda::<T>::remove(block, (task, action));
 				Self::run(task, action, block);
 				done += 1;
 			}
-			if !items.is_empty() {
-				Agenda::<T>::insert(block, items);
+			if Agenda::<T>::iter_key_prefix(block).next().is_some() {
 				break;
 			}
-			Agenda::<T>::remove(block);
 			block = block.saturating_add(1u32.into());
 			blocks += 1;
 		}
@@ -323,7 +317,7 @@ impl<T: Config> Pallet<T> {
 				if let Some(r) = Results::<T>::get(task) {
 					if r.at.saturating_add(T::ResultRetention::get()) <= block {
 						Results::<T>::remove(task);
-						Outputs::<T>::remove(task);
+						Self::drop_output(task);
 					}
 				}
 			}
@@ -347,6 +341,7 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::OutputKnown
 		);
 		let len = output.len() as u32;
+		let deposit = T::OutputDepositPerByte::get().saturating_mul(len.into());
 		let bytes: BoundedVec<u8, T::MaxOutputLen> =
 			output.try_into().map_err(|_| Error::<T>::BadOutputLength)?;
 		ensure!(!bytes.is_empty(), Error::<T>::BadOutputLength);
@@ -355,7 +350,23 @@ impl<T: Config> Pallet<T> {
 			opml_nn::commit::verify_output(&result.0, &bytes, &proof),
 			Error::<T>::BadOutputProof
 		);
-		Outputs::<T>::insert(task, Output { result, bytes });
+		<T::Currency as frame_support::traits::fungible::MutateHold<_>>::hold(
+			&HoldReason::OutputDeposit.into(),
+			&who,
+			deposit,
+		)
+		.map_err(|_| Error::<T>::InsufficientBalance)?;
+		// an output of an earlier result of this task is replaced: its deposit goes back
+		Self::drop_output(task);
+		Outputs::<T>::insert(
+			task,
+			Output {
+				result,
+				bytes,
+				depositor: who.clone(),
+				deposit,
+			},
+		);
 		Self::deposit_event(Event::OutputPublished {
 			task,
 			who,
@@ -363,6 +374,18 @@ impl<T: Config> Pallet<T> {
 			len,
 		});
 		Ok(())
+	}
+
+	/// Drop `task`'s published output, returning its deposit.
+	fn drop_output(task: TaskId) {
+		if let Some(o) = Outputs::<T>::take(task) {
+			let _ = <T::Currency as frame_support::traits::fungible::MutateHold<_>>::release(
+				&HoldReason::OutputDeposit.into(),
+				&o.depositor,
+				o.deposit,
+				frame_support::traits::tokens::Precision::BestEffort,
+			);
+		}
 	}
 
 	/// Close the reveal window: penalize missing reveals, elect a strict majority or
@@ -420,7 +443,9 @@ impl<T: Config> Pallet<T> {
 				let Some(challenger) = members.first() else {
 					continue;
 				};
-				if T::Disputes::open(task, defender, result, challenger, *claimed).is_ok() {
+				if T::Disputes::open(task, pool.instance, defender, result, challenger, *claimed)
+					.is_ok()
+				{
 					disputes += 1;
 					Self::deposit_event(Event::DisputeOpened {
 						task,
@@ -485,9 +510,11 @@ impl<T: Config> Pallet<T> {
 	/// from the future.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let cursor = AgendaCursor::<T>::get();
-		let scheduled = |task: TaskId, action: Action| {
-			Agenda::<T>::iter().any(|(b, items)| b >= cursor && items.contains(&(task, action)))
-		};
+		let due: alloc::collections::btree_set::BTreeSet<(TaskId, u8)> = Agenda::<T>::iter_keys()
+			.filter(|(b, _)| *b >= cursor)
+			.map(|(_, (task, action))| (task, action as u8))
+			.collect();
+		let scheduled = |task: TaskId, action: Action| due.contains(&(task, action as u8));
 		for (task, pool) in Pools::<T>::iter() {
 			let n = pool.entries.len();
 			ensure!(n > 0, "empty pool");
@@ -552,6 +579,8 @@ impl<T: Config> Pallet<T> {
 			ensure!(r.at <= now, "result from the future");
 			ensure!(scheduled(task, Action::Forget), "result never forgotten");
 		}
+		let mut deposits: alloc::collections::btree_map::BTreeMap<T::AccountId, BalanceOf<T>> =
+			Default::default();
 		for (task, o) in Outputs::<T>::iter() {
 			let kept = match Pools::<T>::get(task).map(|p| p.phase) {
 				Some(Phase::Pending { result, .. }) => Some(result),
@@ -559,6 +588,19 @@ impl<T: Config> Pallet<T> {
 			};
 			ensure!(kept == Some(o.result), "output of no kept result");
 			ensure!(!o.bytes.is_empty(), "empty output");
+			let e = deposits
+				.entry(o.depositor.clone())
+				.or_insert_with(Zero::zero);
+			*e = e.saturating_add(o.deposit);
+		}
+		for (who, total) in deposits {
+			ensure!(
+				<T::Currency as frame_support::traits::fungible::InspectHold<_>>::balance_on_hold(
+					&HoldReason::OutputDeposit.into(),
+					&who
+				) == total,
+				"output deposit hold differs from the outputs published"
+			);
 		}
 		Ok(())
 	}
@@ -583,11 +625,18 @@ impl<T: Config> FinalResults for Pallet<T> {
 
 impl<T: Config> PendingResults<T::AccountId> for Pallet<T> {
 	fn pending(task: TaskId) -> Option<PendingResult<T::AccountId>> {
-		match Pools::<T>::get(task)?.phase {
+		let pool = Pools::<T>::get(task)?;
+		match pool.phase {
 			Phase::Pending {
-				result, majority, ..
-			} => Some(PendingResult {
 				result,
+				majority,
+				until,
+				disputes,
+			} => Some(PendingResult {
+				instance: pool.instance,
+				result,
+				challengeable: Self::now() < until,
+				disputes,
 				defender: majority.first()?.clone(),
 				majority: majority.into_inner(),
 			}),
@@ -608,15 +657,19 @@ impl<T: Config> PendingResults<T::AccountId> for Pallet<T> {
 		})
 	}
 
-	fn dispute_closed(task: TaskId, upheld: bool) {
+	fn dispute_closed(task: TaskId, instance: u64, upheld: bool) {
 		let Some(mut pool) = Pools::<T>::get(task) else {
 			return;
 		};
+		if pool.instance != instance {
+			// a game of an earlier pool of this task: it acts on nothing (C1)
+			return;
+		}
 		let Phase::Pending {
 			result,
-			majority,
 			until,
 			disputes,
+			..
 		} = &mut pool.phase
 		else {
 			return;
@@ -630,15 +683,13 @@ impl<T: Config> PendingResults<T::AccountId> for Pallet<T> {
 			}
 			return;
 		}
+		// every member of the majority lost its own defence (each was punished for
+		// it by the arbitration pallet); nobody is punished for another's loss (C2)
 		let result = *result;
-		// the defender is banned by the arbitration pallet; the co-revealers of the
-		// same wrong result go with it
-		for m in majority.iter().skip(1) {
-			T::Providers::ban(m, None, Perbill::zero());
-		}
 		Pools::<T>::remove(task);
-		Outputs::<T>::remove(task);
+		Self::drop_output(task);
 		Self::deposit_event(Event::ResultOverturned { task, result });
+		T::Disputes::void_games(task, instance);
 		let _ = T::Market::reauction(task);
 	}
 

@@ -33,8 +33,11 @@
 //! 4. **Final**: at the end of the challenge window with no game open (or when the last
 //!    open game closes upheld), the market settles: the majority is paid, the rest of
 //!    the escrow refunded. The result is kept in [`Results`] for `ResultRetention`
-//!    blocks. A result that loses a game is overturned: its revealers are banned (the
-//!    defender by the arbitration pallet, the others here) and the task is re-auctioned.
+//!    blocks. A game is bound to the pool instance it was opened against. A defender
+//!    that loses is banned by the arbitration pallet and the next member of the
+//!    majority takes over the defence; a result is overturned only when every member
+//!    lost its own defence, and the task is re-auctioned (nobody is punished for
+//!    another's loss; docs/security.md C1, C2).
 //! 5. **Output**: only the result root is voted on; the output tensor's bytes (at most
 //!    `MaxOutputLen`) are published with [`Pallet::publish_output`] by anyone (the
 //!    providers' daemons do it) with a proof that they are the last node's output under
@@ -95,12 +98,36 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// The deposit for a published output's bytes, until the output is dropped.
+		OutputDeposit,
+	}
+
 	#[pallet::config]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency output deposits are held in.
+		type Currency: frame_support::traits::fungible::InspectHold<
+				Self::AccountId,
+				Balance = BalanceOf<Self>,
+				Reason = Self::RuntimeHoldReason,
+			> + frame_support::traits::fungible::MutateHold<
+				Self::AccountId,
+				Balance = BalanceOf<Self>,
+				Reason = Self::RuntimeHoldReason,
+			>;
+		/// The runtime's hold reasons.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// Deposit per byte of a published output, held from the publisher until the
+		/// output is dropped (with its result, or when the result is overturned): state
+		/// is not free (M9).
+		#[pallet::constant]
+		type OutputDepositPerByte: Get<BalanceOf<Self>>;
 		/// The provider registry (penalties, bans).
 		type Providers: ProviderRegistry<
 			Self::AccountId,
-			Balance: Parameter + MaxEncodedLen + Copy + sp_runtime::traits::Zero + From<u32>,
+			Balance: Parameter + MaxEncodedLen + Copy + sp_runtime::traits::AtLeast32BitUnsigned,
 		>;
 		/// The market (settlement and re-auction).
 		type Market: TaskSettlement<Self::AccountId>;
@@ -134,9 +161,6 @@ pub mod pallet {
 		/// `process_agenda`).
 		#[pallet::constant]
 		type MaxAgendaPerBlock: Get<u32>;
-		/// Agenda items one block holds (a full block pushes items to the next).
-		#[pallet::constant]
-		type MaxAgendaBucket: Get<u32>;
 		/// Blocks a final result stays in [`Results`].
 		#[pallet::constant]
 		type ResultRetention: Get<BlockNumberFor<Self>>;
@@ -151,15 +175,24 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Pools<T: Config> = StorageMap<_, Twox64Concat, TaskId, PoolOf<T>>;
 
+	/// Pools opened so far: the last pool's [`Pool::instance`].
+	#[pallet::storage]
+	pub type PoolCount<T> = StorageValue<_, u64, ValueQuery>;
+
 	/// Final results, kept `ResultRetention` blocks.
 	#[pallet::storage]
 	pub type Results<T: Config> =
 		StorageMap<_, Twox64Concat, TaskId, FinalResult<BlockNumberFor<T>>>;
 
-	/// Output tensors of pending or final results (as long as the result is kept).
+	/// Output tensors of pending or final results (as long as the result is kept),
+	/// with the publisher's deposit.
 	#[pallet::storage]
-	pub type Outputs<T: Config> =
-		StorageMap<_, Twox64Concat, TaskId, Output<<T as Config>::MaxOutputLen>>;
+	pub type Outputs<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		TaskId,
+		Output<<T as frame_system::Config>::AccountId, BalanceOf<T>, <T as Config>::MaxOutputLen>,
+	>;
 
 	/// The tensor roots of the chunks of a chunked reveal so far, by task and provider
 	/// (removed when the reveal finishes or the pool is tallied): the chain checks the
@@ -175,14 +208,19 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// Timed transitions by block.
+	/// Timed transitions by block. Not capped per block, so an item is never dropped
+	/// however many fall due together (H6): each belongs to an assigned task, whose
+	/// escrow pays for it, and at most `MaxAgendaPerBlock` run per block (the rest in
+	/// later blocks or through [`Pallet::process_agenda`]).
 	#[pallet::storage]
-	pub type Agenda<T: Config> = StorageMap<
+	pub type Agenda<T: Config> = StorageDoubleMap<
 		_,
 		Twox64Concat,
 		BlockNumberFor<T>,
-		BoundedVec<(TaskId, Action), T::MaxAgendaBucket>,
-		ValueQuery,
+		Twox64Concat,
+		(TaskId, Action),
+		(),
+		OptionQuery,
 	>;
 
 	/// The oldest block whose agenda is not fully processed.
@@ -277,7 +315,9 @@ pub mod pallet {
 			/// The result.
 			result: H256,
 		},
-		/// The pending result lost a game: overturned, task re-auctioned.
+		/// Every member of the pending result's majority lost its defence in a game: the
+		/// result is overturned, the pool's other games are voided, the task
+		/// re-auctioned.
 		ResultOverturned {
 			/// The task.
 			task: TaskId,
@@ -345,6 +385,8 @@ pub mod pallet {
 		BadOutputProof,
 		/// A chunked reveal would exceed `MaxPayloadChunks` chunks.
 		TooManyChunks,
+		/// The free balance cannot cover the output deposit.
+		InsufficientBalance,
 	}
 
 	#[pallet::hooks]
@@ -355,7 +397,7 @@ pub mod pallet {
 
 		fn integrity_test() {
 			assert!(T::MaxRedundancy::get() > 0 && T::MaxAgendaPerBlock::get() > 0);
-			assert!(T::MaxChunkLen::get() >= 32 && T::MaxAgendaBucket::get() > 0);
+			assert!(T::MaxChunkLen::get() >= 32);
 			assert!(T::MaxChunkLen::get().is_power_of_two());
 			assert!(T::MaxPayloadChunks::get() > 0);
 			assert!(!T::RevealPeriod::get().is_zero());
@@ -483,7 +525,8 @@ pub mod pallet {
 		/// padding: readers check it against the model's output shape.
 		///
 		/// - `origin`: signed, any account (providers' daemons publish their result's
-		///   output).
+		///   output); `OutputDepositPerByte` × the length is held from it until the
+		///   output is dropped.
 		/// - `task`: the task.
 		/// - `output`: the output tensor's bytes, `1..=MaxOutputLen` of them.
 		/// - `slot`: its slot in `G_N` (the number of graph nodes).
@@ -520,6 +563,8 @@ pub mod pallet {
 
 		fn on_unassigned(task: TaskId) {
 			Pools::<T>::remove(task);
+			// chunk roots of a reveal in flight go with the pool (L3)
+			let _ = PayloadChunks::<T>::clear_prefix(task, T::MaxRedundancy::get(), None);
 		}
 	}
 }

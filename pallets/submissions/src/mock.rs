@@ -52,6 +52,7 @@ impl pallet_opml_providers::Config for Test {
 	type MinBond = ConstU64<100>;
 	type UnbondingPeriod = ConstU64<50>;
 	type MaxChallengeWindow = ConstU64<20>;
+	type ExposureBond = frame_support::traits::ConstU64<0>;
 	type MaxTaskTypes = ConstU32<4>;
 	type MaxProviders = ConstU32<16>;
 	type BanSlash = BanSlash;
@@ -76,6 +77,9 @@ impl pallet_opml_market::Config for Test {
 	type MaxDeadlinesPerBlock = ConstU32<8>;
 	type MinDeadline = ConstU64<2>;
 	type MaxDeadline = ConstU64<100>;
+	type OpenTaskLifetime = ConstU64<1_000>;
+	type BookDeposit = ConstU64<0>;
+	type GuestPrograms = frame_support::traits::Everything;
 	type DeadlinePenalty = ConstU64<30>;
 	type ReauctionRaise = Raise;
 	type Pricing = Pricing;
@@ -96,7 +100,14 @@ thread_local! {
 /// The arbitration pallet's stand-in: records games (or refuses them).
 pub struct MockDisputes;
 impl DisputeOpener<u64> for MockDisputes {
-	fn open(task: TaskId, d: &u64, defended: H256, c: &u64, claimed: H256) -> DispatchResult {
+	fn open(
+		task: TaskId,
+		_instance: u64,
+		d: &u64,
+		defended: H256,
+		c: &u64,
+		claimed: H256,
+	) -> DispatchResult {
 		if REFUSE.with(|r| *r.borrow()) {
 			return Err(sp_runtime::DispatchError::Other("refused"));
 		}
@@ -110,6 +121,9 @@ pub fn opened() -> Vec<Opened> {
 }
 
 impl pallet_opml_submissions::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type OutputDepositPerByte = ConstU64<1>;
 	type Providers = Providers;
 	type Market = Market;
 	type Disputes = MockDisputes;
@@ -120,7 +134,6 @@ impl pallet_opml_submissions::Config for Test {
 	type MaxChunkLen = ChunkLen;
 	type MaxPayloadChunks = ConstU32<64>;
 	type MaxAgendaPerBlock = AgendaPerBlock;
-	type MaxAgendaBucket = ConstU32<64>;
 	type ResultRetention = ConstU64<20>;
 	type MaxOutputLen = ConstU32<1024>;
 	type WeightInfo = ();

@@ -85,7 +85,8 @@ pub enum Phase<
 	Pending {
 		/// The elected result.
 		result: H256,
-		/// The providers who revealed it (the first defends it in disputes).
+		/// The providers who revealed it, in pool order: the first defends it in a
+		/// game, and the next takes over the defence if it loses (docs/security.md C2).
 		majority: BoundedVec<AccountId, MaxR>,
 		/// End of the challenge window.
 		until: BlockNumber,
@@ -112,6 +113,10 @@ pub struct Pool<
 	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
 	MaxR: Get<u32>,
 > {
+	/// This pool's instance, unique on the chain: a task re-auctioned gets a new pool
+	/// with a new instance, and games bound to an older one act on nothing
+	/// (docs/security.md C1).
+	pub instance: u64,
 	/// One entry per assigned provider, in assignment order.
 	pub entries: BoundedVec<Entry<AccountId>, MaxR>,
 	/// Commits are accepted before this block (the market's deadline).
@@ -159,12 +164,14 @@ pub enum Action {
 /// Games opened automatically against a pool's majority (implemented by the
 /// arbitration pallet).
 pub trait DisputeOpener<AccountId> {
-	/// Open a game on `task`: `defender` stands for the elected `defended` result,
-	/// `challenger` for its dissenting `claimed` result. On `Ok`, the opener reports
-	/// the game's end with [`PendingResults::dispute_closed`] (it does not call
-	/// [`PendingResults::dispute_opened`]: the pool counts the game itself).
+	/// Open a game on `task`'s pool `instance`: `defender` stands for the elected
+	/// `defended` result, `challenger` for its dissenting `claimed` result. On `Ok`,
+	/// the opener reports the game's end with [`PendingResults::dispute_closed`] (it
+	/// does not call [`PendingResults::dispute_opened`]: the pool counts the game
+	/// itself).
 	fn open(
 		task: TaskId,
+		instance: u64,
 		defender: &AccountId,
 		defended: H256,
 		challenger: &AccountId,
@@ -173,11 +180,16 @@ pub trait DisputeOpener<AccountId> {
 
 	/// `task`'s result was elected and is pending (a candidate for a random audit).
 	fn on_elected(_task: TaskId) {}
+
+	/// `task`'s pool `instance` is gone (its result was overturned): void the games
+	/// still open on it (bonds returned, nobody punished). Bounded work; games left
+	/// over are voided when next touched.
+	fn void_games(_task: TaskId, _instance: u64) {}
 }
 
 /// No arbitration pallet: no game can be opened, the majority stands.
 impl<AccountId> DisputeOpener<AccountId> for () {
-	fn open(_: TaskId, _: &AccountId, _: H256, _: &AccountId, _: H256) -> DispatchResult {
+	fn open(_: TaskId, _: u64, _: &AccountId, _: H256, _: &AccountId, _: H256) -> DispatchResult {
 		Err(DispatchError::Other("no arbitration"))
 	}
 }
@@ -185,11 +197,17 @@ impl<AccountId> DisputeOpener<AccountId> for () {
 /// A pending result as the arbitration pallet sees it.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct PendingResult<AccountId> {
+	/// The pool instance that elected it.
+	pub instance: u64,
 	/// The elected result.
 	pub result: H256,
-	/// The provider who defends it.
+	/// Whether its challenge window is still open (new challenges accepted).
+	pub challengeable: bool,
+	/// Games open against it (the pool's count).
+	pub disputes: u32,
+	/// The provider who defends it first.
 	pub defender: AccountId,
-	/// Everyone who revealed it.
+	/// Everyone who revealed it, in defence order.
 	pub majority: sp_runtime::Vec<AccountId>,
 }
 
@@ -210,10 +228,11 @@ pub trait PendingResults<AccountId> {
 	/// A game against `task`'s pending result was opened by a challenger: it cannot
 	/// become final until the game closes. Fails if the result is not pending.
 	fn dispute_opened(task: TaskId) -> DispatchResult;
-	/// A game on `task` closed. `upheld`: the defender won. A result that lost is
-	/// overturned: its other revealers are banned, the task goes back to auction.
-	/// Closing a game on a task that is no longer pending does nothing.
-	fn dispute_closed(task: TaskId, upheld: bool);
+	/// A game on `task`'s pool `instance` closed. `upheld`: the defence won. A result
+	/// whose every defender lost is overturned: the task goes back to auction (each
+	/// defender was punished for its own loss, nobody else is). Closing a game on a
+	/// pool that is gone or was replaced does nothing.
+	fn dispute_closed(task: TaskId, instance: u64, upheld: bool);
 
 	/// Benchmarks of other pallets: a task assigned to `providers` (registered) whose
 	/// pool unanimously elected `result`, now pending.
@@ -237,9 +256,17 @@ pub trait PendingResults<AccountId> {
 	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxLen))]
-pub struct Output<MaxLen: Get<u32>> {
+pub struct Output<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxLen: Get<u32>,
+> {
 	/// The result root it was proven against.
 	pub result: H256,
 	/// The tensor's bytes.
 	pub bytes: BoundedVec<u8, MaxLen>,
+	/// Who published it (its deposit is held from this account).
+	pub depositor: AccountId,
+	/// The deposit held.
+	pub deposit: Balance,
 }

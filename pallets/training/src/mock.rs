@@ -50,6 +50,7 @@ impl pallet_opml_providers::Config for Test {
 	type MinBond = ConstU64<100>;
 	type UnbondingPeriod = ConstU64<50>;
 	type MaxChallengeWindow = ConstU64<20>;
+	type ExposureBond = frame_support::traits::ConstU64<0>;
 	type MaxTaskTypes = ConstU32<4>;
 	type MaxProviders = ConstU32<16>;
 	type BanSlash = BanSlash;
@@ -74,6 +75,9 @@ impl pallet_opml_market::Config for Test {
 	type MaxDeadlinesPerBlock = ConstU32<8>;
 	type MinDeadline = ConstU64<2>;
 	type MaxDeadline = ConstU64<100>;
+	type OpenTaskLifetime = ConstU64<1_000>;
+	type BookDeposit = ConstU64<0>;
+	type GuestPrograms = frame_support::traits::Everything;
 	type DeadlinePenalty = ConstU64<30>;
 	type ReauctionRaise = Raise;
 	type Pricing = Pricing;
@@ -92,6 +96,9 @@ impl pallet_opml_training::Config for Test {
 }
 
 impl pallet_opml_submissions::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type OutputDepositPerByte = ConstU64<1>;
 	type Providers = Providers;
 	type Market = Market;
 	type Disputes = ();
@@ -102,7 +109,6 @@ impl pallet_opml_submissions::Config for Test {
 	type MaxChunkLen = ChunkLen;
 	type MaxPayloadChunks = ConstU32<64>;
 	type MaxAgendaPerBlock = AgendaPerBlock;
-	type MaxAgendaBucket = ConstU32<64>;
 	type ResultRetention = ConstU64<20>;
 	type MaxOutputLen = ConstU32<1024>;
 	type WeightInfo = ();

@@ -21,6 +21,14 @@ pub use roots::*;
 
 /// Height of a region (256 MiB).
 pub const REGION_HEIGHT: u32 = 23;
+
+/// The program root of the checked-in guest (`primitives/guest/elf/opml-guest.elf`):
+/// region 0's root after loading it. The runtime lets models run only under this root
+/// (docs/security.md M7); `tests/models.rs` checks it against the ELF.
+pub const BUILTIN_GUEST_ROOT: [u8; 32] = [
+	0xed, 0x43, 0xe0, 0x16, 0x75, 0x08, 0x5f, 0x28, 0x0b, 0x82, 0x2a, 0x7a, 0x80, 0x0e, 0x76, 0x6e,
+	0xb2, 0xb7, 0x76, 0xd6, 0x31, 0x4d, 0xaa, 0xb8, 0x5b, 0xb7, 0xa5, 0x6e, 0xa2, 0x61, 0x63, 0xe3,
+];
 /// Height of a slot (16 MiB = 2^19 leaves).
 pub const SLOT_HEIGHT: u32 = 19;
 /// Bytes per slot.

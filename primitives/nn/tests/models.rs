@@ -179,3 +179,13 @@ fn output_proofs_prove_the_last_nodes_output() {
 		);
 	}
 }
+
+#[test]
+fn the_builtin_guest_root_constant_is_the_elfs() {
+	let guest = Guest::builtin().unwrap();
+	assert_eq!(
+		guest.program_root(),
+		opml_nn::layout::BUILTIN_GUEST_ROOT,
+		"primitives/guest/elf changed: update layout::BUILTIN_GUEST_ROOT"
+	);
+}

@@ -157,11 +157,24 @@ impl pallet_opml_providers::Config for Runtime {
 	/// Longer than the longest challenge window below.
 	type UnbondingPeriod = ConstU32<{ 2 * HOURS }>;
 	type MaxChallengeWindow = ConstU32<HOURS>;
+	/// What a no-show can lose per task (the deadline penalty): a provider needs
+	/// `MinBond` plus this per task it holds to be offered more (docs/security.md C4).
+	type ExposureBond = ConstU128<{ crate::UNIT }>;
 	type MaxTaskTypes = ConstU32<16>;
 	type MaxProviders = ConstU32<64>;
 	type BanSlash = ProviderBanSlash;
 	type SlashDestination = NoSlashDestination;
 	type WeightInfo = pallet_opml_providers::weights::SubstrateWeight<Runtime>;
+}
+
+/// The guest programs models may run under: the checked-in guest, whose steps the
+/// arbitration pallet re-executes and whose runs honest workers can defend (M7). A new
+/// guest comes with a runtime upgrade. Benchmarks register models with any root.
+pub struct BuiltinGuest;
+impl frame_support::traits::Contains<sp_core::H256> for BuiltinGuest {
+	fn contains(root: &sp_core::H256) -> bool {
+		root.0 == opml_nn::layout::BUILTIN_GUEST_ROOT || cfg!(feature = "runtime-benchmarks")
+	}
 }
 
 impl pallet_opml_market::Config for Runtime {
@@ -183,7 +196,16 @@ impl pallet_opml_market::Config for Runtime {
 	type AuctionPeriod = ConstU32<1>;
 	type MaxTasksPerBlock = ConstU32<1024>;
 	type MaxDeadlinesPerBlock = ConstU32<128>;
-	type MinDeadline = ConstU32<2>;
+	/// 20 s on a network chain: a provider learns of its assignment from a finalized
+	/// block and its commitment must be included before the deadline, so a shorter
+	/// deadline only lets a requester make honest providers miss (docs/security.md C3).
+	type MinDeadline = ConstU32<10>;
+	type GuestPrograms = BuiltinGuest;
+	/// An hour in the book unassigned, then the task expires (escrow refunded).
+	type OpenTaskLifetime = ConstU32<HOURS>;
+	/// Refunded at assignment, burned if the task leaves the book unassigned: jamming
+	/// the 1 024-task book for an hour burns 10 UNIT (docs/security.md H5).
+	type BookDeposit = ConstU128<{ crate::UNIT / 100 }>;
 	type MaxDeadline = ConstU32<{ 24 * HOURS }>;
 	type DeadlinePenalty = ConstU128<{ crate::UNIT }>;
 	type ReauctionRaise = ReauctionRaise;
@@ -197,6 +219,10 @@ impl pallet_opml_market::Config for Runtime {
 pub const MAX_CHUNK_LEN: u32 = 512 * 1024;
 
 impl pallet_opml_submissions::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	/// 1 µUNIT per byte: a 64 KiB output holds 0.066 UNIT until it is dropped (M9).
+	type OutputDepositPerByte = ConstU128<{ crate::UNIT / 1_000_000 }>;
 	type Providers = crate::Providers;
 	type Market = crate::Market;
 	/// Dissent in a pool opens games automatically.
@@ -212,7 +238,6 @@ impl pallet_opml_submissions::Config for Runtime {
 	/// 32 chunks of 512 KiB: 16 MiB payloads, the largest tensor (`opml_nn::MAX_TENSOR_BYTES`).
 	type MaxPayloadChunks = ConstU32<32>;
 	type MaxAgendaPerBlock = ConstU32<128>;
-	type MaxAgendaBucket = ConstU32<512>;
 	/// Final results stay readable for a day.
 	type ResultRetention = ConstU32<{ 24 * HOURS }>;
 	// logits of a 64k-token vocabulary, class scores, small embeddings

@@ -1,0 +1,484 @@
+//! Regression tests of the security review (`docs/security.md`): each test plays the
+//! review's attack against the real providers, market, submissions and arbitration
+//! pallets (wired as in the runtime) and asserts that it now fails. Named after the
+//! finding's id.
+
+use crate::{mock::*, pallet::*, tests::*, types::*, Error};
+use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec};
+use opml_nn::zoo::Rng;
+use opml_primitives_core::commitment::result_commitment;
+use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
+use pallet_opml_providers::{Capacity, ProviderRegistry};
+use sp_core::H256;
+
+fn register(p: u64, model: u32, bond: u64) {
+	assert_ok!(Providers::register(
+		RuntimeOrigin::signed(p),
+		bond,
+		BoundedVec::truncate_from(vec![Capacity {
+			task_type: model,
+			units: 100
+		}]),
+		1,
+		10
+	));
+}
+
+fn model_of(t: TaskId) -> u32 {
+	pallet_opml_market::Tasks::<Test>::get(t).unwrap().model
+}
+
+fn pool(t: TaskId) -> Option<pallet_opml_submissions::PoolOf<Test>> {
+	pallet_opml_submissions::Pools::<Test>::get(t)
+}
+
+fn provider_bond(p: u64) -> u64 {
+	pallet_opml_providers::Providers::<Test>::get(p).map_or(0, |i| i.bond)
+}
+
+/// Commit now, reveal when the pool's reveal window opens, run to its tally.
+fn hand_in_now(t: TaskId, results: &[(u64, H256)]) {
+	let p = pool(t).expect("an assigned pool");
+	for (who, r) in results {
+		let c = result_commitment(t, who, &r.0, &[*who as u8; 32]);
+		assert_ok!(Submissions::commit(RuntimeOrigin::signed(*who), t, H256(c)));
+	}
+	run_to(p.commit_end);
+	for (who, r) in results {
+		assert_ok!(Submissions::reveal(
+			RuntimeOrigin::signed(*who),
+			t,
+			*r,
+			[*who as u8; 32]
+		));
+	}
+	run_to(p.reveal_end);
+}
+
+fn events_where(f: impl Fn(&Event<Test>) -> bool) -> usize {
+	System::events()
+		.into_iter()
+		.filter(|r| match &r.event {
+			RuntimeEvent::Arbitration(e) => f(e),
+			_ => false,
+		})
+		.count()
+}
+
+fn overturned(t: TaskId) -> bool {
+	System::events().into_iter().any(|r| {
+		matches!(
+			r.event,
+			RuntimeEvent::Submissions(pallet_opml_submissions::Event::ResultOverturned { task, .. })
+				if task == t
+		)
+	})
+}
+
+/// C1: a game opened against one pool of a task outlives a re-auction; it must not act
+/// on the task's next pool (ban its honest majority, or count as its dispute).
+#[test]
+fn c1_a_stale_game_cannot_touch_the_next_pool() {
+	let w = World::new(2);
+	let honest = w.honest();
+	let (liar, _) = w.random_liar(&honest, &mut Rng(5));
+	let (good, bad) = (H256(honest.result_root()), H256(liar.result_root()));
+	test(|| {
+		let t = w.task(&[10, 11, 12]);
+		hand_in(t, &[(10, bad), (11, bad), (12, bad)]);
+		// six challengers: more games than the overturn voids at once (4)
+		let g1 = NextGameId::<Test>::get();
+		for c in 30..36 {
+			assert_ok!(Arbitration::challenge(RuntimeOrigin::signed(c), t, BOND));
+		}
+		// the liars stop defending g1: each member of the majority times out in turn
+		for _ in 0..3 {
+			run_to(System::block_number() + 11);
+			assert_ok!(Arbitration::timeout(RuntimeOrigin::signed(REQUESTER), g1));
+		}
+		assert!(overturned(t) && banned(10) && banned(11) && banned(12));
+		assert_eq!(events_where(|e| matches!(e, Event::GameVoided { .. })), 4);
+		let stale: Vec<GameId> = (g1 + 1..g1 + 6)
+			.filter(|g| Games::<Test>::contains_key(g))
+			.collect();
+		assert_eq!(stale.len(), 1, "one game left over for lazy voiding");
+		// the task is re-run by honest providers until its new result is pending
+		let m = model_of(t);
+		for p in 20..23 {
+			register(p, m, 1_000);
+		}
+		let next_round = (System::block_number() / 5 + 1) * 5;
+		run_to(next_round);
+		let first_instance = Games::<Test>::get(stale[0]).unwrap().instance;
+		assert!(pool(t).unwrap().instance > first_instance);
+		hand_in_now(t, &[(20, good), (21, good), (22, good)]);
+		let p2 = pool(t).unwrap();
+		// an honest watcher (wrongly) disputes the new result: one live game
+		assert_ok!(Arbitration::challenge(RuntimeOrigin::signed(37), t, BOND));
+		let live = last_game();
+		// the stale game's defender is long out of clock: timing it out voids it
+		let sc = Games::<Test>::get(stale[0]).unwrap().challenger;
+		assert_ok!(Arbitration::timeout(
+			RuntimeOrigin::signed(REQUESTER),
+			stale[0]
+		));
+		assert!(!Games::<Test>::contains_key(stale[0]));
+		assert!(resolved(stale[0]).is_none(), "voided, not resolved");
+		assert_eq!(bond_held(sc), 0, "the stale challenger's bond is back");
+		for p in 20..23 {
+			assert!(!banned(p), "honest member {p} of the next pool banned");
+			assert_eq!(provider_bond(p), 1_000);
+		}
+		// the next pool stands with its own game counted; nothing finalized early
+		let p2_now = pool(t).unwrap();
+		assert_eq!(p2_now.instance, p2.instance);
+		assert!(matches!(
+			p2_now.phase,
+			pallet_opml_submissions::Phase::Pending { disputes: 1, .. }
+		));
+		assert!(Games::<Test>::contains_key(live));
+		assert!(pallet_opml_submissions::Results::<Test>::get(t).is_none());
+		// a live game cannot be voided
+		assert_noop!(
+			Arbitration::void_game(RuntimeOrigin::signed(REQUESTER), live),
+			Error::<Test>::NotStale
+		);
+	});
+}
+
+/// C2: the first member of a correct majority stops defending; its co-revealers must
+/// not be banned or burned, and one of them takes over the defence and wins.
+#[test]
+fn c2_a_representatives_loss_does_not_ban_its_co_revealers() {
+	let w = World::new(4);
+	let honest = w.honest();
+	let (liar, _) = w.random_liar(&honest, &mut Rng(9));
+	let good = H256(honest.result_root());
+	test(|| {
+		let t = w.task(&[10, 11, 12]);
+		hand_in(t, &[(10, good), (11, good), (12, good)]);
+		assert_ok!(Arbitration::challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			t,
+			BOND
+		));
+		let g = last_game();
+		let first = Games::<Test>::get(g).unwrap().defender;
+		// the representative never moves and loses on time
+		run_to(System::block_number() + 11);
+		assert_ok!(Arbitration::timeout(RuntimeOrigin::signed(REQUESTER), g));
+		assert!(banned(first));
+		let next = Games::<Test>::get(g).expect("the defence goes on").defender;
+		assert!(next != first);
+		assert_eq!(
+			events_where(|e| matches!(e, Event::DefencePassed { lost, .. } if *lost == first)),
+			1
+		);
+		assert!(!overturned(t));
+		// the next member defends honestly and wins
+		let (loser, outcome, ..) = drive(g, (next, &honest), (CHALLENGER, &liar), None);
+		assert_eq!((loser, outcome), (Side::Challenger, Outcome::StepUpheld));
+		let others: Vec<u64> = [10, 11, 12].into_iter().filter(|p| *p != first).collect();
+		for p in others {
+			assert!(!banned(p), "co-revealer {p} banned");
+			assert_eq!(provider_bond(p), 1_000, "co-revealer {p} lost bond");
+		}
+		assert_eq!(
+			pallet_opml_submissions::Results::<Test>::get(t).map(|r| r.result),
+			Some(good)
+		);
+	});
+}
+
+/// C3: a requester with a too-short deadline makes every provider miss it; the
+/// penalties must not reach the requester (they are burned), and a drained provider is
+/// not offered the task again (C4).
+#[test]
+fn c3_deadline_penalties_are_burned_and_cannot_be_harvested() {
+	test(|| {
+		assert_ok!(Market::register_model(
+			RuntimeOrigin::signed(OWNER),
+			H256::repeat_byte(1),
+			H256::repeat_byte(2),
+			1,
+			BoundedVec::truncate_from(b"m".to_vec()),
+		));
+		let providers: Vec<u64> = (20..28).collect();
+		for &p in &providers {
+			register(p, 0, 100);
+		}
+		let requester_free = Balances::free_balance(REQUESTER);
+		let issuance = Balances::total_issuance();
+		let t = pallet_opml_market::Pallet::<Test>::next_task_id();
+		assert_ok!(Market::submit_task(
+			RuntimeOrigin::signed(REQUESTER),
+			0,
+			TaskInput::Root(H256::repeat_byte(9)),
+			1,
+			800,
+			8,
+			2
+		));
+		// three would-be expiry cycles
+		run_to(40);
+		for &p in &providers {
+			assert_eq!(provider_bond(p), 70, "one penalty, then no longer offered");
+			assert!(!<Providers as ProviderRegistry<u64>>::is_eligible(&p));
+		}
+		let task = pallet_opml_market::Tasks::<Test>::get(t).unwrap();
+		assert_eq!(task.status, TaskStatus::Open);
+		assert_eq!(task.valuation, 880, "only the re-auction raise was added");
+		assert_ok!(Market::cancel_task(RuntimeOrigin::signed(REQUESTER), t));
+		assert_eq!(
+			Balances::free_balance(REQUESTER),
+			requester_free,
+			"the requester gained nothing from the penalties"
+		);
+		assert_eq!(Balances::total_issuance(), issuance - 8 * 30, "burned");
+	});
+}
+
+/// C3: a provider whose input is unavailable declines and is not penalized; a no-show
+/// beside it is.
+#[test]
+fn c3_a_provider_declines_a_task_it_cannot_compute_without_penalty() {
+	let w = World::new(2);
+	let honest = w.honest();
+	let good = H256(honest.result_root());
+	test(|| {
+		let t = w.task(&[10, 11, 12]);
+		assert_noop!(
+			Market::decline(RuntimeOrigin::signed(13), t),
+			pallet_opml_market::Error::<Test>::NotAssignedProvider
+		);
+		let c = result_commitment(t, &10, &good.0, &[10; 32]);
+		assert_ok!(Submissions::commit(RuntimeOrigin::signed(10), t, H256(c)));
+		assert_noop!(
+			Market::decline(RuntimeOrigin::signed(10), t),
+			pallet_opml_market::Error::<Test>::AlreadyDelivered
+		);
+		assert_ok!(Market::decline(RuntimeOrigin::signed(11), t));
+		assert_noop!(
+			Market::decline(RuntimeOrigin::signed(11), t),
+			pallet_opml_market::Error::<Test>::AlreadyDeclined
+		);
+		// 1 declined of 3: a strict majority is still possible, the task stays assigned
+		assert!(pool(t).is_some());
+		run_to(15);
+		assert_eq!(provider_bond(11), 1_000, "the decliner is not penalized");
+		assert_eq!(provider_bond(12), 1_000 - 30, "the no-show is");
+		// one delivery of three is no majority: back to auction (and, in the round of
+		// the same block, assigned again)
+		assert!(System::events().into_iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Market(pallet_opml_market::Event::TaskReauctioned { task, .. })
+				if task == t
+		)));
+	});
+	test(|| {
+		// a lone provider declining sends the task back to auction at once
+		let t = w.task(&[10]);
+		assert_ok!(Market::decline(RuntimeOrigin::signed(10), t));
+		assert!(pool(t).is_none());
+		assert_eq!(
+			pallet_opml_market::Tasks::<Test>::get(t).map(|t| t.status),
+			Some(TaskStatus::Open)
+		);
+		assert_noop!(
+			Market::decline(RuntimeOrigin::signed(10), t),
+			pallet_opml_market::Error::<Test>::NotAssigned
+		);
+		assert_eq!(provider_bond(10), 1_000);
+	});
+}
+
+/// C4: a provider drains its own bond through its own tasks; the slash must not come
+/// back to it as free balance, and it must no longer be offered tasks.
+#[test]
+fn c4_a_self_slashed_provider_gains_nothing_and_is_not_eligible() {
+	test(|| {
+		let p = 20;
+		assert_ok!(Market::register_model(
+			RuntimeOrigin::signed(p),
+			H256::repeat_byte(1),
+			H256::repeat_byte(2),
+			1,
+			BoundedVec::truncate_from(b"own".to_vec()),
+		));
+		register(p, 0, 100);
+		let total = |a: u64| Balances::total_balance(&a);
+		let before = total(p);
+		for _ in 0..3 {
+			assert_ok!(Market::submit_task(
+				RuntimeOrigin::signed(p),
+				0,
+				TaskInput::Root(H256::repeat_byte(9)),
+				1,
+				100,
+				1,
+				2
+			));
+		}
+		run_to(8);
+		// all three were assigned to p at 5 and expired at 7: 3 × 30 burned
+		assert_eq!(provider_bond(p), 10);
+		assert!(!<Providers as ProviderRegistry<u64>>::is_eligible(&p));
+		assert_eq!(total(p), before - 90, "the slash is not paid back to p");
+		// an honest provider of the same model gets the re-auctioned tasks
+		register(21, 0, 1_000);
+		run_to(10);
+		let assigned_to = |who: u64| {
+			(0..3).any(|t| {
+				matches!(
+					pallet_opml_market::Tasks::<Test>::get(t).map(|t| t.status),
+					Some(TaskStatus::Assigned { providers, .. })
+						if providers.iter().any(|(a, _)| *a == who)
+				)
+			})
+		};
+		assert!(assigned_to(21) && !assigned_to(p));
+	});
+}
+
+/// C5: a provider unbonds right after assignment and withdraws before its result
+/// exists; withdrawing must fail while the task is held, and the result stays
+/// challengeable.
+#[test]
+fn c5_no_withdrawal_while_a_result_can_be_disputed() {
+	let w = World::new(2);
+	let honest = w.honest();
+	let (liar, _) = w.random_liar(&honest, &mut Rng(3));
+	let bad = H256(liar.result_root());
+	test(|| {
+		assert_ok!(Market::register_model(
+			RuntimeOrigin::signed(OWNER),
+			w.commitment,
+			H256(w.guest.program_root()),
+			1,
+			BoundedVec::truncate_from(b"m".to_vec()),
+		));
+		register(10, 0, 1_000);
+		let input_root = H256(opml_nn::commit::tensor_root(&w.input.to_bytes()).0);
+		let t = pallet_opml_market::Pallet::<Test>::next_task_id();
+		assert_ok!(Market::submit_task(
+			RuntimeOrigin::signed(REQUESTER),
+			0,
+			TaskInput::Root(input_root),
+			1,
+			100,
+			1,
+			80
+		));
+		run_to(5);
+		assert_ok!(Providers::unbond(RuntimeOrigin::signed(10)));
+		run_to(56);
+		assert_noop!(
+			Providers::withdraw(RuntimeOrigin::signed(10)),
+			pallet_opml_providers::Error::<Test>::StillAssigned
+		);
+		hand_in_now(t, &[(10, bad)]);
+		assert_ok!(Arbitration::challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			t,
+			BOND
+		));
+		let (loser, ..) = drive(last_game(), (10, &liar), (CHALLENGER, &honest), None);
+		assert_eq!(loser, Side::Defender);
+		assert!(banned(10) && overturned(t));
+		assert_eq!(Balances::free_balance(CHALLENGER), 100_000 + 500);
+	});
+}
+
+/// H1: challengers take every game slot and idle so that their timeouts, closed back
+/// to back after the window, finalize a lie. Games are not capped, so the honest
+/// watcher gets its game; challenges after the window are refused (M8).
+#[test]
+fn h1_squatters_cannot_keep_an_honest_challenger_out() {
+	let w = World::new(6);
+	let honest = w.honest();
+	let (liar, _) = w.random_liar(&honest, &mut Rng(13));
+	let bad = H256(liar.result_root());
+	test(|| {
+		let t = w.task(&[10]);
+		hand_in(t, &[(10, bad)]);
+		let first = NextGameId::<Test>::get();
+		// more squatters than the old cap of 4 (MaxGamesPerTask)
+		for c in 30..36 {
+			assert_ok!(Arbitration::challenge(RuntimeOrigin::signed(c), t, BOND));
+		}
+		// the liar posts once in each squatter game: the squatters' clocks run
+		for g in first..first + 6 {
+			let Phase::Graph { a, b, .. } = Games::<Test>::get(g).unwrap().phase else {
+				panic!("graph phase")
+			};
+			let states: Vec<H256> = liar.graph_hashes(a, b, K).into_iter().map(H256).collect();
+			assert_ok!(Arbitration::post_states(
+				RuntimeOrigin::signed(10),
+				g,
+				BoundedVec::truncate_from(states)
+			));
+		}
+		assert_ok!(Arbitration::challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			t,
+			BOND
+		));
+		let honest_game = last_game();
+		// the squatters' games all end in one block, after the window
+		run_to(System::block_number() + 11);
+		for g in first..first + 6 {
+			assert_ok!(Arbitration::timeout(RuntimeOrigin::signed(REQUESTER), g));
+			assert_eq!(resolved(g).map(|r| r.2), Some(Side::Challenger));
+		}
+		assert!(pallet_opml_submissions::Results::<Test>::get(t).is_none());
+		assert!(!overturned(t));
+		assert_noop!(
+			Arbitration::challenge(RuntimeOrigin::signed(36), t, BOND),
+			Error::<Test>::ChallengeWindowClosed
+		);
+		// the honest game is still open; the liar does not answer it and loses
+		assert!(Games::<Test>::contains_key(honest_game));
+		assert_ok!(Arbitration::timeout(
+			RuntimeOrigin::signed(REQUESTER),
+			honest_game
+		));
+		assert_eq!(resolved(honest_game).map(|r| r.2), Some(Side::Defender));
+		assert!(overturned(t) && banned(10));
+		assert!(pallet_opml_submissions::Results::<Test>::get(t).is_none());
+	});
+}
+
+/// M5: banned and unbonding providers leave the provider list, so its slots cannot be
+/// used up for good.
+#[test]
+fn m5_banned_providers_free_their_list_slots() {
+	test(|| {
+		// MaxProviders = 16 in the mock
+		for p in 1..=16 {
+			register(p, 0, 100);
+		}
+		assert_noop!(
+			Providers::register(
+				RuntimeOrigin::signed(17),
+				100,
+				BoundedVec::truncate_from(vec![Capacity {
+					task_type: 0,
+					units: 1
+				}]),
+				1,
+				1
+			),
+			pallet_opml_providers::Error::<Test>::TooManyProviders
+		);
+		for p in 1..=8 {
+			<Providers as ProviderRegistry<u64>>::ban(&p, None, sp_runtime::Perbill::zero());
+		}
+		for p in 9..=12 {
+			assert_ok!(Providers::unbond(RuntimeOrigin::signed(p)));
+		}
+		for p in 17..=28 {
+			register(p, 0, 100);
+		}
+		assert_eq!(pallet_opml_providers::ProviderList::<Test>::get().len(), 16);
+	});
+}
