@@ -76,6 +76,7 @@ impl pallet_opml_market::Config for Test {
 	type MaxDeadlinesPerBlock = ConstU32<8>;
 	type MinDeadline = ConstU64<2>;
 	type MaxDeadline = ConstU64<100>;
+	type Randomness = TestRandomness;
 	type OpenTaskLifetime = ConstU64<1_000>;
 	type BookDeposit = ConstU64<0>;
 	type GuestPrograms = frame_support::traits::Everything;

@@ -42,6 +42,7 @@ fn main() {
 				unit_cost: 1 + (rng(&mut s) % 200) as u128,
 				power: (rng(&mut s) % 1000) as u32,
 				tie: tie(&mut s),
+				stake: 100 + (rng(&mut s) % 1000) as u128,
 			})
 			.collect();
 		for mode in [Mode::Midpoint, Mode::McAfee] {
@@ -49,7 +50,7 @@ fn main() {
 			let start = Instant::now();
 			let mut wins = 0;
 			for _ in 0..runs {
-				wins = std::hint::black_box(clear(&tasks, &providers, mode))
+				wins = std::hint::black_box(clear(&tasks, &providers, mode, [7; 32]))
 					.wins
 					.len();
 			}

@@ -18,10 +18,17 @@
 //! re-auction priority (higher first), then by the tie hash; providers by tie hash.
 //!
 //! ## Allocation
-//! Tasks in density order; each takes the first `r` distinct providers (density order)
-//! that have `d_i` units of the task's type left and whose unit cost is at most the
-//! task's unit price `p_i = v_i / (d_i · r)` (all `r` or none; capacity is only taken
-//! when all `r` are found).
+//! Tasks in density order. A task's *candidates* are the providers that have `d_i`
+//! units of the task's type left and whose unit cost is at most the task's unit price
+//! `p_i = v_i / (d_i · r)`. Its `r` seats are **drawn** among them, weighted by stake
+//! (the provider's bond), without replacement, from the round's seed and the task's tie
+//! hash (all `r` or none; capacity is only taken when all `r` are found). So a cheap or
+//! high-density provider cannot take every seat of every pool, and an actor that splits
+//! its stake over many accounts draws no more seats in expectation than with one (it
+//! can hold several seats of one pool only through several accounts, and then fills a
+//! whole pool of `r` with probability about `f^r` for its stake share `f`: the residual
+//! bias, docs/security.md H2). Density orders the tasks, and the candidates of equal
+//! weight.
 //!
 //! ## Prices
 //! - [`Mode::Midpoint`]: pair price per unit `(p_i + q_j) / 2`, in `[q_j, p_i]` by the
@@ -68,6 +75,8 @@ pub struct ProviderAsk {
 	pub power: u32,
 	/// Tie-break hash: lower first.
 	pub tie: [u8; 32],
+	/// Stake (bond): the provider's weight in seat draws (at least 1 is used).
+	pub stake: u128,
 }
 
 /// Pricing rule.
@@ -134,11 +143,25 @@ pub struct Clearing {
 	pub cursor: u32,
 	/// Tentative wins: `(task, providers)`.
 	pub wins: Vec<(u32, Vec<u32>)>,
+	/// The round's seed for seat draws.
+	pub seed: [u8; 32],
+}
+
+/// A draw in `0..total` from `seed`, the task's tie hash and the seat `k`.
+fn draw(seed: &[u8; 32], tie: &[u8; 32], k: u32, total: u128) -> u128 {
+	let mut pre = [0u8; 68];
+	pre[..32].copy_from_slice(seed);
+	pre[32..64].copy_from_slice(tie);
+	pre[64..].copy_from_slice(&k.to_le_bytes());
+	let h = sp_io::hashing::blake2_256(&pre);
+	let mut x = [0u8; 16];
+	x.copy_from_slice(&h[..16]);
+	u128::from_le_bytes(x) % total.max(1)
 }
 
 impl Clearing {
-	/// Sort tasks and providers by density.
-	pub fn new(tasks: &[TaskBid], providers: &[ProviderAsk]) -> Self {
+	/// Sort tasks and providers by density; seats are drawn from `seed`.
+	pub fn new(tasks: &[TaskBid], providers: &[ProviderAsk], seed: [u8; 32]) -> Self {
 		let max_d = tasks.iter().map(|t| t.demand as u128).max().unwrap_or(0);
 		let max_v = tasks.iter().map(|t| t.valuation).max().unwrap_or(0);
 		let max_q = providers.iter().map(|p| p.unit_cost).max().unwrap_or(0);
@@ -165,6 +188,7 @@ impl Clearing {
 			remaining: providers.iter().map(|p| p.capacity.clone()).collect(),
 			cursor: 0,
 			wins: Vec::new(),
+			seed,
 		}
 	}
 
@@ -187,11 +211,8 @@ impl Clearing {
 			n += 1;
 			let t = &tasks[ti as usize];
 			let r = t.redundancy.max(1) as usize;
-			let mut chosen: Vec<u32> = Vec::with_capacity(r);
+			let mut candidates: Vec<u32> = Vec::new();
 			for &pj in &self.provider_order {
-				if chosen.len() == r {
-					break;
-				}
 				let p = &providers[pj as usize];
 				// q_j ≤ p_i  ⇔  q_j · d_i · r ≤ v_i
 				let ask = p
@@ -205,7 +226,26 @@ impl Clearing {
 					.iter()
 					.any(|&(ty, u)| ty == t.task_type && u >= t.demand);
 				if has {
-					chosen.push(pj);
+					candidates.push(pj);
+				}
+			}
+			let mut chosen: Vec<u32> = Vec::with_capacity(r);
+			if candidates.len() >= r {
+				let weight = |pj: u32| providers[pj as usize].stake.max(1);
+				for k in 0..r as u32 {
+					let total = candidates
+						.iter()
+						.fold(0u128, |s, &pj| s.saturating_add(weight(pj)));
+					let mut x = draw(&self.seed, &t.tie, k, total);
+					let mut at = candidates.len() - 1;
+					for (i, &pj) in candidates.iter().enumerate() {
+						if x < weight(pj) {
+							at = i;
+							break;
+						}
+						x -= weight(pj);
+					}
+					chosen.push(candidates.remove(at));
 				}
 			}
 			if chosen.len() == r {
@@ -309,9 +349,9 @@ fn mcafee(wins: Vec<(u32, Vec<u32>)>, tasks: &[TaskBid], providers: &[ProviderAs
 	}
 }
 
-/// Clear a whole round at once.
-pub fn clear(tasks: &[TaskBid], providers: &[ProviderAsk], mode: Mode) -> Outcome {
-	let mut c = Clearing::new(tasks, providers);
+/// Clear a whole round at once (seats drawn from `seed`).
+pub fn clear(tasks: &[TaskBid], providers: &[ProviderAsk], mode: Mode, seed: [u8; 32]) -> Outcome {
+	let mut c = Clearing::new(tasks, providers, seed);
 	c.advance(tasks, providers, usize::MAX);
 	c.finish(tasks, providers, mode)
 }

@@ -251,6 +251,7 @@ impl<T: Config> Pallet<T> {
 				unit_cost: bal(a.unit_cost),
 				power: a.power,
 				tie: tie(&a.who),
+				stake: bal(a.stake),
 			})
 			.collect();
 		(bids, asks)
@@ -277,6 +278,7 @@ impl<T: Config> Pallet<T> {
 			remaining: asks.iter().map(|a| a.capacity.clone()).collect(),
 			cursor: round.cursor,
 			wins: round.wins.iter().map(|(t, ps)| (*t, ps.to_vec())).collect(),
+			seed: round.seed.0,
 		};
 		c.advance(&bids, &asks, T::MaxTasksPerBlock::get() as usize);
 		if !c.done() {
@@ -406,11 +408,13 @@ impl<T: Config> Pallet<T> {
 			if let Some(o) = T::Providers::offer(&who) {
 				let capacity: Vec<(u32, u32)> =
 					o.capacity.iter().map(|c| (c.task_type, c.units)).collect();
+				let stake = T::Providers::bond(&who);
 				asks.push(AskRecord {
 					who,
 					capacity: BoundedVec::truncate_from(capacity),
 					unit_cost: o.unit_cost,
 					power: o.power,
+					stake,
 				});
 			}
 		}
@@ -429,9 +433,11 @@ impl<T: Config> Pallet<T> {
 			provider_order: Default::default(),
 			cursor: 0,
 			wins: Default::default(),
+			seed: <T::Randomness as frame_support::traits::Randomness<_, _>>::random(b"opml/seats")
+				.0,
 		};
 		let (b, a) = Self::bids_asks(&round);
-		let c = auction::Clearing::new(&b, &a);
+		let c = auction::Clearing::new(&b, &a, round.seed.0);
 		round.task_order = BoundedVec::truncate_from(c.task_order);
 		round.provider_order = BoundedVec::truncate_from(c.provider_order);
 		Self::deposit_event(Event::RoundStarted {

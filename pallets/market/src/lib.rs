@@ -143,6 +143,9 @@ pub mod pallet {
 		/// Longest deadline.
 		#[pallet::constant]
 		type MaxDeadline: Get<BlockNumberFor<Self>>;
+		/// Randomness for the seat draws of a round (docs/security.md H2: parent-hash
+		/// randomness can be biased by the previous block's author).
+		type Randomness: frame_support::traits::Randomness<H256, BlockNumberFor<Self>>;
 		/// Blocks an open task stays in the book unassigned before it expires.
 		#[pallet::constant]
 		type OpenTaskLifetime: Get<BlockNumberFor<Self>>;

@@ -2,6 +2,7 @@
 
 use crate as pallet_opml_market;
 use crate::{auction::Mode, types::*};
+use codec::Encode;
 use frame_support::{
 	derive_impl, parameter_types,
 	traits::{ConstU32, ConstU64},
@@ -103,6 +104,7 @@ impl pallet_opml_market::Config for Test {
 	type MaxDeadlinesPerBlock = ConstU32<8>;
 	type MinDeadline = ConstU64<2>;
 	type MaxDeadline = ConstU64<100>;
+	type Randomness = BlockRandomness;
 	type OpenTaskLifetime = OpenTaskLifetime;
 	type BookDeposit = BookDeposit;
 	type GuestPrograms = AllowedProgram;
@@ -149,5 +151,15 @@ pub fn run_to(n: u64) {
 		let b = System::block_number() + 1;
 		System::set_block_number(b);
 		Market::on_initialize(b);
+	}
+}
+
+/// Randomness from the block number (tests: reproducible seat draws).
+pub struct BlockRandomness;
+impl frame_support::traits::Randomness<sp_core::H256, u64> for BlockRandomness {
+	fn random(subject: &[u8]) -> (sp_core::H256, u64) {
+		let n = System::block_number();
+		let h = sp_io::hashing::blake2_256(&(subject, n).encode());
+		(sp_core::H256(h), n)
 	}
 }

@@ -224,6 +224,8 @@ pub struct AskRecord<
 	pub unit_cost: Balance,
 	/// Power term.
 	pub power: u32,
+	/// Its bond at the snapshot: its weight in the round's seat draws.
+	pub stake: Balance,
 }
 
 /// An auction round in progress (cleared over as many blocks as it needs).
@@ -261,6 +263,8 @@ pub struct Round<
 	pub cursor: u32,
 	/// Tentative wins: bid index and ask indices.
 	pub wins: BoundedVec<(u32, BoundedVec<u32, MaxR>), MaxTasks>,
+	/// The seed of the round's seat draws (the runtime's randomness at the snapshot).
+	pub seed: H256,
 }
 
 /// What the submissions pallet tells the market (implemented by this pallet).

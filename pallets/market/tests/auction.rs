@@ -5,6 +5,8 @@
 use pallet_opml_market::auction::*;
 use proptest::prelude::*;
 
+const SEED: [u8; 32] = [42; 32];
+
 fn tie(i: u64) -> [u8; 32] {
 	let mut t = [0u8; 32];
 	t[..8].copy_from_slice(&i.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes());
@@ -19,7 +21,7 @@ prop_compose! {
 
 prop_compose! {
 	fn provider(types: u32)(caps in proptest::collection::btree_map(0..types, 0u32..60, 1..=types as usize), cost in 0u128..100, power in 0u32..1000, t in any::<u64>()) -> ProviderAsk {
-		ProviderAsk { capacity: caps.into_iter().collect(), unit_cost: cost, power, tie: tie(t) }
+		ProviderAsk { capacity: caps.into_iter().collect(), unit_cost: cost, power, tie: tie(t), stake: 100 + (t % 1_000) as u128 }
 	}
 }
 
@@ -88,16 +90,16 @@ proptest! {
 
 	#[test]
 	fn midpoint_is_rational_balanced_and_feasible((tasks, providers) in instance()) {
-		let o = clear(&tasks, &providers, Mode::Midpoint);
+		let o = clear(&tasks, &providers, Mode::Midpoint, SEED);
 		check(&tasks, &providers, &o, Mode::Midpoint)?;
 	}
 
 	#[test]
 	fn mcafee_is_rational_balanced_and_feasible((tasks, providers) in instance()) {
-		let o = clear(&tasks, &providers, Mode::McAfee);
+		let o = clear(&tasks, &providers, Mode::McAfee, SEED);
 		check(&tasks, &providers, &o, Mode::McAfee)?;
 		// trade reduction only removes trades of the midpoint allocation
-		let m = clear(&tasks, &providers, Mode::Midpoint);
+		let m = clear(&tasks, &providers, Mode::Midpoint, SEED);
 		prop_assert!(o.wins.len() <= m.wins.len());
 		for w in &o.wins {
 			prop_assert!(m.wins.iter().any(|x| x.task == w.task && x.providers.iter().map(|p| p.0).eq(w.providers.iter().map(|p| p.0))));
@@ -106,9 +108,9 @@ proptest! {
 
 	#[test]
 	fn deterministic_and_resumable((tasks, providers) in instance(), budget in 1usize..7) {
-		let a = clear(&tasks, &providers, Mode::Midpoint);
-		prop_assert_eq!(&a, &clear(&tasks, &providers, Mode::Midpoint));
-		let mut c = Clearing::new(&tasks, &providers);
+		let a = clear(&tasks, &providers, Mode::Midpoint, SEED);
+		prop_assert_eq!(&a, &clear(&tasks, &providers, Mode::Midpoint, SEED));
+		let mut c = Clearing::new(&tasks, &providers, SEED);
 		while !c.done() {
 			prop_assert!(c.advance(&tasks, &providers, budget) <= budget);
 		}
@@ -193,7 +195,7 @@ fn welfare_ratio_against_brute_force() {
 		if opt <= 0 {
 			continue;
 		}
-		let o = clear(&tasks, &providers, Mode::Midpoint);
+		let o = clear(&tasks, &providers, Mode::Midpoint, SEED);
 		let got = welfare(&o, &tasks, &providers);
 		assert!(got <= opt, "greedy beat the optimum: {got} > {opt}");
 		let ratio = got as f64 / opt as f64;
@@ -209,4 +211,66 @@ fn welfare_ratio_against_brute_force() {
 	);
 	assert!(count > 100);
 	assert!(sum / count as f64 > 0.5, "greedy welfare collapsed");
+}
+
+/// H2: 8 Sybil accounts at unit cost 0, 16 declared types and maximal power used to
+/// take every seat of every pool (they came first in the provider order). Seats are
+/// drawn by stake now: with 8 of 28 equal stakes, no pool of 8 is all Sybils, and
+/// their share of seats is about their share of stake.
+#[test]
+fn h2_a_sybil_cluster_does_not_take_every_seat() {
+	let honest: Vec<ProviderAsk> = (0..20)
+		.map(|i| ProviderAsk {
+			capacity: vec![(0, 10_000)],
+			unit_cost: 5,
+			power: 10,
+			tie: tie(i),
+			stake: 100,
+		})
+		.collect();
+	let sybils: Vec<ProviderAsk> = (0..8)
+		.map(|i| ProviderAsk {
+			capacity: (0..16).map(|t| (t, u32::MAX)).collect(),
+			unit_cost: 0,
+			power: u32::MAX,
+			tie: tie(1_000 + i),
+			stake: 100,
+		})
+		.collect();
+	let providers: Vec<ProviderAsk> = honest.into_iter().chain(sybils).collect();
+	let tasks: Vec<TaskBid> = (0..200)
+		.map(|i| TaskBid {
+			task_type: 0,
+			demand: 1,
+			valuation: 1_000,
+			redundancy: 8,
+			priority: 0,
+			tie: tie(10_000 + i),
+		})
+		.collect();
+	let o = clear(&tasks, &providers, Mode::Midpoint, SEED);
+	assert_eq!(o.wins.len(), 200);
+	let is_sybil = |pj: usize| pj >= 20;
+	let all_sybil = o
+		.wins
+		.iter()
+		.filter(|w| w.providers.iter().all(|&(pj, _)| is_sybil(pj)))
+		.count();
+	assert_eq!(all_sybil, 0, "pools taken whole by the Sybil cluster");
+	let seats: usize = o.wins.iter().map(|w| w.providers.len()).sum();
+	let sybil_seats: usize = o
+		.wins
+		.iter()
+		.flat_map(|w| w.providers.iter())
+		.filter(|&&(pj, _)| is_sybil(pj))
+		.count();
+	let share = sybil_seats as f64 / seats as f64;
+	println!(
+		"Sybil seat share {share:.3} for a stake share of {:.3}",
+		8.0 / 28.0
+	);
+	assert!((share - 8.0 / 28.0).abs() < 0.05, "seat share {share}");
+	// the seed decides: another seed, another draw
+	let o2 = clear(&tasks, &providers, Mode::Midpoint, [43; 32]);
+	assert_ne!(o.wins, o2.wins);
 }

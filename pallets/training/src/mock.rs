@@ -2,6 +2,7 @@
 //! arbitration: disputes are refused, pools in the tests agree).
 
 use crate as pallet_opml_training;
+use codec::Encode;
 use frame_support::{
 	derive_impl, parameter_types,
 	traits::{ConstU32, ConstU64, Hooks},
@@ -75,6 +76,7 @@ impl pallet_opml_market::Config for Test {
 	type MaxDeadlinesPerBlock = ConstU32<8>;
 	type MinDeadline = ConstU64<2>;
 	type MaxDeadline = ConstU64<100>;
+	type Randomness = BlockRandomness;
 	type OpenTaskLifetime = ConstU64<1_000>;
 	type BookDeposit = ConstU64<0>;
 	type GuestPrograms = frame_support::traits::Everything;
@@ -151,5 +153,15 @@ pub fn run_to(n: u64) {
 		System::set_block_number(b);
 		Market::on_initialize(b);
 		Submissions::on_initialize(b);
+	}
+}
+
+/// Randomness from the block number (tests: reproducible seat draws).
+pub struct BlockRandomness;
+impl frame_support::traits::Randomness<sp_core::H256, u64> for BlockRandomness {
+	fn random(subject: &[u8]) -> (sp_core::H256, u64) {
+		let n = System::block_number();
+		let h = sp_io::hashing::blake2_256(&(subject, n).encode());
+		(sp_core::H256(h), n)
 	}
 }

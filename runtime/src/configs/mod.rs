@@ -201,6 +201,8 @@ impl pallet_opml_market::Config for Runtime {
 	/// deadline only lets a requester make honest providers miss (docs/security.md C3).
 	type MinDeadline = ConstU32<10>;
 	type GuestPrograms = BuiltinGuest;
+	/// Seat draws (docs/security.md H2): the previous block's author can bias them.
+	type Randomness = ParentHashRandomness;
 	/// An hour in the book unassigned, then the task expires (escrow refunded).
 	type OpenTaskLifetime = ConstU32<HOURS>;
 	/// Refunded at assignment, burned if the task leaves the book unassigned: jamming
