@@ -104,7 +104,8 @@ async fn a_task_is_auctioned_committed_revealed_and_settled() {
 		"register_model",
 		vec![
 			Value::from_bytes([1u8; 32]),
-			Value::from_bytes([2u8; 32]),
+			// models run only under the runtime's guest (docs/security.md M7)
+			Value::from_bytes(opml_nn::layout::BUILTIN_GUEST_ROOT),
 			Value::u128(1),
 			Value::from_bytes(b"digits-mlp"),
 		],

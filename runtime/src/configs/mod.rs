@@ -288,6 +288,8 @@ impl pallet_opml_arbitration::Config for Runtime {
 	/// 5 minutes per side (the worker answers within a block or two per move).
 	type ClockBudget = ConstU32<{ 5 * crate::MINUTES }>;
 	type WinnerShare = ArbitrationWinnerShare;
+	/// Stale games voided at once when a result is overturned (the rest are voided
+	/// when next touched); games per result are not capped (docs/security.md H1).
 	type MaxGamesPerTask = ConstU32<8>;
 	type AuditProbability = AuditProbability;
 	type AdminOrigin = frame_system::EnsureRoot<Self::AccountId>;
