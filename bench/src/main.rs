@@ -500,7 +500,8 @@ async fn main() -> Result<()> {
 		let commitment = opml_primitives_core::hash::blake2_256(tag.as_bytes());
 		let call = api::transactions().market().register_model(
 			H256(commitment),
-			H256(commitment),
+			// models run only under the runtime's guest (docs/security.md M7)
+			H256(opml_nn::layout::BUILTIN_GUEST_ROOT),
 			1,
 			BoundedVec(b"opml-bench".to_vec()),
 		);
@@ -512,7 +513,8 @@ async fn main() -> Result<()> {
 		let mut plan = Vec::new();
 		for k in &providers {
 			let call = api::transactions().providers().register(
-				100 * UNIT,
+				// MinBond plus ExposureBond (1 UNIT) for up to 500 tasks held at once
+				600 * UNIT,
 				BoundedVec(vec![Capacity {
 					task_type: model,
 					units: b.args.capacity_units,

@@ -2,7 +2,7 @@
 //! the same bits (and the VM, used for proofs, gives them too).
 
 use crate::gpu::Gpu;
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use opml_nn::{cpu::Cpu, Backend, Execution, Prepared, TensorData};
 
 use crate::{
@@ -118,6 +118,12 @@ pub async fn run_task(
 		.fetch(api::storage().market().tasks(), (task,))
 		.await?
 		.ok_or_else(|| anyhow!("task {task} is not on chain (settled or cancelled)"))?;
+	if info.program_root.0 != opml_nn::layout::BUILTIN_GUEST_ROOT {
+		bail!(
+			"task {task} runs under program root {}, not our guest's: it cannot be defended",
+			hex::encode(info.program_root.0)
+		);
+	}
 	let model = files.model(&info.commitment.0)?;
 	use api::runtime_types::pallet_opml_market::types::TaskInput;
 	let bytes = match info.input {

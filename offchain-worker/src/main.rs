@@ -60,8 +60,9 @@ enum Cmd {
 		/// Inference backend.
 		#[arg(long, value_enum, default_value = "auto")]
 		backend: BackendChoice,
-		/// Bond to hold when registering (planck).
-		#[arg(long, default_value_t = 100_000_000_000_000)]
+		/// Bond to hold when registering (planck): `MinBond` plus `ExposureBond` for each
+		/// task held at once (200 UNIT: up to 100 tasks).
+		#[arg(long, default_value_t = 200_000_000_000_000)]
 		bond: u128,
 		/// Capacity `MODEL:UNITS` (repeatable).
 		#[arg(long = "capacity", value_parser = parse_capacity, default_value = "0:100")]

@@ -149,6 +149,16 @@ impl Provider {
 						self.defend(&mut games, g.game, g.task).await;
 					}
 				}
+				if let Some(d) = ev
+					.decode_fields_as::<api::arbitration::events::DefencePassed>()
+					.transpose()?
+				{
+					// a co-revealer lost its defence of our result: the game is ours now
+					if d.defender == self.me() && !games.has(d.game) {
+						self.state.put_game(d.game, d.task)?;
+						self.defend(&mut games, d.game, d.task).await;
+					}
+				}
 				if let Some(a) = ev
 					.decode_fields_as::<api::arbitration::events::AuditAssigned>()
 					.transpose()?
@@ -178,6 +188,9 @@ impl Provider {
 								.with_label_values(&["failed"])
 								.inc();
 							tracing::error!(task = a.task, "{e:#}");
+							// an input we cannot get or a model we cannot run: decline
+							// rather than miss the deadline (no penalty)
+							self.decline(a.task).await;
 						}
 					}
 				}
@@ -307,6 +320,15 @@ impl Provider {
 			// another member of the majority was first
 			Err(e) if format!("{e:#}").contains("OutputKnown") => Ok(()),
 			Err(e) => Err(e),
+		}
+	}
+
+	/// Decline an assigned task we could not compute (not penalized at its deadline).
+	async fn decline(&self, task: u64) {
+		let tx = api::transactions().market().decline(task);
+		match self.client.submit("Market.decline", &tx).await {
+			Ok(_) => tracing::warn!(task, "declined"),
+			Err(e) => tracing::warn!(task, "could not decline: {e:#}"),
 		}
 	}
 
