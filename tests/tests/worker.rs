@@ -172,7 +172,10 @@ impl Dispute {
 		let daemon = |name: &str, role: &str, suri: &str, extra: &[&str]| {
 			Worker::daemon(name, role, &url, suri, &files, dir.path(), extra).unwrap()
 		};
-		// Bob is cheaper (wins the first round) and lies; Charlie is honest; Dave verifies
+		// Bob lies; Charlie is honest; Dave verifies. Seats are drawn by stake among the
+		// providers whose unit cost fits (docs/security.md H2), so Charlie asks 10.5
+		// UNIT: above the task's first unit price (10 UNIT), within the re-auctioned one
+		// (10 % more): Bob wins the first round, Charlie redoes the task.
 		let bob_args: &[&str] = if faulty {
 			&["--unit-cost", "1000000000", "--inject-fault"]
 		} else {
@@ -183,7 +186,7 @@ impl Dispute {
 			"charlie",
 			"provider",
 			"//Charlie",
-			&["--unit-cost", "2000000000000"],
+			&["--unit-cost", "10500000000000"],
 		);
 		let prometheus = format!("127.0.0.1:{dave_metrics}");
 		let mut dave = daemon("dave", "verifier", "//Dave", &["--prometheus", &prometheus]);
