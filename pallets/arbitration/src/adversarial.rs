@@ -21,7 +21,6 @@ use opml_dispute::party::{NodeGame, Party};
 use opml_nn::zoo::Rng;
 use opml_primitives_core::commitment::result_commitment;
 use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
-use pallet_opml_providers::Capacity;
 use sp_core::H256;
 use std::collections::BTreeMap;
 
@@ -412,24 +411,13 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 			};
 			sybils.insert(20 + i, s);
 		}
-		let register = |p: u64, cost: u64| {
-			frame_support::assert_ok!(Providers::register(
-				RuntimeOrigin::signed(p),
-				1_000,
-				BoundedVec::truncate_from(vec![Capacity {
-					task_type: 0,
-					units: 100
-				}]),
-				cost,
-				10
-			));
-		};
 		for p in HONEST {
-			register(p, 1);
+			register(p, 0, 1_000, 1);
 		}
 		for p in sybils.keys() {
-			// Sybils ask nothing, to win seats first (H2 is open: they may)
-			register(*p, rng.next_u64() % 2);
+			// Sybils ask nothing or little: under stake-weighted seat draws (H2) that buys
+			// no seats
+			register(*p, 0, 1_000, rng.next_u64() % 2);
 		}
 		let mut sim = Sim {
 			seed,

@@ -20,7 +20,7 @@ use opml_dispute::{
 use opml_vm::witness::WitnessError;
 use pallet_opml_market::{TaskId, TaskSubject};
 use pallet_opml_providers::ProviderRegistry;
-use pallet_opml_submissions::{DisputeOpener, PendingResults};
+use pallet_opml_submissions::{DisputeOpener, PendingResult, PendingResults};
 use sp_core::H256;
 use sp_runtime::{
 	traits::{Saturating, Zero},
@@ -131,11 +131,16 @@ impl<T: Config> Pallet<T> {
 		Ok(id)
 	}
 
-	/// Whether `game` no longer bears on anything: its task's pool was replaced or is
-	/// gone, or its result is no longer the pending one.
-	fn is_stale(game: &GameOf<T>) -> bool {
+	/// The pending result `game` disputes, if it is still the task's: `None` when the
+	/// pool was replaced or is gone (the game is stale).
+	fn disputed(game: &GameOf<T>) -> Option<PendingResult<T::AccountId>> {
 		T::Results::pending(game.task)
-			.is_none_or(|p| p.instance != game.instance || p.result != game.defended)
+			.filter(|p| p.instance == game.instance && p.result == game.defended)
+	}
+
+	/// Whether `game` no longer bears on anything (see [`Self::disputed`]).
+	fn is_stale(game: &GameOf<T>) -> bool {
+		Self::disputed(game).is_none()
 	}
 
 	/// Void a stale game: bonds back, bars lifted, nobody punished.
@@ -448,10 +453,7 @@ impl<T: Config> Pallet<T> {
 	/// `game`'s defence (registered, not banned, not the challenger), its place, and
 	/// the game's task input root; its bar is already begun when this returns.
 	fn next_defender(game: &GameOf<T>) -> Option<(u32, T::AccountId, H256)> {
-		let pending = T::Results::pending(game.task)?;
-		if pending.instance != game.instance || pending.result != game.defended {
-			return None;
-		}
+		let pending = Self::disputed(game)?;
 		let input_root = T::Tasks::subject(game.task)?.input_root;
 		let start = (game.defence as usize).saturating_add(1);
 		pending
@@ -648,8 +650,7 @@ impl<T: Config> Pallet<T> {
 				g.defender_clock <= budget && g.challenger_clock <= budget,
 				"clock above budget"
 			);
-			if !Self::is_stale(&g) {
-				let pending = T::Results::pending(g.task).ok_or("live game without result")?;
+			if let Some(pending) = Self::disputed(&g) {
 				ensure!(
 					pending.majority.get(g.defence as usize) == Some(&g.defender),
 					"defender is not the majority member at its place"

@@ -11,19 +11,6 @@ use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
 use pallet_opml_providers::{Capacity, ProviderRegistry};
 use sp_core::H256;
 
-fn register(p: u64, model: u32, bond: u64) {
-	assert_ok!(Providers::register(
-		RuntimeOrigin::signed(p),
-		bond,
-		BoundedVec::truncate_from(vec![Capacity {
-			task_type: model,
-			units: 100
-		}]),
-		1,
-		10
-	));
-}
-
 fn model_of(t: TaskId) -> u32 {
 	pallet_opml_market::Tasks::<Test>::get(t).unwrap().model
 }
@@ -34,25 +21,6 @@ fn pool(t: TaskId) -> Option<pallet_opml_submissions::PoolOf<Test>> {
 
 fn provider_bond(p: u64) -> u64 {
 	pallet_opml_providers::Providers::<Test>::get(p).map_or(0, |i| i.bond)
-}
-
-/// Commit now, reveal when the pool's reveal window opens, run to its tally.
-fn hand_in_now(t: TaskId, results: &[(u64, H256)]) {
-	let p = pool(t).expect("an assigned pool");
-	for (who, r) in results {
-		let c = result_commitment(t, who, &r.0, &[*who as u8; 32]);
-		assert_ok!(Submissions::commit(RuntimeOrigin::signed(*who), t, H256(c)));
-	}
-	run_to(p.commit_end);
-	for (who, r) in results {
-		assert_ok!(Submissions::reveal(
-			RuntimeOrigin::signed(*who),
-			t,
-			*r,
-			[*who as u8; 32]
-		));
-	}
-	run_to(p.reveal_end);
 }
 
 fn events_where(f: impl Fn(&Event<Test>) -> bool) -> usize {
@@ -105,13 +73,13 @@ fn c1_a_stale_game_cannot_touch_the_next_pool() {
 		// the task is re-run by honest providers until its new result is pending
 		let m = model_of(t);
 		for p in 20..23 {
-			register(p, m, 1_000);
+			register(p, m, 1_000, 1);
 		}
 		let next_round = (System::block_number() / 5 + 1) * 5;
 		run_to(next_round);
 		let first_instance = Games::<Test>::get(stale[0]).unwrap().instance;
 		assert!(pool(t).unwrap().instance > first_instance);
-		hand_in_now(t, &[(20, good), (21, good), (22, good)]);
+		hand_in(t, &[(20, good), (21, good), (22, good)]);
 		let p2 = pool(t).unwrap();
 		// an honest watcher (wrongly) disputes the new result: one live game
 		assert_ok!(Arbitration::challenge(RuntimeOrigin::signed(37), t, BOND));
@@ -205,7 +173,7 @@ fn c3_deadline_penalties_are_burned_and_cannot_be_harvested() {
 		));
 		let providers: Vec<u64> = (20..28).collect();
 		for &p in &providers {
-			register(p, 0, 100);
+			register(p, 0, 100, 1);
 		}
 		let requester_free = Balances::free_balance(REQUESTER);
 		let issuance = Balances::total_issuance();
@@ -305,7 +273,7 @@ fn c4_a_self_slashed_provider_gains_nothing_and_is_not_eligible() {
 			1,
 			BoundedVec::truncate_from(b"own".to_vec()),
 		));
-		register(p, 0, 100);
+		register(p, 0, 100, 1);
 		let total = |a: u64| Balances::total_balance(&a);
 		let before = total(p);
 		for _ in 0..3 {
@@ -325,7 +293,7 @@ fn c4_a_self_slashed_provider_gains_nothing_and_is_not_eligible() {
 		assert!(!<Providers as ProviderRegistry<u64>>::is_eligible(&p));
 		assert_eq!(total(p), before - 90, "the slash is not paid back to p");
 		// an honest provider of the same model gets the re-auctioned tasks
-		register(21, 0, 1_000);
+		register(21, 0, 1_000, 1);
 		run_to(10);
 		let assigned_to = |who: u64| {
 			(0..3).any(|t| {
@@ -357,7 +325,7 @@ fn c5_no_withdrawal_while_a_result_can_be_disputed() {
 			1,
 			BoundedVec::truncate_from(b"m".to_vec()),
 		));
-		register(10, 0, 1_000);
+		register(10, 0, 1_000, 1);
 		let input_root = H256(opml_nn::commit::tensor_root(&w.input.to_bytes()).0);
 		let t = pallet_opml_market::Pallet::<Test>::next_task_id();
 		assert_ok!(Market::submit_task(
@@ -376,7 +344,7 @@ fn c5_no_withdrawal_while_a_result_can_be_disputed() {
 			Providers::withdraw(RuntimeOrigin::signed(10)),
 			pallet_opml_providers::Error::<Test>::StillAssigned
 		);
-		hand_in_now(t, &[(10, bad)]);
+		hand_in(t, &[(10, bad)]);
 		assert_ok!(Arbitration::challenge(
 			RuntimeOrigin::signed(CHALLENGER),
 			t,
@@ -455,7 +423,7 @@ fn m5_banned_providers_free_their_list_slots() {
 	test(|| {
 		// MaxProviders = 16 in the mock
 		for p in 1..=16 {
-			register(p, 0, 100);
+			register(p, 0, 100, 1);
 		}
 		assert_noop!(
 			Providers::register(
@@ -477,7 +445,7 @@ fn m5_banned_providers_free_their_list_slots() {
 			assert_ok!(Providers::unbond(RuntimeOrigin::signed(p)));
 		}
 		for p in 17..=28 {
-			register(p, 0, 100);
+			register(p, 0, 100, 1);
 		}
 		assert_eq!(pallet_opml_providers::ProviderList::<Test>::get().len(), 16);
 	});

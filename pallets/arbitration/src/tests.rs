@@ -102,16 +102,7 @@ impl World {
 			BoundedVec::truncate_from(b"m".to_vec()),
 		));
 		for &p in providers {
-			assert_ok!(Providers::register(
-				RuntimeOrigin::signed(p),
-				1_000,
-				BoundedVec::truncate_from(vec![Capacity {
-					task_type: m,
-					units: 100
-				}]),
-				1,
-				10
-			));
+			register(p, m, 1_000, 1);
 		}
 		let t = pallet_opml_market::Pallet::<Test>::next_task_id();
 		let input_root = H256(tensor_root(&self.input.to_bytes()).0);
@@ -130,14 +121,31 @@ impl World {
 	}
 }
 
-/// Each provider commits to and reveals its result; at block 20 the pool is tallied.
+/// Register `p` as a provider of `model` with `bond`, 100 units and unit cost `cost`.
+pub(crate) fn register(p: u64, model: u32, bond: u64, cost: u64) {
+	assert_ok!(Providers::register(
+		RuntimeOrigin::signed(p),
+		bond,
+		BoundedVec::truncate_from(vec![Capacity {
+			task_type: model,
+			units: 100
+		}]),
+		cost,
+		10
+	));
+}
+
+/// Each provider commits to its result now, reveals it when the pool's reveal window
+/// opens, and the pool is tallied at the window's end (for [`World::task`]: reveals at
+/// 15, tally at 20).
 pub(crate) fn hand_in(t: TaskId, results: &[(u64, H256)]) {
 	use opml_primitives_core::commitment::result_commitment;
+	let pool = pallet_opml_submissions::Pools::<Test>::get(t).expect("an assigned pool");
 	for (p, r) in results {
 		let c = result_commitment(t, p, &r.0, &[*p as u8; 32]);
 		assert_ok!(Submissions::commit(RuntimeOrigin::signed(*p), t, H256(c)));
 	}
-	run_to(15);
+	run_to(pool.commit_end);
 	for (p, r) in results {
 		assert_ok!(Submissions::reveal(
 			RuntimeOrigin::signed(*p),
@@ -146,7 +154,7 @@ pub(crate) fn hand_in(t: TaskId, results: &[(u64, H256)]) {
 			[*p as u8; 32]
 		));
 	}
-	run_to(20);
+	run_to(pool.reveal_end);
 }
 
 pub(crate) fn resolved(id: GameId) -> Option<(u64, u64, Side, Outcome)> {

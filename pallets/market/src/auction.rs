@@ -237,13 +237,13 @@ impl Clearing {
 						.iter()
 						.fold(0u128, |s, &pj| s.saturating_add(weight(pj)));
 					let mut x = draw(&self.seed, &t.tie, k, total);
-					let mut at = candidates.len() - 1;
+					let mut at = candidates.len().saturating_sub(1);
 					for (i, &pj) in candidates.iter().enumerate() {
 						if x < weight(pj) {
 							at = i;
 							break;
 						}
-						x -= weight(pj);
+						x = x.saturating_sub(weight(pj));
 					}
 					chosen.push(candidates.remove(at));
 				}

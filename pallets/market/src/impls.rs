@@ -165,6 +165,20 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// Give `t`'s book deposit back (it was assigned); `t` must then be stored.
+	fn refund_book_deposit(t: &mut TaskOf<T>) {
+		if t.book_deposit.is_zero() {
+			return;
+		}
+		let _ = T::Currency::release(
+			&HoldReason::BookDeposit.into(),
+			&t.requester,
+			t.book_deposit,
+			Precision::BestEffort,
+		);
+		t.book_deposit = Zero::zero();
+	}
+
 	/// Burn what is left of `t`'s book deposit (it leaves the book unassigned).
 	fn burn_book_deposit(t: &TaskOf<T>) -> BalanceOf<T> {
 		if t.book_deposit.is_zero() {
@@ -322,16 +336,8 @@ impl<T: Config> Pallet<T> {
 			let providers = BoundedVec::truncate_from(providers);
 			let price: BalanceOf<T> = w.price.unique_saturated_into();
 			let due = now.saturating_add(t.deadline);
-			if !t.book_deposit.is_zero() {
-				// matched: the book deposit goes back
-				let _ = T::Currency::release(
-					&HoldReason::BookDeposit.into(),
-					&t.requester,
-					t.book_deposit,
-					Precision::BestEffort,
-				);
-				t.book_deposit = Zero::zero();
-			}
+			// matched: the book deposit goes back
+			Self::refund_book_deposit(&mut t);
 			t.status = TaskStatus::Assigned {
 				due,
 				providers: providers.clone(),
@@ -601,6 +607,7 @@ impl<T: Config> Pallet<T> {
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let mut books: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let open: Vec<TaskId> = OpenTasks::<T>::iter_keys().collect();
 		ensure!(
 			open.len() as u32 == Self::open_tasks() && Self::open_tasks() <= T::MaxOpenTasks::get(),
@@ -609,6 +616,12 @@ impl<T: Config> Pallet<T> {
 		for (id, t) in Tasks::<T>::iter() {
 			let e = escrow.entry(t.requester.clone()).or_insert_with(Zero::zero);
 			*e = e.saturating_add(t.valuation);
+			ensure!(
+				t.book_deposit.is_zero() || t.status == TaskStatus::Open,
+				"book deposit held on an assigned task"
+			);
+			let b = books.entry(t.requester.clone()).or_insert_with(Zero::zero);
+			*b = b.saturating_add(t.book_deposit);
 			match &t.status {
 				TaskStatus::Open => {
 					ensure!(
@@ -637,15 +650,6 @@ impl<T: Config> Pallet<T> {
 				T::Currency::balance_on_hold(&Self::escrow(), &who) == total,
 				"escrow hold differs from the valuations of the requester's tasks"
 			);
-		}
-		let mut books: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		for (_, t) in Tasks::<T>::iter() {
-			ensure!(
-				t.book_deposit.is_zero() || t.status == TaskStatus::Open,
-				"book deposit held on an assigned task"
-			);
-			let e = books.entry(t.requester.clone()).or_insert_with(Zero::zero);
-			*e = e.saturating_add(t.book_deposit);
 		}
 		for (who, total) in books {
 			ensure!(
@@ -779,13 +783,7 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 			T::MinDeadline::get(),
 		)?;
 		let mut t = Tasks::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
-		let _ = T::Currency::release(
-			&HoldReason::BookDeposit.into(),
-			&t.requester,
-			t.book_deposit,
-			Precision::BestEffort,
-		);
-		t.book_deposit = Zero::zero();
+		Self::refund_book_deposit(&mut t);
 		let pay: BalanceOf<T> = (1_000_000u32 / u32::from(r.max(1))).into();
 		let due = frame_system::Pallet::<T>::block_number().saturating_add(t.deadline);
 		t.status = TaskStatus::Assigned {

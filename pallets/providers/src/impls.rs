@@ -110,7 +110,7 @@ impl<T: Config> Pallet<T> {
 			Ok(())
 		})?;
 		// only active providers take a slot of the list (M5)
-		ProviderList::<T>::mutate(|l| l.retain(|a| a != &who));
+		Self::unlist(&who);
 		Self::deposit_event(Event::Unbonding { who, until });
 		Ok(())
 	}
@@ -135,7 +135,7 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		)?;
 		Providers::<T>::remove(&who);
-		ProviderList::<T>::mutate(|l| l.retain(|a| a != &who));
+		Self::unlist(&who);
 		Self::deposit_event(Event::Withdrawn { who, amount });
 		Ok(())
 	}
@@ -204,6 +204,11 @@ impl<T: Config> Pallet<T> {
 			to_beneficiary: paid,
 		});
 		slashed
+	}
+
+	/// Take `who` off the provider list (if it is there).
+	fn unlist(who: &T::AccountId) {
+		ProviderList::<T>::mutate(|l| l.retain(|a| a != who));
 	}
 
 	/// The bond `p` needs to be offered new tasks: `MinBond` plus `ExposureBond` for
@@ -362,7 +367,7 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 			}
 		});
 		// a banned account never trades again: its slot of the list is freed (M5)
-		ProviderList::<T>::mutate(|l| l.retain(|a| a != who));
+		Self::unlist(who);
 		Self::deposit_event(Event::Banned { who: who.clone() });
 	}
 
