@@ -450,3 +450,61 @@ fn m5_banned_providers_free_their_list_slots() {
 		assert_eq!(pallet_opml_providers::ProviderList::<Test>::get().len(), 16);
 	});
 }
+
+/// M1: in a pool of two, a Sybil reveals garbage against the honest provider. Before,
+/// no strict majority meant a re-run with no game and no penalty: a free veto, task
+/// after task. Now the first class in pool order defends, the other plays a game
+/// against it, and the liar is banned whichever side it is on; the honest provider is
+/// untouched.
+#[test]
+fn m1_a_garbage_reveal_is_no_free_veto() {
+	let w = World::new(6);
+	let honest = w.honest();
+	let (liar, _) = w.random_liar(&honest, &mut Rng(6));
+	let (good, bad) = (H256(honest.result_root()), H256(liar.result_root()));
+	for sybil_first in [false, true] {
+		test(|| {
+			let t = w.task(&[10, 11]);
+			let order: Vec<u64> = pool(t).unwrap().entries.iter().map(|e| e.who).collect();
+			// the Sybil takes the place that defends in one run, challenges in the other
+			let (sybil, good_one) = if sybil_first {
+				(order[0], order[1])
+			} else {
+				(order[1], order[0])
+			};
+			hand_in(t, &[(good_one, good), (sybil, bad)]);
+			let g = last_game();
+			let game = Games::<Test>::get(g).expect("a game between the two classes");
+			assert_eq!(
+				(game.defender, game.challenger),
+				(order[0], order[1]),
+				"the first class in pool order defends"
+			);
+			let (loser, _, ..) = if sybil_first {
+				drive(g, (sybil, &liar), (good_one, &honest), None)
+			} else {
+				drive(g, (good_one, &honest), (sybil, &liar), None)
+			};
+			let want = if sybil_first {
+				Side::Defender
+			} else {
+				Side::Challenger
+			};
+			assert_eq!(loser, want);
+			assert!(banned(sybil), "the garbage reveal costs the Sybil its bond");
+			assert!(!banned(good_one));
+			assert_eq!(provider_bond(good_one), 1_000);
+			if sybil_first {
+				// the lie is overturned (no one left to defend it) and re-run
+				assert!(overturned(t));
+				assert!(pallet_opml_submissions::Results::<Test>::get(t).is_none());
+			} else {
+				run_to(31);
+				assert_eq!(
+					pallet_opml_submissions::Results::<Test>::get(t).map(|r| r.result),
+					Some(good)
+				);
+			}
+		});
+	}
+}

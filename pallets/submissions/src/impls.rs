@@ -388,8 +388,24 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Close the reveal window: penalize missing reveals, elect a strict majority or
-	/// re-run the task.
+	/// No result can be elected: drop the pool and give the task back to the market
+	/// (it is assigned, since this pool exists), which re-runs it.
+	fn no_majority(task: TaskId, classes: u32, reveals: u32) {
+		Pools::<T>::remove(task);
+		Self::deposit_event(Event::NoMajority {
+			task,
+			classes,
+			reveals,
+		});
+		let _ = T::Market::reauction(task);
+	}
+
+	/// Close the reveal window: penalize missing reveals and elect a result: a strict
+	/// majority, or else the largest class (the first of equal ones in pool order)
+	/// provided at least one other class plays a game against it (M1: a dissenter's
+	/// veto is no longer free). Every member of every dissenting class gets its own
+	/// game (L5). With a single class short of a majority, or nothing revealed, the
+	/// task is re-run.
 	pub(crate) fn tally(task: TaskId, mut pool: PoolOf<T>) {
 		let r = pool.entries.len() as u32;
 		// chunked reveals that never finished: at most one entry per member
@@ -418,49 +434,63 @@ impl<T: Config> Pallet<T> {
 				_ => {}
 			}
 		}
-		// the largest class; a tie cannot be a strict majority
+		// the largest class (the first of equal ones, in pool order)
 		let best = classes
 			.iter()
 			.enumerate()
-			.max_by_key(|(_, (_, m))| m.len())
-			.map(|(i, (_, m))| (i, m.len() as u32));
-		let Some((bi, votes)) = best.filter(|&(_, v)| v.saturating_mul(2) > r) else {
-			Pools::<T>::remove(task);
-			Self::deposit_event(Event::NoMajority {
-				task,
-				classes: classes.len() as u32,
-				reveals,
+			.fold(None::<(usize, usize)>, |best, (i, (_, m))| match best {
+				Some((_, n)) if n >= m.len() => best,
+				_ => Some((i, m.len())),
 			});
-			// the task is assigned (this pool exists), so the market takes it back
-			let _ = T::Market::reauction(task);
-			return;
+		let Some((bi, votes)) = best else {
+			return Self::no_majority(task, 0, reveals);
 		};
-		let (result, majority) = classes.swap_remove(bi);
+		let votes = votes as u32;
+		let strict = votes.saturating_mul(2) > r;
+		if !strict && classes.len() < 2 {
+			// one class without a majority: nobody to play it against
+			return Self::no_majority(task, classes.len() as u32, reveals);
+		}
+		let n_classes = classes.len() as u32;
+		let (result, majority) = classes.remove(bi);
 		let defender = majority.first().cloned();
 		let mut disputes = 0u32;
 		if let Some(defender) = &defender {
+			// every member of every dissenting class plays its own game against the
+			// elected class (L5): each defends the root it revealed, and a wrong one
+			// is banned for its own loss
 			for (claimed, members) in classes.iter() {
-				let Some(challenger) = members.first() else {
-					continue;
-				};
-				if T::Disputes::open(task, pool.instance, defender, result, challenger, *claimed)
+				for challenger in members.iter() {
+					if T::Disputes::open(
+						task,
+						pool.instance,
+						defender,
+						result,
+						challenger,
+						*claimed,
+					)
 					.is_ok()
-				{
-					disputes += 1;
-					Self::deposit_event(Event::DisputeOpened {
-						task,
-						defender: defender.clone(),
-						challenger: challenger.clone(),
-						claimed: *claimed,
-					});
-				} else {
-					Self::deposit_event(Event::DisputeNotOpened {
-						task,
-						challenger: challenger.clone(),
-						claimed: *claimed,
-					});
+					{
+						disputes += 1;
+						Self::deposit_event(Event::DisputeOpened {
+							task,
+							defender: defender.clone(),
+							challenger: challenger.clone(),
+							claimed: *claimed,
+						});
+					} else {
+						Self::deposit_event(Event::DisputeNotOpened {
+							task,
+							challenger: challenger.clone(),
+							claimed: *claimed,
+						});
+					}
 				}
 			}
+		}
+		if !strict && disputes == 0 {
+			// a plurality stands only through games against the other classes (M1)
+			return Self::no_majority(task, n_classes, reveals);
 		}
 		let until = Self::now().saturating_add(T::ChallengePeriod::get());
 		pool.phase = Phase::Pending {
@@ -553,9 +583,26 @@ impl<T: Config> Pallet<T> {
 					disputes,
 					..
 				} => {
+					let votes = |r: &H256| {
+						pool.entries
+							.iter()
+							.filter(|e| e.reveal == Reveal::Done(*r))
+							.count()
+					};
 					ensure!(
-						2 * majority.len() > n,
-						"pending result without strict majority"
+						pool.entries.iter().all(|e| match e.reveal {
+							Reveal::Done(other) => votes(&other) <= majority.len(),
+							_ => true,
+						}),
+						"pending result is not the largest class"
+					);
+					ensure!(
+						2 * majority.len() > n
+							|| pool.entries.iter().any(|e| matches!(
+								e.reveal,
+								Reveal::Done(other) if other != *result
+							)),
+						"pending result without majority and without dissent"
 					);
 					for m in majority.iter() {
 						ensure!(

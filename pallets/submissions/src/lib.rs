@@ -25,11 +25,15 @@
 //! 3. **Tally** (at the end of the reveal window): providers that committed but did not
 //!    reveal are slashed `RevealPenalty`. Reveals are grouped by result; a class with a
 //!    strict majority of the `r` assigned providers (`2 × votes > r`) is **elected** and
-//!    becomes *pending* for `ChallengePeriod` blocks; every dissenting class
-//!    automatically gets a game against it ([`DisputeOpener`]: the majority's first
-//!    member defends, the class's first member challenges). **No strict majority**
-//!    (also: nothing revealed) means nobody can be trusted: the task is re-run — it goes
-//!    back to auction with a higher priority (market re-auction), nobody is paid.
+//!    becomes *pending* for `ChallengePeriod` blocks; every member of every dissenting
+//!    class automatically gets its own game against it ([`DisputeOpener`]: the
+//!    elected class's first member defends; docs/security.md L5). **Without a strict
+//!    majority** the largest class (the first of equal ones, in pool order) is elected
+//!    the same way provided at least one game against it opened (M1: revealing
+//!    garbage is no free veto, the liar loses its game and its bond whichever side it
+//!    is on). With a single class short of a majority, or nothing revealed, nobody can
+//!    be trusted: the task is re-run — it goes back to auction with a higher priority
+//!    (market re-auction), nobody is paid ([`Event::NoMajority`]).
 //! 4. **Final**: at the end of the challenge window with no game open (or when the last
 //!    open game closes upheld), the market settles: the majority is paid, the rest of
 //!    the escrow refunded. The result is kept in [`Results`] for `ResultRetention`
@@ -268,7 +272,8 @@ pub mod pallet {
 			/// Amount slashed.
 			penalty: BalanceOf<T>,
 		},
-		/// A strict majority elected a result; it is pending until `until`.
+		/// A result was elected (a strict majority, or the largest class against which
+		/// games opened: `votes` tells which); it is pending until `until`.
 		ResultElected {
 			/// The task.
 			task: TaskId,
@@ -299,7 +304,9 @@ pub mod pallet {
 			/// The dissenting result.
 			claimed: H256,
 		},
-		/// No strict majority: the task is re-run (back to auction), nobody paid.
+		/// No result could be elected (nothing revealed, one class short of a majority,
+		/// or no game against the largest class opened): the task is re-run (back to
+		/// auction), nobody paid.
 		NoMajority {
 			/// The task.
 			task: TaskId,

@@ -662,22 +662,67 @@ fn an_overturned_result_punishes_nobody_else_and_reauctions() {
 	});
 }
 
+/// The pool's members in pool order.
+fn members(t: TaskId) -> Vec<u64> {
+	Pools::<Test>::get(t)
+		.unwrap()
+		.entries
+		.iter()
+		.map(|e| e.who)
+		.collect()
+}
+
 #[test]
-fn no_strict_majority_reruns_the_task() {
+fn m1_without_a_majority_the_first_largest_class_defends_against_the_others() {
 	test(|| {
 		let (t, _) = assigned_task(2);
-		commit(10, t, root(7));
-		commit(11, t, root(8));
+		let m = members(t);
+		// the second member of the pool reveals garbage: before M1 this re-ran the
+		// task with no game and no penalty (a free veto)
+		commit(m[0], t, root(7));
+		commit(m[1], t, root(8));
 		run_to(DUE);
-		reveal(10, t, root(7));
-		reveal(11, t, root(8));
+		reveal(m[0], t, root(7));
+		reveal(m[1], t, root(8));
+		run_to(TALLY);
+		assert!(!events()
+			.iter()
+			.any(|e| matches!(e, Event::NoMajority { .. })));
+		// 1 of 2 is no strict majority; the first class in pool order defends and the
+		// other plays a game against it
+		assert!(events().contains(&Event::ResultElected {
+			task: t,
+			result: root(7),
+			votes: 1,
+			until: UNTIL
+		}));
+		assert_eq!(opened(), vec![(t, m[0], root(7), m[1], root(8))]);
+		assert_eq!(pending(t).map(|p| p.3), Some(1));
+		// the garbage loses its game (the arbitration pallet bans it): final, paid
+		Submissions::dispute_closed(t, inst(t), true);
+		run_to(UNTIL);
+		assert_eq!(Results::<Test>::get(t).map(|r| r.result), Some(root(7)));
+	});
+}
+
+#[test]
+fn m1_a_plurality_without_a_game_is_not_elected() {
+	test(|| {
+		let (t, _) = assigned_task(2);
+		let m = members(t);
+		commit(m[0], t, root(7));
+		commit(m[1], t, root(8));
+		run_to(DUE);
+		reveal(m[0], t, root(7));
+		reveal(m[1], t, root(8));
+		// no game can be opened (e.g. the defender is barred): nothing stands
+		REFUSE.with(|r| *r.borrow_mut() = true);
 		run_to(TALLY);
 		assert!(events().contains(&Event::NoMajority {
 			task: t,
 			classes: 2,
 			reveals: 2
 		}));
-		assert!(opened().is_empty());
 		assert!(Pools::<Test>::get(t).is_none());
 		let task = pallet_opml_market::Tasks::<Test>::get(t).unwrap();
 		assert_eq!(task.status, TaskStatus::Open);
@@ -687,6 +732,41 @@ fn no_strict_majority_reruns_the_task() {
 		let task = pallet_opml_market::Tasks::<Test>::get(t).unwrap();
 		assert!(matches!(task.status, TaskStatus::Assigned { due: 35, .. }));
 		assert_eq!(task.priority, 1);
+	});
+}
+
+#[test]
+fn l5_every_member_of_a_dissenting_class_plays_its_own_game() {
+	test(|| {
+		let (t, _) = assigned_task(5);
+		let m = members(t);
+		// three classes: {m0, m3} root 7, {m1, m2} root 8, {m4} root 9
+		for (who, r) in [(m[0], 7), (m[1], 8), (m[2], 8), (m[3], 7), (m[4], 9)] {
+			commit(who, t, root(r));
+		}
+		run_to(DUE);
+		for (who, r) in [(m[0], 7), (m[1], 8), (m[2], 8), (m[3], 7), (m[4], 9)] {
+			reveal(who, t, root(r));
+		}
+		run_to(TALLY);
+		// 2 of 5 each for 7 and 8: the first in pool order (7) defends
+		assert_eq!(Submissions::pending(t).unwrap().majority, vec![m[0], m[3]]);
+		assert_eq!(
+			opened(),
+			vec![
+				(t, m[0], root(7), m[1], root(8)),
+				(t, m[0], root(7), m[2], root(8)),
+				(t, m[0], root(7), m[4], root(9)),
+			]
+		);
+		assert_eq!(pending(t).map(|p| p.3), Some(3));
+		// two games upheld, the third still open at the window's end: not final
+		Submissions::dispute_closed(t, inst(t), true);
+		Submissions::dispute_closed(t, inst(t), true);
+		run_to(UNTIL + 1);
+		assert!(pending(t).is_some());
+		Submissions::dispute_closed(t, inst(t), true);
+		assert_eq!(Results::<Test>::get(t).map(|r| r.result), Some(root(7)));
 	});
 }
 

@@ -80,7 +80,8 @@ pub enum Phase<
 > {
 	/// Commits, then reveals, are being collected.
 	Collecting,
-	/// A strict majority elected `result`; it becomes final at `until` unless a
+	/// The pool elected `result` (a strict majority, or the largest class with games
+	/// against it: M1); it becomes final at `until` unless a
 	/// dispute is open then (it becomes final when the last one closes upheld).
 	Pending {
 		/// The elected result.
