@@ -79,7 +79,11 @@ impl Player {
 				Side::Defender => game.defender_clock,
 				Side::Challenger => game.challenger_clock,
 			};
-			let now = client.api.at_current_block().await?.block_number() as u32;
+			// clocks count blocks that had room for a move, not block numbers (H3)
+			let now = client
+				.fetch(api::storage().submissions().ticks(), ())
+				.await?
+				.unwrap_or_default();
 			if now > game.since.saturating_add(clock).saturating_add(1) {
 				let tx = api::transactions().arbitration().timeout(id);
 				client.submit("Arbitration.timeout", &tx).await?;

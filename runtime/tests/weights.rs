@@ -58,3 +58,76 @@ fn dispute_moves_and_chunk_reveals_are_small_fractions_of_a_block() {
 	println!("512 KiB chunks per block by weight: {by_weight} (by length: 7)");
 	assert!(by_weight >= 7);
 }
+
+/// H3: a block counts on game clocks only if it leaves `RoomWeight` and `RoomLength`
+/// free; those must fit every game move and a full reveal chunk, or an honest party
+/// could be kept out of "counting" blocks.
+#[test]
+fn the_room_a_counting_block_leaves_fits_every_move_and_a_chunk() {
+	use pallet_opml_arbitration::WeightInfo as A;
+	use pallet_opml_submissions::WeightInfo as S;
+	type Arb = <Runtime as pallet_opml_arbitration::Config>::WeightInfo;
+	type Sub = <Runtime as pallet_opml_submissions::Config>::WeightInfo;
+	let base = RuntimeBlockWeights::get()
+		.get(frame_support::dispatch::DispatchClass::Normal)
+		.base_extrinsic;
+	let room = opml_runtime::configs::RoomWeight::get();
+	let chunk = opml_runtime::configs::MAX_CHUNK_LEN;
+	for (name, w) in [
+		("challenge", Arb::challenge()),
+		("post_states(15)", Arb::post_states(15)),
+		("choose", Arb::choose()),
+		("handoff", Arb::handoff()),
+		("one_step", Arb::one_step()),
+		("timeout", Arb::timeout()),
+		("reveal", Sub::reveal()),
+		("reveal_chunk(max)", Sub::reveal_chunk(chunk)),
+		("finish_reveal", Sub::finish_reveal()),
+	] {
+		// ref time only: blocks have no proof-size limit (a solochain, u64::MAX)
+		assert!(
+			(w + base).ref_time() <= room.ref_time(),
+			"{name}: {w:?} + base does not fit the room {room:?}"
+		);
+	}
+	let len = opml_runtime::configs::ROOM_LENGTH as usize;
+	// the largest move or chunk plus an extrinsic's envelope (signature, extensions)
+	for (name, bytes) in [
+		(
+			"handoff",
+			pallet_opml_arbitration::MAX_HANDOFF_BYTES as usize,
+		),
+		(
+			"one_step",
+			pallet_opml_arbitration::MAX_WITNESS_BYTES as usize,
+		),
+		("reveal_chunk", chunk as usize),
+	] {
+		assert!(
+			bytes + 1024 <= len,
+			"{name}: {bytes} bytes do not fit {len}"
+		);
+	}
+}
+
+/// H3: filling a block's `Normal` length costs real money now, whatever the call (the
+/// review's filler: a transfer to a 3.9 MB `MultiAddress::Raw`, which fails at lookup
+/// but paid 1 planck per byte).
+#[test]
+fn stuffing_a_block_by_length_costs_at_least_a_third_of_a_unit() {
+	use frame_support::dispatch::{DispatchClass, DispatchInfo, Pays};
+	sp_io::TestExternalities::default().execute_with(|| {
+		let info = DispatchInfo {
+			call_weight: Weight::from_parts(100_000_000, 0),
+			extension_weight: Weight::zero(),
+			class: DispatchClass::Normal,
+			pays_fee: Pays::Yes,
+		};
+		let fee = pallet_transaction_payment::Pallet::<Runtime>::compute_fee(3_900_000, &info, 0);
+		println!(
+			"fee of a 3.9 MB filler: {:.3} UNIT",
+			fee as f64 / opml_runtime::UNIT as f64
+		);
+		assert!(fee >= opml_runtime::UNIT / 3, "fee {fee}");
+	});
+}

@@ -3,14 +3,16 @@
 //! runtime, with the real VM and guest. Each run has honest providers, a Sybil cluster
 //! (up to a third of the bonded stake) that lies, stalls and dissents, griefing
 //! requesters (shortest deadlines, cancellations), stalling challengers that dispute
-//! correct results and never move, one honest verifier, random tasks and re-auctions.
+//! correct results and never move, one honest verifier, random tasks and re-auctions,
+//! and block stuffing: bursts of up to 30 full blocks in which no honest reveal, game
+//! move or challenge gets in (the attackers' own calls, timeouts included, still do).
 //! After every block it checks:
 //!
 //! - every pallet's `try_state`;
 //! - no honest provider is banned or slashed (its bond is what it registered with);
 //! - no wrong result is final (the honest verifier watches every result);
 //! - issuance only falls by what the balances pallet reports burned;
-//! - no task sits without progress for more than [`STALL_BOUND`] blocks.
+//! - no task sits without progress for more than [`STALL_BOUND`] blocks with room.
 //!
 //! `OPML_ADVERSARIAL_RUNS` (default 500) and `OPML_ADVERSARIAL_BLOCKS` (default 200)
 //! size it; `OPML_ADVERSARIAL_SEED` replays one run. A failure names its seed.
@@ -24,9 +26,10 @@ use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
 use sp_core::H256;
 use std::collections::BTreeMap;
 
-/// Blocks a task may go without any change of its market status, pool instance or
-/// pool phase. The longest quiet stretch is a challenged pending result whose whole
-/// majority of 4 defends in turn: 4 × 2 × `ClockBudget` (10) plus the window.
+/// Blocks with room (the game clock: stuffed blocks do not count, H3) a task may go
+/// without any change of its market status, pool instance or pool phase. The longest
+/// quiet stretch is a challenged pending result whose whole majority of 4 defends in
+/// turn: 4 × 2 × `ClockBudget` (10) plus the window.
 const STALL_BOUND: u64 = 100;
 
 const VERIFIER: u64 = CHALLENGER;
@@ -67,6 +70,10 @@ struct Sim<'a> {
 	progress: BTreeMap<TaskId, (u64, u64)>,
 	burned: u64,
 	issuance: u64,
+	/// Percent chance per block that a stuffing burst starts.
+	stuff_rate: u64,
+	/// Blocks of the current burst left (this block is full while > 0).
+	stuffing: u64,
 	stats: Stats,
 }
 
@@ -82,6 +89,8 @@ struct Stats {
 	no_majority: u64,
 	sybils_banned: u64,
 	deadlines_missed: u64,
+	stuffed_blocks: u64,
+	windows_extended: u64,
 }
 
 impl<'a> Sim<'a> {
@@ -99,6 +108,18 @@ impl<'a> Sim<'a> {
 
 	fn is_honest(who: u64) -> bool {
 		HONEST.contains(&who) || who == VERIFIER
+	}
+
+	/// Block stuffing (H3): a burst of 1..=30 full blocks starts now and then; the
+	/// current block is filled while one lasts.
+	fn stuff(&mut self) {
+		if self.stuffing == 0 && self.stuff_rate > 0 && self.chance(self.stuff_rate) {
+			self.stuffing = 1 + self.rng.next_u64() % 30;
+		}
+		if self.stuffing > 0 {
+			crate::security_tests::stuff();
+			self.stats.stuffed_blocks += 1;
+		}
 	}
 
 	/// Requesters submit tasks: the griefer with the shortest deadline.
@@ -156,6 +177,7 @@ impl<'a> Sim<'a> {
 					}
 				}
 				if e.commitment.is_some()
+					&& self.stuffing == 0
 					&& e.reveal == pallet_opml_submissions::Reveal::None
 					&& now >= pool.commit_end
 					&& now < pool.reveal_end
@@ -172,6 +194,9 @@ impl<'a> Sim<'a> {
 	/// The honest verifier challenges every wrong pending result once; stallers
 	/// challenge correct ones now and then and never move.
 	fn challenge(&mut self) {
+		if self.stuffing > 0 {
+			return;
+		}
 		let pending: Vec<(TaskId, H256)> = pallet_opml_submissions::Pools::<Test>::iter()
 			.filter_map(|(t, p)| match p.phase {
 				pallet_opml_submissions::Phase::Pending { result, until, .. }
@@ -233,13 +258,17 @@ impl<'a> Sim<'a> {
 				Side::Defender => g.defender_clock,
 				Side::Challenger => g.challenger_clock,
 			};
-			if System::block_number() - g.since > clock {
-				let _ = Arbitration::timeout(RuntimeOrigin::signed(VERIFIER), id);
+			if pallet_opml_submissions::Ticks::<Test>::get() - g.since > clock {
+				// the stuffer's own timeouts get in
+				let _ = Arbitration::timeout(RuntimeOrigin::signed(GRIEFER), id);
 				continue;
 			}
 			let Some(party) = self.party_of(who, g.turn, &g) else {
 				continue;
 			};
+			if self.stuffing > 0 && !self.sybils.contains_key(&who) {
+				continue; // an honest (or staller's) move cannot get in
+			}
 			if let Err(e) = self.move_once(id, &g, who, party) {
 				if Self::is_honest(who) {
 					self.fail(format!("honest move of {who} in game {id} failed: {e:?}"));
@@ -307,7 +336,8 @@ impl<'a> Sim<'a> {
 
 	/// The invariants after a block.
 	fn check(&mut self) {
-		let now = System::block_number();
+		// progress is measured in blocks with room: stuffing stops the clocks (H3)
+		let now = pallet_opml_submissions::Ticks::<Test>::get();
 		let r = Arbitration::do_try_state()
 			.and_then(|_| Submissions::do_try_state())
 			.and_then(|_| Market::do_try_state())
@@ -345,6 +375,9 @@ impl<'a> Sim<'a> {
 				RuntimeEvent::Submissions(S::ResultFinal { .. }) => self.stats.final_results += 1,
 				RuntimeEvent::Submissions(S::ResultOverturned { .. }) => self.stats.overturned += 1,
 				RuntimeEvent::Submissions(S::NoMajority { .. }) => self.stats.no_majority += 1,
+				RuntimeEvent::Submissions(
+					S::RevealExtended { .. } | S::ChallengeWindowExtended { .. },
+				) => self.stats.windows_extended += 1,
 				RuntimeEvent::Arbitration(Event::GameResolved { .. }) => {
 					self.stats.games_resolved += 1
 				}
@@ -381,7 +414,12 @@ impl<'a> Sim<'a> {
 			};
 			self.progress.insert(t, (key, since));
 			if now - since > STALL_BOUND {
-				self.fail(format!("task {t} without progress since block {since}"));
+				self.fail(format!(
+					"task {t} without progress since {since} (blocks with room; now {now}): \
+					 {:?}, pool {:?}",
+					task.status,
+					pool.map(|p| (p.commit_end, p.reveal_end, p.phase))
+				));
 			}
 		}
 	}
@@ -419,6 +457,7 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 			// no seats
 			register(*p, 0, 1_000, rng.next_u64() % 2);
 		}
+		let rng_pick = rng.next_u64();
 		let mut sim = Sim {
 			seed,
 			rng,
@@ -432,15 +471,19 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 			progress: BTreeMap::new(),
 			burned: 0,
 			issuance: Balances::total_issuance(),
+			stuff_rate: [0, 2, 5][(rng_pick % 3) as usize],
+			stuffing: 0,
 			stats: Stats::default(),
 		};
 		for _ in 0..blocks {
 			run_to(System::block_number() + 1);
+			sim.stuff();
 			sim.submit();
 			sim.hand_in();
 			sim.challenge();
 			sim.play();
 			sim.check();
+			sim.stuffing = sim.stuffing.saturating_sub(1);
 		}
 		let s = &sim.stats;
 		stats.submitted += s.submitted;
@@ -452,6 +495,8 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 		stats.no_majority += s.no_majority;
 		stats.sybils_banned += s.sybils_banned;
 		stats.deadlines_missed += s.deadlines_missed;
+		stats.stuffed_blocks += s.stuffed_blocks;
+		stats.windows_extended += s.windows_extended;
 	});
 }
 
@@ -486,6 +531,7 @@ fn adversarial_runs(half: u64) {
 		// the runs must exercise what they check
 		assert!(stats.overturned > 0 && stats.defences_passed > 0 && stats.final_results > 0);
 		assert!(stats.games_resolved > 0 && stats.sybils_banned > 0);
+		assert!(stats.stuffed_blocks > 0 && stats.windows_extended > 0);
 	}
 }
 

@@ -113,7 +113,7 @@ fn game<T: Config>(r: u32, phase: Phase<T::Fanout>, turn: Side) -> (GameId, T::A
 			turn,
 			defender_clock: budget,
 			challenger_clock: budget,
-			since: frame_system::Pallet::<T>::block_number(),
+			since: <T::Clock as pallet_opml_submissions::GameClock<_>>::ticks(),
 			moves: 0,
 		},
 	);

@@ -20,7 +20,7 @@ use opml_dispute::{
 use opml_vm::witness::WitnessError;
 use pallet_opml_market::{TaskId, TaskSubject};
 use pallet_opml_providers::ProviderRegistry;
-use pallet_opml_submissions::{DisputeOpener, PendingResult, PendingResults};
+use pallet_opml_submissions::{DisputeOpener, GameClock, PendingResult, PendingResults};
 use sp_core::H256;
 use sp_runtime::{
 	traits::{Saturating, Zero},
@@ -54,10 +54,6 @@ impl<T: Config> From<DisputeError> for Error<T> {
 }
 
 impl<T: Config> Pallet<T> {
-	fn now() -> BlockNumberFor<T> {
-		frame_system::Pallet::<T>::block_number()
-	}
-
 	fn bond_reason() -> T::RuntimeHoldReason {
 		HoldReason::ChallengeBond.into()
 	}
@@ -117,7 +113,7 @@ impl<T: Config> Pallet<T> {
 				turn: Side::Defender,
 				defender_clock: budget,
 				challenger_clock: budget,
-				since: Self::now(),
+				since: T::Clock::ticks(),
 				moves: 0,
 			},
 		);
@@ -218,7 +214,8 @@ impl<T: Config> Pallet<T> {
 			};
 			ensure!(who == account, Error::<T>::NotYourMove);
 		}
-		let now = Self::now();
+		// clocks run on blocks with room for a move (H3)
+		let now = T::Clock::ticks();
 		let elapsed = now.saturating_sub(game.since);
 		let clock = match side {
 			Side::Defender => &mut game.defender_clock,
@@ -441,7 +438,7 @@ impl<T: Config> Pallet<T> {
 			Side::Challenger => game.challenger_clock,
 		};
 		ensure!(
-			Self::now().saturating_sub(game.since) > clock,
+			T::Clock::ticks().saturating_sub(game.since) > clock,
 			Error::<T>::NotExpired
 		);
 		let loser = game.turn;
@@ -488,7 +485,7 @@ impl<T: Config> Pallet<T> {
 				game.turn = Side::Defender;
 				game.defender_clock = budget;
 				game.challenger_clock = budget;
-				game.since = Self::now();
+				game.since = T::Clock::ticks();
 				game.moves = 0;
 				let task = game.task;
 				Games::<T>::insert(id, game);

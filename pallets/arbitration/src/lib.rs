@@ -89,7 +89,7 @@ pub mod pallet {
 	use frame_system::pallet_prelude::*;
 	use pallet_opml_market::{TaskId, TaskSubject};
 	use pallet_opml_providers::ProviderRegistry;
-	use pallet_opml_submissions::PendingResults;
+	use pallet_opml_submissions::{GameClock, PendingResults};
 	use sp_core::H256;
 	use sp_runtime::Perbill;
 
@@ -136,6 +136,10 @@ pub mod pallet {
 		type Results: PendingResults<Self::AccountId>;
 		/// What a task is about (the market).
 		type Tasks: TaskSubject;
+		/// The time clocks run on: blocks that had room for a game move (the
+		/// submissions pallet's `Ticks`), so that filling blocks stops clocks instead
+		/// of running an honest party out of time (docs/security.md H3).
+		type Clock: GameClock<BlockNumberFor<Self>>;
 		/// On-chain randomness for audits.
 		type Randomness: Randomness<H256, BlockNumberFor<Self>>;
 		/// Fan-out `k` of the dissection (at least 2): `k - 1` states per move.
@@ -144,7 +148,7 @@ pub mod pallet {
 		/// Smallest bond of a challenge.
 		#[pallet::constant]
 		type MinChallengeBond: Get<BalanceOf<Self>>;
-		/// Blocks each side may spend on its moves in one game.
+		/// Blocks with room (see `Clock`) each side may spend on its moves in one game.
 		#[pallet::constant]
 		type ClockBudget: Get<BlockNumberFor<Self>>;
 		/// Share of the loser's slashed bond paid to the winner (the rest is burned).

@@ -103,6 +103,9 @@ impl pallet_opml_submissions::Config for Test {
 	type MaxAgendaPerBlock = ConstU32<16>;
 	type ResultRetention = ConstU64<20>;
 	type MaxOutputLen = ConstU32<1024>;
+	type RoomLength = ConstU32<{ 64 * 1024 }>;
+	type RoomWeight = RoomWeight;
+	type MaxWindowExtension = ConstU64<50>;
 	type WeightInfo = ();
 }
 
@@ -124,6 +127,7 @@ impl pallet_opml_arbitration::Config for Test {
 	type Providers = Providers;
 	type Results = Submissions;
 	type Tasks = Market;
+	type Clock = Submissions;
 	type Randomness = TestRandomness;
 	type Fanout = ConstU32<16>;
 	type MinChallengeBond = ConstU64<50>;
@@ -168,10 +172,19 @@ pub fn test(f: impl FnOnce()) {
 /// Advance to block `n`, running the hooks in runtime order.
 pub fn run_to(n: u64) {
 	while System::block_number() < n {
+		// the block ends: counted on the game clock if it had room; the next starts empty
+		Submissions::on_finalize(System::block_number());
+		frame_system::BlockWeight::<Test>::kill();
+		frame_system::BlockSize::<Test>::kill();
 		let b = System::block_number() + 1;
 		System::set_block_number(b);
 		Market::on_initialize(b);
 		Submissions::on_initialize(b);
 		Arbitration::on_initialize(b);
 	}
+}
+
+frame_support::parameter_types! {
+	/// Room a block must leave for game moves and reveals (H3).
+	pub RoomWeight: frame_support::weights::Weight = frame_support::weights::Weight::from_parts(1_000_000_000, 0);
 }

@@ -508,3 +508,118 @@ fn m1_a_garbage_reveal_is_no_free_veto() {
 		});
 	}
 }
+
+/// Fill the current block's `Normal` class: no room for a move or a reveal (H3).
+pub(crate) fn stuff() {
+	use frame_support::{dispatch::DispatchClass, traits::Get};
+	let w: frame_system::limits::BlockWeights = <Test as frame_system::Config>::BlockWeights::get();
+	let max = w
+		.get(DispatchClass::Normal)
+		.max_total
+		.unwrap_or(w.max_block);
+	System::register_extra_weight_unchecked(max, DispatchClass::Normal);
+	assert!(!pallet_opml_submissions::Pallet::<Test>::had_room());
+}
+
+/// Run `n` blocks, each of them stuffed.
+fn run_stuffed(n: u64) {
+	for _ in 0..n {
+		run_to(System::block_number() + 1);
+		stuff();
+	}
+}
+
+/// H3: a challenger stuffs every block so the honest defender's moves cannot get in.
+/// Before, clocks counted raw blocks and the defender lost on time (banned, bond
+/// burned). Now full blocks do not count on game clocks: the defender's clock stands
+/// still while the stuffing lasts, and it moves and wins once a block has room.
+#[test]
+fn h3_stuffed_blocks_do_not_run_out_a_defenders_clock() {
+	let w = World::new(3);
+	let honest = w.honest();
+	let (liar, _) = w.random_liar(&honest, &mut Rng(3));
+	let good = H256(honest.result_root());
+	test(|| {
+		let t = w.task(&[10, 11, 12]);
+		hand_in(t, &[(10, good), (11, good), (12, good)]);
+		assert_ok!(Arbitration::challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			t,
+			BOND
+		));
+		let g = last_game();
+		let defender = Games::<Test>::get(g).unwrap().defender;
+		stuff();
+		// far beyond the 10-block clock, every block full
+		run_stuffed(40);
+		assert_noop!(
+			Arbitration::timeout(RuntimeOrigin::signed(CHALLENGER), g),
+			Error::<Test>::NotExpired
+		);
+		// the stuffing stops: the defender moves and wins
+		run_to(System::block_number() + 1);
+		let (loser, ..) = drive(g, (defender, &honest), (CHALLENGER, &liar), None);
+		assert_eq!(loser, Side::Challenger);
+		assert!(!banned(defender));
+		// the challenge window was full too: it is extended before the result is final
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Submissions(
+				pallet_opml_submissions::Event::ChallengeWindowExtended { task, .. }
+			) if task == t
+		)));
+		assert!(pallet_opml_submissions::Results::<Test>::get(t).is_none());
+		run_to(System::block_number() + 60);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Submissions(pallet_opml_submissions::Event::ResultFinal { task, result })
+				if task == t && result == good
+		)));
+	});
+}
+
+/// H3: stuffing the reveal window made honest reveals miss (penalty, no majority).
+/// Now a window whose blocks had no room is extended until it had `RevealPeriod`
+/// blocks with room (at most `MaxWindowExtension`), so the reveals land.
+#[test]
+fn h3_a_stuffed_reveal_window_is_extended() {
+	let w = World::new(3);
+	let good = H256(w.honest().result_root());
+	test(|| {
+		let t = w.task(&[10, 11, 12]);
+		let pool = pool(t).unwrap();
+		for p in [10u64, 11, 12] {
+			let c = result_commitment(t, &p, &good.0, &[p as u8; 32]);
+			assert_ok!(Submissions::commit(RuntimeOrigin::signed(p), t, H256(c)));
+		}
+		run_to(pool.commit_end - 1);
+		stuff();
+		// every block of the window is full: no reveal gets in
+		run_stuffed(pool.reveal_end - pool.commit_end);
+		run_to(pool.reveal_end);
+		let extended = self::pool(t).expect("the pool is not tallied");
+		assert!(extended.reveal_end > pool.reveal_end);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Submissions(pallet_opml_submissions::Event::RevealExtended { task, .. })
+				if task == t
+		)));
+		for p in [10u64, 11, 12] {
+			assert_ok!(Submissions::reveal(
+				RuntimeOrigin::signed(p),
+				t,
+				good,
+				[p as u8; 32]
+			));
+		}
+		run_to(extended.reveal_end);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Submissions(pallet_opml_submissions::Event::ResultElected { task, votes: 3, .. })
+				if task == t
+		)));
+		for p in [10u64, 11, 12] {
+			assert_eq!(provider_bond(p), 1_000, "no reveal penalty for {p}");
+		}
+	});
+}

@@ -157,11 +157,12 @@ pub struct Game<
 	pub phase: Phase<K>,
 	/// Whose move it is.
 	pub turn: Side,
-	/// Blocks left on the defender's clock (as of `since` if it is its turn).
+	/// Blocks with room left on the defender's clock (as of `since` if it is its turn).
 	pub defender_clock: BlockNumber,
-	/// Blocks left on the challenger's clock.
+	/// Blocks with room left on the challenger's clock.
 	pub challenger_clock: BlockNumber,
-	/// When the current turn began.
+	/// When the current turn began, on the game clock (the submissions pallet's
+	/// `Ticks`: blocks that had room for a move; H3), not a block number.
 	pub since: BlockNumber,
 	/// Moves made so far.
 	pub moves: u32,

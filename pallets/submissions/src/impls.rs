@@ -3,6 +3,7 @@
 
 use crate::{pallet::*, types::*, weights::WeightInfo};
 use alloc::vec::Vec;
+use frame_support::dispatch::DispatchClass;
 use frame_support::{pallet_prelude::*, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use opml_primitives_core::{
@@ -14,7 +15,7 @@ use pallet_opml_market::{TaskId, TaskSettlement};
 use pallet_opml_providers::ProviderRegistry;
 use sp_core::H256;
 use sp_runtime::{
-	traits::{Saturating, Zero},
+	traits::{One, Saturating, Zero},
 	Perbill,
 };
 
@@ -256,6 +257,91 @@ impl<T: Config> Pallet<T> {
 			))
 	}
 
+	/// Whether the block so far leaves `RoomLength` bytes and `RoomWeight` in its
+	/// `Normal` class (the length counted is the whole block's, a safe side).
+	pub fn had_room() -> bool {
+		let len = *T::BlockLength::get().max.get(DispatchClass::Normal);
+		let used_len = frame_system::Pallet::<T>::block_size();
+		let weights = T::BlockWeights::get();
+		let max_weight = weights
+			.get(DispatchClass::Normal)
+			.max_total
+			.unwrap_or(weights.max_block);
+		let used = *frame_system::Pallet::<T>::block_weight().get(DispatchClass::Normal);
+		used_len.saturating_add(T::RoomLength::get()) <= len
+			&& used
+				.saturating_add(T::RoomWeight::get())
+				.all_lte(max_weight)
+	}
+
+	/// End of block `now`: count it on [`Ticks`] if it had room; remember the count
+	/// for reveal windows; forget the count of a block no window can reach.
+	pub(crate) fn tick(now: BlockNumberFor<T>) {
+		let mut ticks = Ticks::<T>::get();
+		if Self::had_room() {
+			ticks = ticks.saturating_add(One::one());
+			Ticks::<T>::put(ticks);
+		}
+		TicksAt::<T>::insert(now, ticks);
+		let keep = Self::tick_history();
+		if now > keep {
+			TicksAt::<T>::remove(now.saturating_sub(keep));
+		}
+	}
+
+	/// Blocks of [`TicksAt`] kept.
+	fn tick_history() -> BlockNumberFor<T> {
+		T::RevealPeriod::get()
+			.max(T::ChallengePeriod::get())
+			.saturating_add(T::MaxWindowExtension::get())
+			.saturating_add(One::one())
+	}
+
+	/// Blocks to add to the window `start..end` (first planned as `period` blocks) so
+	/// that it has `period` blocks with room, within `MaxWindowExtension` of its
+	/// planned end; 0 when it had them (or its start is out of the kept history).
+	fn shortfall(
+		start: BlockNumberFor<T>,
+		end: BlockNumberFor<T>,
+		period: BlockNumberFor<T>,
+	) -> BlockNumberFor<T> {
+		let one: BlockNumberFor<T> = One::one();
+		let (Some(from), Some(to)) = (
+			TicksAt::<T>::get(start.saturating_sub(one)),
+			TicksAt::<T>::get(end.saturating_sub(one)),
+		) else {
+			return Zero::zero();
+		};
+		let had = to.saturating_sub(from);
+		let extended = end.saturating_sub(start.saturating_add(period));
+		let left = T::MaxWindowExtension::get().saturating_sub(extended);
+		period.saturating_sub(had).min(left)
+	}
+
+	/// The end of a window extended by `extra`: never before the next block.
+	fn extended_end(end: BlockNumberFor<T>, extra: BlockNumberFor<T>) -> BlockNumberFor<T> {
+		end.saturating_add(extra)
+			.max(Self::now().saturating_add(One::one()))
+	}
+
+	/// A pending result whose window is over and which has no open game: final, unless
+	/// its challenge window had full blocks (H3), then extended.
+	pub(crate) fn finalize_or_extend(task: TaskId, mut pool: PoolOf<T>) {
+		let start = pool.reveal_end;
+		let Phase::Pending { until, .. } = &mut pool.phase else {
+			return;
+		};
+		let extra = Self::shortfall(start, *until, T::ChallengePeriod::get());
+		if extra.is_zero() {
+			return Self::finalize(task, pool);
+		}
+		let end = Self::extended_end(*until, extra);
+		*until = end;
+		Pools::<T>::insert(task, pool);
+		Self::schedule(end, task, Action::Finalize);
+		Self::deposit_event(Event::ChallengeWindowExtended { task, until: end });
+	}
+
 	pub(crate) fn on_block(now: BlockNumberFor<T>) -> Weight {
 		if AgendaCursor::<T>::get().is_zero() {
 			// first block with this pallet: nothing before now can be scheduled
@@ -295,9 +381,26 @@ impl<T: Config> Pallet<T> {
 	fn run(task: TaskId, action: Action, block: BlockNumberFor<T>) {
 		match action {
 			Action::Tally => {
-				if let Some(pool) = Pools::<T>::get(task) {
+				if let Some(mut pool) = Pools::<T>::get(task) {
 					if matches!(pool.phase, Phase::Collecting) && block >= pool.reveal_end {
-						Self::tally(task, pool);
+						let extra = Self::shortfall(
+							pool.commit_end,
+							pool.reveal_end,
+							T::RevealPeriod::get(),
+						);
+						if extra.is_zero() {
+							Self::tally(task, pool);
+						} else {
+							// full blocks in the window: extend it (H3)
+							let end = Self::extended_end(pool.reveal_end, extra);
+							pool.reveal_end = end;
+							Pools::<T>::insert(task, pool);
+							Self::schedule(end, task, Action::Tally);
+							Self::deposit_event(Event::RevealExtended {
+								task,
+								reveal_end: end,
+							});
+						}
 					}
 				}
 			}
@@ -308,7 +411,7 @@ impl<T: Config> Pallet<T> {
 					} = &pool.phase
 					{
 						if block >= *until && *disputes == 0 {
-							Self::finalize(task, pool);
+							Self::finalize_or_extend(task, pool);
 						}
 					}
 				}
@@ -653,6 +756,12 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
+impl<T: Config> GameClock<BlockNumberFor<T>> for Pallet<T> {
+	fn ticks() -> BlockNumberFor<T> {
+		Ticks::<T>::get()
+	}
+}
+
 impl<T: Config> FinalResults for Pallet<T> {
 	fn final_result(task: TaskId) -> Option<H256> {
 		Results::<T>::get(task).map(|r| r.result)
@@ -724,7 +833,7 @@ impl<T: Config> PendingResults<T::AccountId> for Pallet<T> {
 		if upheld {
 			*disputes = disputes.saturating_sub(1);
 			if *disputes == 0 && Self::now() >= *until {
-				Self::finalize(task, pool);
+				Self::finalize_or_extend(task, pool);
 			} else {
 				Pools::<T>::insert(task, pool);
 			}

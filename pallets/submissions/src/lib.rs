@@ -171,9 +171,36 @@ pub mod pallet {
 		/// Largest output tensor kept in [`Outputs`], in bytes.
 		#[pallet::constant]
 		type MaxOutputLen: Get<u32>;
+		/// Bytes a block's `Normal` class must have left for the block to count on game
+		/// clocks and reveal windows ([`Ticks`]): at least the largest game move or
+		/// reveal chunk, so that filling blocks stops the clocks instead of running an
+		/// honest party out of time (docs/security.md H3).
+		#[pallet::constant]
+		type RoomLength: Get<u32>;
+		/// Weight a block's `Normal` class must have left for the block to count (see
+		/// `RoomLength`).
+		#[pallet::constant]
+		type RoomWeight: Get<Weight>;
+		/// Most blocks a reveal or challenge window is extended by, in total, because
+		/// blocks in it had no room (see `RoomLength`): a bound on how long stuffing can
+		/// hold a pool.
+		#[pallet::constant]
+		type MaxWindowExtension: Get<BlockNumberFor<Self>>;
 		/// Weights.
 		type WeightInfo: WeightInfo;
 	}
+
+	/// Blocks so far that left room in their `Normal` class (`RoomLength`, `RoomWeight`)
+	/// for a game move or a reveal chunk: the time game clocks and reveal windows run
+	/// on (H3). A full block does not count.
+	#[pallet::storage]
+	pub type Ticks<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+
+	/// [`Ticks`] at the end of each of the last `max(RevealPeriod, ChallengePeriod) +
+	/// MaxWindowExtension + 1` blocks (older entries are removed as blocks end): how
+	/// many blocks with room a reveal or challenge window had.
+	#[pallet::storage]
+	pub type TicksAt<T: Config> = StorageMap<_, Twox64Concat, BlockNumberFor<T>, BlockNumberFor<T>>;
 
 	/// Redundancy pools of assigned tasks (removed when final, re-run or overturned).
 	#[pallet::storage]
@@ -262,6 +289,24 @@ pub mod pallet {
 			who: T::AccountId,
 			/// The result root `G_N`.
 			result: H256,
+		},
+		/// Blocks of the reveal window were full (no room for a reveal): the window is
+		/// extended so that it has `RevealPeriod` blocks with room (H3), at most by
+		/// `MaxWindowExtension` in all.
+		RevealExtended {
+			/// The task.
+			task: TaskId,
+			/// The new end of the reveal window (its tally).
+			reveal_end: BlockNumberFor<T>,
+		},
+		/// Blocks of an elected result's challenge window were full (no room for a
+		/// challenge): the window is extended so that it has `ChallengePeriod` blocks
+		/// with room (H3), at most by `MaxWindowExtension` in all.
+		ChallengeWindowExtended {
+			/// The task.
+			task: TaskId,
+			/// The new end of the challenge window.
+			until: BlockNumberFor<T>,
 		},
 		/// A provider committed but did not reveal in time.
 		RevealMissed {
@@ -399,7 +444,12 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::on_block(now)
+			// and `on_finalize`'s tick: 2 reads, 3 writes
+			Self::on_block(now).saturating_add(T::DbWeight::get().reads_writes(2, 3))
+		}
+
+		fn on_finalize(now: BlockNumberFor<T>) {
+			Self::tick(now)
 		}
 
 		fn integrity_test() {

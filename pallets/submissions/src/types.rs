@@ -212,6 +212,13 @@ pub struct PendingResult<AccountId> {
 	pub majority: sp_runtime::Vec<AccountId>,
 }
 
+/// The time game clocks run on (implemented by this pallet: [`crate::Ticks`], the
+/// blocks that had room for a game move; docs/security.md H3).
+pub trait GameClock<BlockNumber> {
+	/// Blocks with room so far.
+	fn ticks() -> BlockNumber;
+}
+
 /// Final results, for pallets that build on tasks (implemented by this pallet).
 pub trait FinalResults {
 	/// The final result root `G_N` of `task`, while it is kept (`ResultRetention`).

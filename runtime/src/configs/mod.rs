@@ -7,13 +7,16 @@ use frame_support::{
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
-		IdentityFee, Weight,
+		ConstantMultiplier, IdentityFee, Weight,
 	},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
-use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
+use pallet_transaction_payment::{FungibleAdapter, Multiplier, TargetedFeeAdjustment};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{
+	traits::{Bounded, One},
+	FixedPointNumber, Perbill, Perquintill,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
@@ -107,16 +110,34 @@ impl pallet_balances::Config for Runtime {
 }
 
 parameter_types! {
-	pub FeeMultiplier: Multiplier = Multiplier::one();
+	/// The fee multiplier aims at blocks a quarter full (of the `Normal` class)...
+	pub const TargetBlockFullness: Perquintill = Perquintill::from_percent(25);
+	/// ...rising about 0.075 % per full block (×3.9 after an hour of full blocks), so
+	/// that stuffing blocks gets dearer the longer it lasts (docs/security.md H3).
+	pub AdjustmentVariable: Multiplier = Multiplier::saturating_from_rational(1, 1_000);
+	/// Fees never fall below their base.
+	pub MinimumMultiplier: Multiplier = Multiplier::one();
+	pub MaximumMultiplier: Multiplier = Bounded::max_value();
 }
+
+/// Fee per byte of an extrinsic: 0.1 µUNIT, so filling a block's `Normal` length
+/// (3.75 MiB) costs about 0.39 UNIT whatever the call (before, 1 planck per byte:
+/// 0.000004 UNIT; H3).
+pub const FEE_PER_BYTE: Balance = crate::MICRO_UNIT / 10;
 
 impl pallet_transaction_payment::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type OnChargeTransaction = FungibleAdapter<Balances, ()>;
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
-	type LengthToFee = IdentityFee<Balance>;
-	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+	type LengthToFee = ConstantMultiplier<Balance, ConstU128<FEE_PER_BYTE>>;
+	type FeeMultiplierUpdate = TargetedFeeAdjustment<
+		Self,
+		TargetBlockFullness,
+		AdjustmentVariable,
+		MinimumMultiplier,
+		MaximumMultiplier,
+	>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
@@ -244,11 +265,29 @@ impl pallet_opml_submissions::Config for Runtime {
 	type ResultRetention = ConstU32<{ 24 * HOURS }>;
 	// logits of a 64k-token vocabulary, class scores, small embeddings
 	type MaxOutputLen = ConstU32<{ 64 * 1024 }>;
+	/// A block counts on game clocks and windows if a reveal chunk or the largest move
+	/// still fits in it (H3).
+	type RoomLength = ConstU32<ROOM_LENGTH>;
+	type RoomWeight = RoomWeight;
+	/// Stuffing holds a window open for at most 58 minutes (about 680 UNIT of length
+	/// fees at the base multiplier, more as it rises); an extended challenge window
+	/// still ends within the registry's `MaxChallengeWindow`.
+	type MaxWindowExtension = ConstU32<{ HOURS - 2 * crate::MINUTES }>;
 	type WeightInfo = pallet_opml_submissions::weights::SubstrateWeight<Runtime>;
 }
 
+/// Bytes a block must leave free to count on game clocks: a 512 KiB reveal chunk or a
+/// 16 KiB handoff, with room for the extrinsic's envelope.
+pub const ROOM_LENGTH: u32 = MAX_CHUNK_LEN + 20 * 1024;
+
+parameter_types! {
+	/// Weight a block must leave free to count on game clocks: 25 ms, above a 512 KiB
+	/// reveal chunk and every game move (checked by `runtime/tests/weights.rs`).
+	pub RoomWeight: Weight = Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND / 40, 0);
+}
+
 // An elected result's challenge window must end before a provider's bond can leave.
-const _: () = assert!(2 * crate::MINUTES <= HOURS);
+const _: () = assert!(2 * crate::MINUTES + (HOURS - 2 * crate::MINUTES) <= HOURS);
 
 /// Randomness for audits: `H(parent hash, subject)`. The block author can see it
 /// before building and could withhold a block to re-draw; an audit is a deterrent on
@@ -281,6 +320,8 @@ impl pallet_opml_arbitration::Config for Runtime {
 	type Providers = crate::Providers;
 	type Results = crate::Submissions;
 	type Tasks = crate::Market;
+	/// Clocks run on blocks that had room for a move (H3).
+	type Clock = crate::Submissions;
 	type Randomness = ParentHashRandomness;
 	/// 16-ary dissection: 2 rounds over graph states, ≤ 8 for a 10^9-step node.
 	type Fanout = ConstU32<16>;
