@@ -85,6 +85,7 @@ pub async fn run(
 	requesters: &[Keypair],
 	providers: &[Keypair],
 	model: u32,
+	shape_model: &opml_nn::Model,
 	cfg: &Config,
 ) -> Result<Row> {
 	let drain = b.args.drain;
@@ -226,12 +227,12 @@ pub async fn run(
 				b.sign("reveal_chunk", t, key, &call).await?
 			}
 			None => {
-				let (root, slot, siblings) = one_node_result(&m.payload);
+				let (root, _, siblings) = one_node_result(&m.payload);
 				let call = api::transactions().submissions().finish_reveal(
 					a.task,
 					m.salt,
 					H256(root),
-					slot,
+					opml_worker::chain::shape_proof(shape_model)?,
 					api::runtime_types::bounded_collections::bounded_vec::BoundedVec(siblings),
 				);
 				b.sign("finish_reveal", t, key, &call).await?

@@ -490,35 +490,57 @@ async fn main() -> Result<()> {
 	}
 	b.setup("funding", plan).await?;
 	tracing::info!(accounts = requesters.len() + providers.len(), "funded");
-	let mut model = 0u32;
+	let (mut model, mut epoch_model) = (0u32, 0u32);
+	let mut shapes = BenchShapes::default();
 	if market {
 		use api::runtime_types::{
 			bounded_collections::bounded_vec::BoundedVec, pallet_opml_providers::types::Capacity,
 		};
-		// A model entry only the benchmark uses: nobody computes it.
-		let tag = format!("opml-bench {}", b.api.genesis_hash());
-		let commitment = opml_primitives_core::hash::blake2_256(tag.as_bytes());
-		let call = api::transactions().market().register_model(
-			H256(commitment),
-			// models run only under the runtime's guest (docs/security.md M7)
-			H256(opml_nn::layout::BUILTIN_GUEST_ROOT),
-			1,
-			BoundedVec(b"opml-bench".to_vec()),
-		);
-		let p = b.sign("setup", 0.0, &funder, &call).await?;
-		let h = p.hash;
-		b.setup("model", vec![p]).await?;
-		model = latest_model(&b).await?;
-		tracing::info!(model, tx = ?h, "model registered");
+		// Model entries only the benchmark uses (nobody computes them): one-node graphs
+		// whose outputs are as long as a chunked reveal's payload (`--chunk-bytes`) and
+		// an epoch's update (`--params` × 4), which the chain checks (docs/security.md M6).
+		let mut ids = Vec::new();
+		for (name, len) in [
+			("chunks", b.args.chunk_bytes),
+			("epoch", b.args.params as usize * 4),
+		] {
+			let m = bench_model(len.max(1));
+			let commitment = opml_nn::commit::model_commitment(&m)
+				.map_err(|e| anyhow!("bench model commitment: {e:?}"))?;
+			let call = api::transactions().market().register_model(
+				H256(commitment),
+				// models run only under the runtime's guest (docs/security.md M7)
+				H256(opml_nn::layout::BUILTIN_GUEST_ROOT),
+				1,
+				BoundedVec(format!("opml-bench {name}").into_bytes()),
+			);
+			let p = b.sign("setup", 0.0, &funder, &call).await?;
+			let h = p.hash;
+			b.setup("model", vec![p]).await?;
+			let id = latest_model(&b).await?;
+			tracing::info!(model = id, name, tx = ?h, "model registered");
+			ids.push(id);
+			match name {
+				"chunks" => shapes.chunks = Some(m),
+				_ => shapes.epoch = Some(m),
+			}
+		}
+		(model, epoch_model) = (ids[0], ids[1]);
 		let mut plan = Vec::new();
 		for k in &providers {
 			let call = api::transactions().providers().register(
 				// MinBond plus ExposureBond (1 UNIT) for up to 500 tasks held at once
 				600 * UNIT,
-				BoundedVec(vec![Capacity {
-					task_type: model,
-					units: b.args.capacity_units,
-				}]),
+				BoundedVec(vec![
+					Capacity {
+						task_type: model,
+						units: b.args.capacity_units,
+					},
+					Capacity {
+						task_type: epoch_model,
+						units: b.args.capacity_units,
+					},
+				]),
 				1,
 				1,
 			);
@@ -555,7 +577,11 @@ async fn main() -> Result<()> {
 				chunk_bytes: b.args.chunk_bytes,
 				pace: b.args.pace,
 			};
-			let row = epoch::run(&mut b, &requesters, &providers, model, &cfg).await?;
+			let shape = shapes
+				.epoch
+				.as_ref()
+				.ok_or_else(|| anyhow!("the epoch needs its model"))?;
+			let row = epoch::run(&mut b, &requesters, &providers, epoch_model, shape, &cfg).await?;
 			report
 				.workloads
 				.push((name, row.stats.clone(), row.errors.clone()));
@@ -690,12 +716,18 @@ async fn main() -> Result<()> {
 								c.clone(),
 							);
 							ps.push(b.sign("reveal_chunk", times[i], k, &call).await?);
-							let (_, slot, siblings) = one_node_result(c);
+							let (_, _, siblings) = one_node_result(c);
+							let shape = opml_worker::chain::shape_proof(
+								shapes
+									.chunks
+									.as_ref()
+									.ok_or_else(|| anyhow!("chunked reveals need their model"))?,
+							)?;
 							let call = api::transactions().submissions().finish_reveal(
 								a.task,
 								*salt,
 								*root,
-								slot,
+								shape,
 								api::runtime_types::bounded_collections::bounded_vec::BoundedVec(
 									siblings,
 								),
@@ -786,6 +818,34 @@ async fn main() -> Result<()> {
 
 /// The result root of a one-node execution whose output is `payload`, with the output's
 /// slot and proof (what a chunked reveal of `payload` finishes with).
+/// The bench's models (their output shapes are proven with each chunked reveal).
+#[derive(Default)]
+struct BenchShapes {
+	chunks: Option<opml_nn::Model>,
+	epoch: Option<opml_nn::Model>,
+}
+
+/// A one-node model whose int8 output has `len` bytes (its graph only matters for the
+/// output shape the chain proves; nobody computes it).
+fn bench_model(len: usize) -> opml_nn::Model {
+	use opml_nn::types::{Graph, Node, NodeInput, Op, Source, TensorDesc};
+	let input = TensorDesc::i8(&[64], 1.0);
+	opml_nn::Model {
+		graph: Graph {
+			input: input.clone(),
+			nodes: vec![Node {
+				op: Op::Relu,
+				inputs: vec![NodeInput {
+					source: Source::Slot(0),
+					desc: input,
+				}],
+				output: TensorDesc::i8(&[len as u32], 1.0),
+			}],
+		},
+		weights: vec![],
+	}
+}
+
 fn one_node_result(payload: &[u8]) -> ([u8; 32], u32, Vec<H256>) {
 	let (g, proof) = opml_nn::commit::one_node_result(ZERO_HASH, bytes_root(payload).0)
 		.expect("two slots fit a graph state");

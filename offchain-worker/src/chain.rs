@@ -14,6 +14,27 @@ pub mod api {}
 /// Account id on chain.
 pub type AccountId = subxt::utils::AccountId32;
 
+/// The proof of `model`'s output shape (its last node, so the output's slot and
+/// length) as `publish_output` and `finish_reveal` take it (docs/security.md M6).
+pub fn shape_proof(
+	model: &opml_nn::Model,
+) -> Result<api::runtime_types::pallet_opml_submissions::types::ShapeProof> {
+	use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+	use subxt::utils::H256;
+	let p = opml_nn::commit::output_proof(model)
+		.map_err(|e| anyhow!("the model's output proof: {e:?}"))?;
+	let hashes = |v: Vec<[u8; 32]>| BoundedVec(v.into_iter().map(H256).collect());
+	Ok(
+		api::runtime_types::pallet_opml_submissions::types::ShapeProof {
+			graph_root: H256(p.graph_root),
+			graph_siblings: hashes(p.graph_siblings),
+			node: BoundedVec(p.node),
+			index: p.index,
+			node_siblings: hashes(p.node_siblings),
+		},
+	)
+}
+
 /// A connection and a signing account.
 #[derive(Clone)]
 pub struct Client {

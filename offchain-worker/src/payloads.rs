@@ -224,7 +224,7 @@ impl Payloads {
 						paths.push(path);
 					}
 					let siblings = f.siblings.0.iter().map(|h| h.0).collect();
-					self.keep(task, result, &bytes, f.slot, siblings)?;
+					self.keep(task, result, &bytes, f.shape.index, siblings)?;
 					for p in paths {
 						let _ = std::fs::remove_file(p);
 					}
@@ -233,7 +233,7 @@ impl Payloads {
 					if let Some(p) = ext.decode_call_data_fields_as::<calls::PublishOutput>() {
 						let p = p?;
 						let siblings = p.siblings.0.iter().map(|h| h.0).collect();
-						self.keep(task, result, &p.output, p.slot, siblings)?;
+						self.keep(task, result, &p.output, p.shape.index, siblings)?;
 					}
 				}
 				Seen::Aggregating { task, input } => {

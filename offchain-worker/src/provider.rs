@@ -305,11 +305,12 @@ impl Provider {
 			return Ok(());
 		}
 		use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
-		let (slot, siblings) = rec.output_proof.clone();
+		let (_, siblings) = rec.output_proof.clone();
+		let shape = crate::chain::shape_proof(&self.files.model(&rec.model)?.model)?;
 		let tx = api::transactions().submissions().publish_output(
 			task,
 			rec.output.clone(),
-			slot,
+			shape,
 			BoundedVec(siblings.into_iter().map(H256).collect()),
 		);
 		match self.client.submit("Submissions.publish_output", &tx).await {
@@ -430,12 +431,13 @@ impl Provider {
 			.await
 			.with_context(|| format!("{} chunks", chunks.len()))?;
 		use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
-		let (slot, siblings) = rec.output_proof.clone();
+		let (_, siblings) = rec.output_proof.clone();
+		let shape = crate::chain::shape_proof(&self.files.model(&rec.model)?.model)?;
 		let tx = api::transactions().submissions().finish_reveal(
 			task,
 			rec.salt,
 			H256(rec.result),
-			slot,
+			shape,
 			BoundedVec(siblings.into_iter().map(H256).collect()),
 		);
 		self.client.submit("Submissions.finish_reveal", &tx).await?;

@@ -4,8 +4,9 @@
 //! (up to a third of the bonded stake) that lies, stalls and dissents, griefing
 //! requesters (shortest deadlines, cancellations), stalling challengers that dispute
 //! correct results and never move, one honest verifier, random tasks and re-auctions,
-//! and block stuffing: bursts of up to 30 full blocks in which no honest reveal, game
-//! move or challenge gets in (the attackers' own calls, timeouts included, still do).
+//! and block stuffing: bursts of up to 30 full blocks in which no honest commit, reveal,
+//! game move or challenge gets in (the attackers' own calls, timeouts included, still
+//! do).
 //! After every block it checks:
 //!
 //! - every pallet's `try_state`;
@@ -169,7 +170,7 @@ impl<'a> Sim<'a> {
 					continue;
 				}
 				let salt = [e.who as u8; 32];
-				if e.commitment.is_none() && now < pool.commit_end {
+				if e.commitment.is_none() && now < pool.commit_end && self.stuffing == 0 {
 					let c = result_commitment(t, &e.who, &root.0, &salt);
 					let r = Submissions::commit(RuntimeOrigin::signed(e.who), t, H256(c));
 					if r.is_err() && Self::is_honest(e.who) {
@@ -377,7 +378,10 @@ impl<'a> Sim<'a> {
 				RuntimeEvent::Submissions(S::NoMajority { .. }) => self.stats.no_majority += 1,
 				RuntimeEvent::Submissions(
 					S::RevealExtended { .. } | S::ChallengeWindowExtended { .. },
-				) => self.stats.windows_extended += 1,
+				)
+				| RuntimeEvent::Market(pallet_opml_market::Event::DeadlineExtended { .. }) => {
+					self.stats.windows_extended += 1
+				}
 				RuntimeEvent::Arbitration(Event::GameResolved { .. }) => {
 					self.stats.games_resolved += 1
 				}

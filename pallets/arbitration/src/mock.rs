@@ -93,6 +93,7 @@ impl pallet_opml_submissions::Config for Test {
 	type OutputDepositPerByte = ConstU64<1>;
 	type Providers = Providers;
 	type Market = Market;
+	type Tasks = Market;
 	type Disputes = Arbitration;
 	type MaxRedundancy = ConstU32<8>;
 	type RevealPeriod = ConstU64<5>;

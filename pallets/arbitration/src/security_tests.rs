@@ -592,10 +592,10 @@ fn h3_a_stuffed_reveal_window_is_extended() {
 			let c = result_commitment(t, &p, &good.0, &[p as u8; 32]);
 			assert_ok!(Submissions::commit(RuntimeOrigin::signed(p), t, H256(c)));
 		}
-		run_to(pool.commit_end - 1);
+		run_to(pool.commit_end);
 		stuff();
 		// every block of the window is full: no reveal gets in
-		run_stuffed(pool.reveal_end - pool.commit_end);
+		run_stuffed(pool.reveal_end - pool.commit_end - 1);
 		run_to(pool.reveal_end);
 		let extended = self::pool(t).expect("the pool is not tallied");
 		assert!(extended.reveal_end > pool.reveal_end);
@@ -620,6 +620,44 @@ fn h3_a_stuffed_reveal_window_is_extended() {
 		)));
 		for p in [10u64, 11, 12] {
 			assert_eq!(provider_bond(p), 1_000, "no reveal penalty for {p}");
+		}
+	});
+}
+
+/// H3: stuffing the commit window made every honest provider miss its deadline (a
+/// penalty each, the task re-run). Now a commit window whose blocks had no room is
+/// extended (`DeadlineExtended`), the pool's windows move with it, and the commits land.
+#[test]
+fn h3_a_stuffed_commit_window_is_extended() {
+	let w = World::new(3);
+	let good = H256(w.honest().result_root());
+	test(|| {
+		let t = w.task(&[10, 11, 12]);
+		let first = pool(t).unwrap();
+		stuff();
+		// every block of the commit window is full: no commit gets in
+		run_stuffed(first.commit_end - System::block_number() - 1);
+		run_to(first.commit_end);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Market(pallet_opml_market::Event::DeadlineExtended { task, .. })
+				if task == t
+		)));
+		assert!(!System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Market(pallet_opml_market::Event::DeadlineMissed { .. })
+		)));
+		let moved = pool(t).expect("the pool stays");
+		assert!(moved.commit_end > first.commit_end);
+		assert_eq!(moved.instance, first.instance);
+		hand_in(t, &[(10, good), (11, good), (12, good)]);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Submissions(pallet_opml_submissions::Event::ResultElected { task, votes: 3, .. })
+				if task == t
+		)));
+		for p in [10u64, 11, 12] {
+			assert_eq!(provider_bond(p), 1_000, "no deadline penalty for {p}");
 		}
 	});
 }

@@ -496,6 +496,19 @@ impl<T: Config> Pallet<T> {
 			// re-assigned since this deadline was scheduled
 			return;
 		}
+		// a commit window with full blocks is extended (H3): the check moves on
+		let extra = T::Delivery::extend_commit_window(
+			task,
+			due.saturating_sub(t.deadline),
+			block,
+			t.deadline,
+		);
+		if !extra.is_zero() {
+			let at = block.saturating_add(extra);
+			Self::schedule_deadline(at, task);
+			Self::deposit_event(Event::DeadlineExtended { task, until: at });
+			return;
+		}
 		let mut delivered = 0u32;
 		for (p, _) in providers.iter() {
 			if T::Delivery::delivered(task, p) {
@@ -804,6 +817,15 @@ impl<T: Config> TaskSettlement<T::AccountId> for Pallet<T> {
 		}
 		T::Delivery::on_assigned(task, providers, due);
 		Ok(task)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_commitment_for_benchmark(task: TaskId, commitment: H256) {
+		Tasks::<T>::mutate(task, |t| {
+			if let Some(t) = t {
+				t.commitment = commitment;
+			}
+		});
 	}
 }
 

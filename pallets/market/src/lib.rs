@@ -331,6 +331,15 @@ pub mod pallet {
 			/// Refunded to the requester.
 			refunded: BalanceOf<T>,
 		},
+		/// Blocks of a task's commit window were full (no room for a commit): the
+		/// deadline check moves to `until`, and the commit and reveal windows with it
+		/// (docs/security.md H3).
+		DeadlineExtended {
+			/// The task.
+			task: TaskId,
+			/// The block the deadline is now checked at (commits accepted before it).
+			until: BlockNumberFor<T>,
+		},
 	}
 
 	#[pallet::error]

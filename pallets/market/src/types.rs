@@ -281,6 +281,10 @@ pub trait TaskSettlement<AccountId> {
 	#[cfg(feature = "runtime-benchmarks")]
 	fn assigned_for_benchmark(providers: &[AccountId])
 		-> Result<TaskId, sp_runtime::DispatchError>;
+
+	/// Benchmarks of other pallets: make `commitment` the model commitment of `task`.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_commitment_for_benchmark(task: TaskId, commitment: H256);
 }
 
 /// Submitting tasks on someone's behalf (implemented by this pallet): what a pallet
@@ -331,6 +335,21 @@ pub trait DeliveryCheck<AccountId, BlockNumber> {
 	/// `task`'s assignment ended without settlement (the task went back to auction or
 	/// was dropped): forget what was handed in for it.
 	fn on_unassigned(_task: TaskId) {}
+	/// `task`'s commit window `start..end` (planned as `period` blocks) is over: the
+	/// blocks it must be extended by because some of it was full (no room for a
+	/// commit: docs/security.md H3), having moved the task's windows to end `extra`
+	/// blocks later; 0 when it had its `period` blocks with room.
+	fn extend_commit_window(
+		_task: TaskId,
+		_start: BlockNumber,
+		_end: BlockNumber,
+		_period: BlockNumber,
+	) -> BlockNumber
+	where
+		BlockNumber: Default,
+	{
+		BlockNumber::default()
+	}
 }
 
 /// No submissions pallet: nobody ever delivers (every assignment times out).

@@ -38,6 +38,30 @@ fn pool<T: Config>(r: u32) -> (TaskId, Vec<T::AccountId>) {
 	(task, ps)
 }
 
+/// Make `task`'s model a one-node graph with an int8 output of `len` bytes; its shape
+/// proof.
+fn one_node_model<T: Config>(task: TaskId, len: u32) -> ShapeProof {
+	use opml_nn::types::{Graph, Model, Node, NodeInput, Op, Source, TensorDesc};
+	let input = TensorDesc::i8(&[64], 1.0);
+	let model = Model {
+		graph: Graph {
+			input: input.clone(),
+			nodes: vec![Node {
+				op: Op::Relu,
+				inputs: vec![NodeInput {
+					source: Source::Slot(0),
+					desc: input,
+				}],
+				output: TensorDesc::i8(&[len], 1.0),
+			}],
+		},
+		weights: vec![],
+	};
+	let c = opml_nn::commit::model_commitment(&model).expect("a small model");
+	T::Market::set_commitment_for_benchmark(task, H256(c));
+	ShapeProof::from_proof(&opml_nn::commit::output_proof(&model).expect("one node"))
+}
+
 fn commitment<T: Config>(task: TaskId, who: &T::AccountId, result: H256) -> H256 {
 	H256(result_commitment(task, who, &result.0, &[7u8; 32]))
 }
@@ -141,13 +165,14 @@ mod benchmarks {
 			.expect("chunk");
 		}
 		let siblings: Vec<H256> = proof.siblings.iter().map(|s| H256(*s)).collect();
+		let shape = one_node_model::<T>(task, payload.len() as u32);
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(who),
 			task,
 			[7u8; 32],
 			h,
-			proof.index as u32,
+			shape,
 			BoundedVec::truncate_from(siblings),
 		);
 	}
@@ -209,8 +234,15 @@ mod benchmarks {
 			.collect();
 		let (task, ps) = elected::<T>(T::MaxRedundancy::get(), result);
 		let siblings = frame_support::BoundedVec::truncate_from(siblings);
+		let shape = one_node_model::<T>(task, l);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(ps[0].clone()), task, output, 1, siblings);
+		_(
+			RawOrigin::Signed(ps[0].clone()),
+			task,
+			output,
+			shape,
+			siblings,
+		);
 		assert!(Outputs::<T>::get(task).is_some());
 	}
 

@@ -11,7 +11,7 @@ use opml_primitives_core::{
 	merkle::{bytes_root, depth_for, pieces_root},
 	Hash,
 };
-use pallet_opml_market::{TaskId, TaskSettlement};
+use pallet_opml_market::{TaskId, TaskSettlement, TaskSubject};
 use pallet_opml_providers::ProviderRegistry;
 use sp_core::H256;
 use sp_runtime::{
@@ -212,12 +212,20 @@ impl<T: Config> Pallet<T> {
 			.map_err(|_| Error::<T>::BadOutputProof.into())
 	}
 
+	/// The output slot `shape` proves for the model `commitment`, if its output has
+	/// `len` bytes (M6, L7: a tensor root alone binds neither the length nor the slot).
+	fn output_slot(commitment: &H256, shape: &ShapeProof, len: u64) -> Result<u32, DispatchError> {
+		let s = shape.verify(commitment).ok_or(Error::<T>::BadOutputShape)?;
+		ensure!(s.bytes == len, Error::<T>::BadOutputLength);
+		Ok(s.index)
+	}
+
 	pub(crate) fn do_finish_reveal(
 		who: T::AccountId,
 		task: TaskId,
 		salt: [u8; 32],
 		result: H256,
-		slot: u32,
+		shape: ShapeProof,
 		siblings: Vec<H256>,
 	) -> DispatchResult {
 		let mut pool = Pools::<T>::get(task).ok_or(Error::<T>::UnknownTask)?;
@@ -231,6 +239,10 @@ impl<T: Config> Pallet<T> {
 			Self::opens(task, &who, entry.commitment, result, &salt),
 			Error::<T>::CommitmentMismatch
 		);
+		let commitment = T::Tasks::subject(task)
+			.ok_or(Error::<T>::UnknownTask)?
+			.commitment;
+		let slot = Self::output_slot(&commitment, &shape, progress.bytes)?;
 		let output_root = Self::payload_root(task, &who, &progress)?;
 		let proof = opml_nn::commit::state_slot_proof(slot, siblings.into_iter().map(|h| h.0));
 		ensure!(
@@ -316,6 +328,35 @@ impl<T: Config> Pallet<T> {
 		let extended = end.saturating_sub(start.saturating_add(period));
 		let left = T::MaxWindowExtension::get().saturating_sub(extended);
 		period.saturating_sub(had).min(left)
+	}
+
+	/// The market's commit deadline for `task` at `end` (its window `start..end`,
+	/// planned as `period` blocks) came with full blocks in the window: move the pool's
+	/// commit and reveal windows on so that the commit window has `period` blocks with
+	/// room (within `MaxWindowExtension`; H3). Returns the blocks added.
+	pub(crate) fn extend_commits(
+		task: TaskId,
+		start: BlockNumberFor<T>,
+		end: BlockNumberFor<T>,
+		period: BlockNumberFor<T>,
+	) -> BlockNumberFor<T> {
+		let Some(mut pool) = Pools::<T>::get(task) else {
+			return Zero::zero();
+		};
+		if !matches!(pool.phase, Phase::Collecting) || pool.commit_end > end {
+			return Zero::zero();
+		}
+		let extra = Self::shortfall(start, end, period);
+		if extra.is_zero() {
+			return extra;
+		}
+		let commit_end = Self::extended_end(end, extra);
+		pool.commit_end = commit_end;
+		pool.reveal_end = commit_end.saturating_add(T::RevealPeriod::get());
+		let tally = pool.reveal_end;
+		Pools::<T>::insert(task, pool);
+		Self::schedule(tally, task, Action::Tally);
+		commit_end.saturating_sub(end)
 	}
 
 	/// The end of a window extended by `extra`: never before the next block.
@@ -432,12 +473,20 @@ impl<T: Config> Pallet<T> {
 		who: T::AccountId,
 		task: TaskId,
 		output: Vec<u8>,
-		slot: u32,
+		shape: ShapeProof,
 		siblings: Vec<H256>,
 	) -> DispatchResult {
-		let result = match Pools::<T>::get(task).map(|p| p.phase) {
-			Some(Phase::Pending { result, .. }) => result,
-			_ => Results::<T>::get(task).ok_or(Error::<T>::NoResult)?.result,
+		let (result, commitment) = match Pools::<T>::get(task).map(|p| p.phase) {
+			Some(Phase::Pending { result, .. }) => (
+				result,
+				T::Tasks::subject(task)
+					.ok_or(Error::<T>::NoResult)?
+					.commitment,
+			),
+			_ => {
+				let r = Results::<T>::get(task).ok_or(Error::<T>::NoResult)?;
+				(r.result, r.commitment)
+			}
 		};
 		ensure!(
 			Outputs::<T>::get(task).is_none_or(|o| o.result != result),
@@ -448,6 +497,7 @@ impl<T: Config> Pallet<T> {
 		let bytes: BoundedVec<u8, T::MaxOutputLen> =
 			output.try_into().map_err(|_| Error::<T>::BadOutputLength)?;
 		ensure!(!bytes.is_empty(), Error::<T>::BadOutputLength);
+		let slot = Self::output_slot(&commitment, &shape, u64::from(len))?;
 		let proof = opml_nn::commit::state_slot_proof(slot, siblings.into_iter().map(|h| h.0));
 		ensure!(
 			opml_nn::commit::verify_output(&result.0, &bytes, &proof),
@@ -622,11 +672,22 @@ impl<T: Config> Pallet<T> {
 			return;
 		};
 		Pools::<T>::remove(task);
+		// kept with the result: the task record goes at settlement
+		let commitment = T::Tasks::subject(task)
+			.map(|s| s.commitment)
+			.unwrap_or_default();
 		if let Err(e) = T::Market::settle(task, &majority) {
 			log::warn!(target: "runtime::opml-submissions", "settling task {task} failed: {e:?}");
 		}
 		let now = Self::now();
-		Results::<T>::insert(task, FinalResult { result, at: now });
+		Results::<T>::insert(
+			task,
+			FinalResult {
+				result,
+				at: now,
+				commitment,
+			},
+		);
 		Self::schedule(
 			now.saturating_add(T::ResultRetention::get()),
 			task,
@@ -774,6 +835,7 @@ impl<T: Config> FinalResults for Pallet<T> {
 			FinalResult {
 				result,
 				at: frame_system::Pallet::<T>::block_number(),
+				commitment: H256::zero(),
 			},
 		);
 	}

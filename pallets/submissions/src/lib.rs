@@ -83,7 +83,7 @@ pub mod pallet {
 	use alloc::vec::Vec;
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
-	use pallet_opml_market::{DeliveryCheck, TaskId, TaskSettlement};
+	use pallet_opml_market::{DeliveryCheck, TaskId, TaskSettlement, TaskSubject};
 	use pallet_opml_providers::ProviderRegistry;
 	use sp_core::H256;
 	use sp_runtime::traits::Zero;
@@ -135,6 +135,9 @@ pub mod pallet {
 		>;
 		/// The market (settlement and re-auction).
 		type Market: TaskSettlement<Self::AccountId>;
+		/// What a task is about (the market): the model commitment outputs are proven
+		/// against.
+		type Tasks: TaskSubject;
 		/// Opens games against a majority on dissent (the arbitration pallet).
 		type Disputes: DisputeOpener<Self::AccountId>;
 		/// Highest redundancy (at least the market's `MaxRedundancy`).
@@ -430,7 +433,8 @@ pub mod pallet {
 		NoResult,
 		/// The output of this result is published already.
 		OutputKnown,
-		/// The output is empty or longer than `MaxOutputLen`.
+		/// The output is empty, longer than `MaxOutputLen`, or not as long as the model's
+		/// output type says (a chunked reveal's bytes included).
 		BadOutputLength,
 		/// The proof does not show the bytes are the last node's output under the
 		/// result root (wrong bytes, wrong slot, or not the last slot).
@@ -439,6 +443,9 @@ pub mod pallet {
 		TooManyChunks,
 		/// The free balance cannot cover the output deposit.
 		InsufficientBalance,
+		/// The shape proof does not hold against the task's model commitment (not its
+		/// graph, not the last node, or a malformed node).
+		BadOutputShape,
 	}
 
 	#[pallet::hooks]
@@ -535,17 +542,19 @@ pub mod pallet {
 
 		/// Finish a chunked reveal: reveal the result root `G_N`, which must open the
 		/// commitment with `salt`, and prove that the chunks are its output tensor: the
-		/// chunks' tensor root is at `slot` of `result` and every later slot is empty.
-		/// So the published bytes are exactly what the election and any dispute are
-		/// about.
+		/// chunks' tensor root is at the last node's slot of `result`, every later slot
+		/// is empty, and the chunks hold exactly as many bytes as the model's output
+		/// type says (`shape`, proven against the model commitment: M6, L7). So the
+		/// published bytes are exactly what the election and any dispute are about.
 		///
 		/// - `origin`: signed by a provider whose chunks arrived.
 		/// - `task`: the task.
 		/// - `salt`: the salt of the commitment.
 		/// - `result`: the result root `G_N`.
-		/// - `slot`: the output's slot in `G_N` (the number of graph nodes).
-		/// - `siblings`: the slot's Merkle proof in `G_N` (`opml_nn::commit::STATE_DEPTH`
-		///   hashes, bottom first).
+		/// - `shape`: the model's last node and its proofs ([`ShapeProof`]; from
+		///   `opml_nn::commit::output_proof`).
+		/// - `siblings`: the output slot's Merkle proof in `G_N`
+		///   (`opml_nn::commit::STATE_DEPTH` hashes, bottom first).
 		///
 		/// Emits [`Event::Revealed`].
 		#[pallet::call_index(3)]
@@ -555,11 +564,11 @@ pub mod pallet {
 			task: TaskId,
 			salt: [u8; 32],
 			result: H256,
-			slot: u32,
+			shape: ShapeProof,
 			siblings: BoundedVec<H256, ConstU32<{ opml_nn::commit::STATE_DEPTH }>>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_finish_reveal(who, task, salt, result, slot, siblings.into_inner())
+			Self::do_finish_reveal(who, task, salt, result, shape, siblings.into_inner())
 		}
 
 		/// Process up to `MaxAgendaPerBlock` due agenda items the hook left over, oldest
@@ -576,19 +585,20 @@ pub mod pallet {
 		}
 
 		/// Publish the output tensor of a task's pending or final result: `output`'s
-		/// tensor root is at `slot` of the result root `G_N`, and every later slot is
-		/// empty (so it is the last node's output). Kept in [`Outputs`] while the result
-		/// is kept. The length is bound only up to the tensor root's 32-byte chunk
-		/// padding: readers check it against the model's output shape.
+		/// tensor root is at the last node's slot of the result root `G_N`, every later
+		/// slot is empty, and its length is the model's output length (`shape`, proven
+		/// against the model commitment), so no other bytes with the same root (the
+		/// root itself, inner nodes, zero padding) can take its place (M6, L7). Kept in
+		/// [`Outputs`] while the result is kept.
 		///
 		/// - `origin`: signed, any account (providers' daemons publish their result's
 		///   output); `OutputDepositPerByte` × the length is held from it until the
 		///   output is dropped.
 		/// - `task`: the task.
 		/// - `output`: the output tensor's bytes, `1..=MaxOutputLen` of them.
-		/// - `slot`: its slot in `G_N` (the number of graph nodes).
-		/// - `siblings`: the slot's Merkle proof in `G_N` (`opml_nn::commit::STATE_DEPTH`
-		///   hashes, bottom first).
+		/// - `shape`: the model's last node and its proofs ([`ShapeProof`]).
+		/// - `siblings`: the output slot's Merkle proof in `G_N`
+		///   (`opml_nn::commit::STATE_DEPTH` hashes, bottom first).
 		///
 		/// Emits [`Event::OutputPublished`].
 		#[pallet::call_index(5)]
@@ -597,11 +607,11 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			task: TaskId,
 			output: Vec<u8>,
-			slot: u32,
+			shape: ShapeProof,
 			siblings: BoundedVec<H256, ConstU32<{ opml_nn::commit::STATE_DEPTH }>>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_publish_output(who, task, output, slot, siblings.into_inner())
+			Self::do_publish_output(who, task, output, shape, siblings.into_inner())
 		}
 	}
 
@@ -616,6 +626,15 @@ pub mod pallet {
 
 		fn on_assigned(task: TaskId, providers: &[T::AccountId], due: BlockNumberFor<T>) {
 			Self::open_pool(task, providers, due)
+		}
+
+		fn extend_commit_window(
+			task: TaskId,
+			start: BlockNumberFor<T>,
+			end: BlockNumberFor<T>,
+			period: BlockNumberFor<T>,
+		) -> BlockNumberFor<T> {
+			Self::extend_commits(task, start, end, period)
 		}
 
 		fn on_unassigned(task: TaskId) {

@@ -128,6 +128,7 @@ impl pallet_opml_submissions::Config for Test {
 	type OutputDepositPerByte = ConstU64<1>;
 	type Providers = Providers;
 	type Market = Market;
+	type Tasks = Market;
 	type Disputes = MockDisputes;
 	type MaxRedundancy = ConstU32<8>;
 	type RevealPeriod = RevealPeriod;

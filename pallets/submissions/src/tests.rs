@@ -59,12 +59,61 @@ fn bond(who: u64) -> u64 {
 		.unwrap_or(0)
 }
 
-/// A model, providers `10..10 + r`, and a task of redundancy `r` assigned at block 5.
+thread_local! {
+	/// The output shape proof of each task's model (tests build real graphs).
+	static SHAPES: core::cell::RefCell<std::collections::BTreeMap<TaskId, ShapeProof>> =
+		const { core::cell::RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+/// A model of `lens.len()` int8 nodes, node `j` with `lens[j]` output bytes (the last
+/// is the output): its commitment and output shape proof.
+fn model_with_outputs(lens: &[u32]) -> (H256, ShapeProof) {
+	use opml_nn::types::{Graph, Model, Node, NodeInput, Op, Source, TensorDesc};
+	let input = TensorDesc::i8(&[64], 1.0);
+	let mut prev = input.clone();
+	let mut nodes = Vec::new();
+	for (j, &len) in lens.iter().enumerate() {
+		let output = TensorDesc::i8(&[len], 1.0);
+		nodes.push(Node {
+			op: Op::Relu,
+			inputs: vec![NodeInput {
+				source: Source::Slot(j as u16),
+				desc: prev,
+			}],
+			output: output.clone(),
+		});
+		prev = output;
+	}
+	let model = Model {
+		graph: Graph { input, nodes },
+		weights: vec![],
+	};
+	let c = opml_nn::commit::model_commitment(&model).unwrap();
+	let proof = opml_nn::commit::output_proof(&model).unwrap();
+	(H256(c), ShapeProof::from_proof(&proof))
+}
+
+/// The output shape proof of `t`'s model.
+fn shape(t: TaskId) -> ShapeProof {
+	SHAPES
+		.with(|s| s.borrow().get(&t).cloned())
+		.expect("a task of assigned_task")
+}
+
+/// [`assigned_task_out`] with the two-node model of [`exec`] (a 32-byte hidden node, a
+/// 10-byte output).
 fn assigned_task(r: u8) -> (TaskId, Vec<u64>) {
+	assigned_task_out(r, &[32, 10])
+}
+
+/// A model whose nodes output `lens` bytes, providers `10..10 + r`, and a task of
+/// redundancy `r` assigned at block 5.
+fn assigned_task_out(r: u8, lens: &[u32]) -> (TaskId, Vec<u64>) {
 	let m = pallet_opml_market::NextModelId::<Test>::get();
+	let (commitment, shape) = model_with_outputs(lens);
 	assert_ok!(Market::register_model(
 		RuntimeOrigin::signed(ALICE),
-		root(1),
+		commitment,
 		root(2),
 		1,
 		BoundedVec::truncate_from(b"m".to_vec()),
@@ -92,6 +141,7 @@ fn assigned_task(r: u8) -> (TaskId, Vec<u64>) {
 		r,
 		10
 	));
+	SHAPES.with(|s| s.borrow_mut().insert(t, shape));
 	run_to(5);
 	assert!(Pools::<Test>::get(t).is_some(), "assigned at block 5");
 	(t, providers)
@@ -318,14 +368,14 @@ fn payload_result(payload: &[u8]) -> (H256, u32, BoundedVec<H256, sp_core::Const
 }
 
 fn finish(who: u64, t: TaskId, payload: &[u8], salt: [u8; 32]) -> DispatchResult {
-	let (h, slot, siblings) = payload_result(payload);
-	Submissions::finish_reveal(RuntimeOrigin::signed(who), t, salt, h, slot, siblings)
+	let (h, _, siblings) = payload_result(payload);
+	Submissions::finish_reveal(RuntimeOrigin::signed(who), t, salt, h, shape(t), siblings)
 }
 
 #[test]
 fn chunked_reveal_errors_leave_state_unchanged() {
 	test(|| {
-		let (t, _) = assigned_task(1);
+		let (t, _) = assigned_task_out(1, &[72]);
 		// chunks of 32 bytes (the mock's `MaxChunkLen`): 32 + 32 + 8
 		let payload: Vec<u8> = (0..72u8).collect();
 		let (h, _, _) = payload_result(&payload);
@@ -379,22 +429,29 @@ fn chunked_reveal_errors_leave_state_unchanged() {
 		);
 		// a result whose output is other bytes: the commitment opens, the proof fails
 		let other = [&payload[..71], &[0u8][..]].concat();
-		let (h2, slot2, sib2) = payload_result(&other);
+		let (h2, _, sib2) = payload_result(&other);
 		let mut p = Pools::<Test>::get(t).unwrap();
 		p.entries[0].commitment = Some(cm(t, 10, h2));
 		Pools::<Test>::insert(t, p);
 		assert_noop!(
-			Submissions::finish_reveal(o(), t, salt(10), h2, slot2, sib2),
+			Submissions::finish_reveal(o(), t, salt(10), h2, shape(t), sib2),
 			Error::<Test>::BadOutputProof
 		);
 		let mut p = Pools::<Test>::get(t).unwrap();
 		p.entries[0].commitment = Some(cm(t, 10, h));
 		Pools::<Test>::insert(t, p);
-		// the right result with a proof of the wrong slot
+		// the right result with the shape of another model, or of a 73-byte output
 		let (_, _, sib) = payload_result(&payload);
+		let (_, foreign) = model_with_outputs(&[72, 72]);
 		assert_noop!(
-			Submissions::finish_reveal(o(), t, salt(10), h, 0, sib),
-			Error::<Test>::BadOutputProof
+			Submissions::finish_reveal(o(), t, salt(10), h, foreign, sib.clone()),
+			Error::<Test>::BadOutputShape
+		);
+		let mut wrong = shape(t);
+		wrong.index = 2;
+		assert_noop!(
+			Submissions::finish_reveal(o(), t, salt(10), h, wrong, sib),
+			Error::<Test>::BadOutputShape
 		);
 		match &Pools::<Test>::get(t).unwrap().entries[0].reveal {
 			Reveal::Chunks(p) => assert_eq!((p.count, p.bytes, p.closed), (3, 72, true)),
@@ -426,7 +483,7 @@ fn chunked_reveal_errors_leave_state_unchanged() {
 fn the_first_chunk_sets_the_chunk_length() {
 	test(|| {
 		ChunkLen::set(1024);
-		let (t, ps) = assigned_task(3);
+		let (t, ps) = assigned_task_out(3, &[200]);
 		let payload: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
 		let (h, _, _) = payload_result(&payload);
 		let single: Vec<u8> = payload[..100].to_vec();
@@ -464,13 +521,17 @@ fn the_first_chunk_sets_the_chunk_length() {
 			assert_ok!(Submissions::reveal_chunk(o(ps[1]), t, i as u32, c.to_vec()));
 		}
 		assert_ok!(finish(ps[1], t, &payload, salt(ps[1])));
-		// provider 2: 100 bytes (not a power of two) are the whole payload
+		// provider 2: 100 bytes (not a power of two) are the whole payload, but the
+		// model's output has 200: its reveal cannot finish (M6)
 		assert_ok!(Submissions::reveal_chunk(o(ps[2]), t, 0, single.clone()));
 		assert_noop!(
 			Submissions::reveal_chunk(o(ps[2]), t, 1, vec![1]),
 			Error::<Test>::PayloadEnded
 		);
-		assert_ok!(finish(ps[2], t, &single, salt(ps[2])));
+		assert_noop!(
+			finish(ps[2], t, &single, salt(ps[2])),
+			Error::<Test>::BadOutputLength
+		);
 	});
 }
 
@@ -480,7 +541,7 @@ fn a_4_mib_payload_is_revealed_in_chunks_across_blocks() {
 		const CHUNK: usize = 64 * 1024;
 		ChunkLen::set(CHUNK as u32);
 		RevealPeriod::set(20);
-		let (t, ps) = assigned_task(2);
+		let (t, ps) = assigned_task_out(2, &[4 << 20]);
 		let mut seed = 0x9e37_79b9u32;
 		let payload: Vec<u8> = (0..4 * 1024 * 1024)
 			.map(|_| {
@@ -916,12 +977,17 @@ fn exec(seed: u8) -> Exec {
 	}
 }
 
+/// Publish `output` of `t` with the shape of `t`'s model, its last node's output slot
+/// taken from the shape (`slot` must be that index: a wrong one gives a shape for a
+/// node that is not the last).
 fn publish(who: u64, t: TaskId, output: Vec<u8>, slot: u32, proof: &[H256]) -> DispatchResult {
+	let mut s = shape(t);
+	s.index = slot;
 	Submissions::publish_output(
 		RuntimeOrigin::signed(who),
 		t,
 		output,
-		slot,
+		s,
 		BoundedVec::truncate_from(proof.to_vec()),
 	)
 }
@@ -952,13 +1018,18 @@ fn an_output_is_published_with_its_proof_and_kept_with_its_result() {
 			publish(EVE, t, bad, 2, &e.proof),
 			Error::<Test>::BadOutputProof
 		);
+		// an earlier node's output (L7): not at the last node's slot, nor its length
 		assert_noop!(
 			publish(EVE, t, e.hidden.clone(), 1, &e.hidden_proof),
-			Error::<Test>::BadOutputProof
+			Error::<Test>::BadOutputShape
+		);
+		assert_noop!(
+			publish(EVE, t, e.hidden.clone(), 2, &e.hidden_proof),
+			Error::<Test>::BadOutputLength
 		);
 		assert_noop!(
 			publish(EVE, t, e.output.clone(), 3, &e.proof),
-			Error::<Test>::BadOutputProof
+			Error::<Test>::BadOutputShape
 		);
 		assert_noop!(
 			publish(EVE, t, e.output.clone(), 2, &e.proof[1..]),
@@ -1087,5 +1158,108 @@ fn m9_a_published_output_holds_a_deposit_until_it_is_dropped() {
 		run_to(UNTIL + RETENTION);
 		assert!(Results::<Test>::get(t).is_none() && Outputs::<Test>::get(t).is_none());
 		assert_eq!(held(), 0);
+	});
+}
+
+/// M6: the review's front-run. A pending result's output has 100 bytes; its 32-byte
+/// tensor root is a "tensor" with the same root, and publishing it first used to lock
+/// the real bytes out (`OutputKnown`). Now the length is proven from the model: the
+/// root fails, and the real bytes go in.
+#[test]
+fn m6_the_output_root_cannot_be_published_as_the_output() {
+	test(|| {
+		let (t, ps) = assigned_task_out(1, &[100]);
+		let output: Vec<u8> = (0..100u8).collect();
+		let (h, slot, sib) = payload_result(&output);
+		commit(ps[0], t, h);
+		run_to(DUE);
+		reveal(ps[0], t, h);
+		run_to(TALLY);
+		let r = bytes_root(&output).0;
+		assert_eq!(bytes_root(&r).0, r, "the root is its own tensor");
+		assert_noop!(
+			publish(EVE, t, r.to_vec(), slot, &sib),
+			Error::<Test>::BadOutputLength
+		);
+		// zero padding keeps the root but not the length
+		let mut padded = output.clone();
+		padded.resize(128, 0);
+		assert_eq!(bytes_root(&padded).0, r, "zero padding keeps the root");
+		assert_noop!(
+			publish(EVE, t, padded, slot, &sib),
+			Error::<Test>::BadOutputLength
+		);
+		assert_ok!(publish(EVE, t, output.clone(), slot, &sib));
+		assert_eq!(
+			Outputs::<Test>::get(t).map(|o| o.bytes.into_inner()),
+			Some(output)
+		);
+	});
+}
+
+/// M6: a chunked "reveal" of the output root (one 32-byte chunk) in place of the
+/// output's bytes used to finish, so an update was never published. Now it does not.
+#[test]
+fn m6_a_chunked_reveal_of_the_root_instead_of_the_bytes_is_refused() {
+	test(|| {
+		let (t, ps) = assigned_task_out(1, &[100]);
+		let output: Vec<u8> = (0..100u8).collect();
+		let (h, _, sib) = payload_result(&output);
+		commit(ps[0], t, h);
+		run_to(DUE);
+		let r = bytes_root(&output).0;
+		assert_ok!(Submissions::reveal_chunk(
+			RuntimeOrigin::signed(ps[0]),
+			t,
+			0,
+			r.to_vec()
+		));
+		assert_noop!(
+			Submissions::finish_reveal(
+				RuntimeOrigin::signed(ps[0]),
+				t,
+				salt(ps[0]),
+				h,
+				shape(t),
+				sib
+			),
+			Error::<Test>::BadOutputLength
+		);
+	});
+}
+
+/// L7: an all-zero output of at most 32 bytes has the root of an empty slot, so an
+/// earlier node's output (at a slot after which "every slot is empty") passed as the
+/// output. Now the slot is the last node's, proven from the model.
+#[test]
+fn l7_an_earlier_output_cannot_pass_for_an_all_zero_output() {
+	use opml_nn::commit::{tensor_root, GraphStates};
+	test(|| {
+		let (t, ps) = assigned_task(1);
+		let (input, hidden, output) = (vec![3u8; 64], vec![4u8; 32], vec![0u8; 10]);
+		let states = GraphStates::new(vec![
+			tensor_root(&input).0,
+			tensor_root(&hidden).0,
+			tensor_root(&output).0,
+		])
+		.unwrap();
+		assert_eq!(tensor_root(&output).0, ZERO_HASH);
+		let h = H256(states.result_root());
+		let sib = |p: opml_primitives_core::merkle::SubtreeProof| {
+			p.siblings.into_iter().map(H256).collect::<Vec<_>>()
+		};
+		let hidden_proof = states.slot_proof(2, 1).unwrap();
+		// the hidden node's slot is followed by "empty" slots only
+		assert!(hidden_proof.right_is_zero());
+		commit(ps[0], t, h);
+		run_to(DUE);
+		reveal(ps[0], t, h);
+		run_to(TALLY);
+		assert_noop!(
+			publish(EVE, t, hidden, 1, &sib(hidden_proof)),
+			Error::<Test>::BadOutputShape
+		);
+		let out_proof = sib(states.output_proof().unwrap());
+		assert_ok!(publish(EVE, t, output, 2, &out_proof));
 	});
 }

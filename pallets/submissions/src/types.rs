@@ -134,10 +134,62 @@ pub struct Pool<
 	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub struct FinalResult<BlockNumber> {
-	/// The result root (or chunked payload hash).
+	/// The result root `G_N`.
 	pub result: H256,
 	/// When it became final.
 	pub at: BlockNumber,
+	/// The commitment of the model that computed it (the output's shape is proven
+	/// against it when the output is published after the task was settled: M6).
+	pub commitment: H256,
+}
+
+/// Proof of a model's output shape, as calls carry it
+/// ([`opml_nn::commit::OutputProof`]): the graph's last node (so the output's slot in
+/// `G_N`) and, from its type, the output's length in bytes, proven against the model
+/// commitment (docs/security.md M6, L7).
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct ShapeProof {
+	/// The model's graph root (leaf 0 of the commitment).
+	pub graph_root: H256,
+	/// Its siblings in the commitment, bottom first (`opml_nn::commit::MODEL_DEPTH`).
+	pub graph_siblings: BoundedVec<H256, ConstU32<{ opml_nn::commit::MODEL_DEPTH }>>,
+	/// The graph's last node, SCALE-encoded (`opml_nn::types::Node`).
+	pub node: BoundedVec<u8, ConstU32<{ opml_nn::types::MAX_DESCRIPTOR_BYTES as u32 }>>,
+	/// Its index in the graph (1-based): the output's slot in `G_N`.
+	pub index: u32,
+	/// Its siblings in the graph, bottom first (`opml_nn::commit::GRAPH_DEPTH`).
+	pub node_siblings: BoundedVec<H256, ConstU32<{ opml_nn::commit::GRAPH_DEPTH }>>,
+}
+
+impl ShapeProof {
+	/// The slot and length it proves for the model `commitment`, if it holds.
+	pub fn verify(&self, commitment: &H256) -> Option<opml_nn::commit::OutputShape> {
+		let proof = opml_nn::commit::OutputProof {
+			graph_root: self.graph_root.0,
+			graph_siblings: self.graph_siblings.iter().map(|h| h.0).collect(),
+			node: self.node.to_vec(),
+			index: self.index,
+			node_siblings: self.node_siblings.iter().map(|h| h.0).collect(),
+		};
+		opml_nn::commit::verify_output_shape(&commitment.0, &proof)
+	}
+
+	/// The call form of `proof`.
+	pub fn from_proof(proof: &opml_nn::commit::OutputProof) -> Self {
+		ShapeProof {
+			graph_root: H256(proof.graph_root),
+			graph_siblings: BoundedVec::truncate_from(
+				proof.graph_siblings.iter().copied().map(H256).collect(),
+			),
+			node: BoundedVec::truncate_from(proof.node.clone()),
+			index: proof.index,
+			node_siblings: BoundedVec::truncate_from(
+				proof.node_siblings.iter().copied().map(H256).collect(),
+			),
+		}
+	}
 }
 
 /// What the agenda does with a task at a block.

@@ -194,3 +194,80 @@ pub fn verify_output_root(result: &Hash, output_root: &Hash, proof: &SubtreeProo
 		&& proof.right_is_zero()
 		&& proof.verify(result, output_root)
 }
+
+/// A model's output, proven from its commitment (docs/security.md M6, L7): the graph's
+/// last node `index` (its output is slot `index` of `G_N`) and the output's length in
+/// bytes. A tensor root alone binds neither: a 32-byte root is its own tensor, a level
+/// of inner nodes is another, zero padding a third, and an all-zero output of at most
+/// 32 bytes has the root of an empty slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputShape {
+	/// The last node (1-based): the output's slot in the graph states.
+	pub index: u32,
+	/// The output's canonical length in bytes.
+	pub bytes: u64,
+}
+
+/// The proof of a model's [`OutputShape`]: the graph root with its siblings in the
+/// commitment (leaf 0, `MODEL_DEPTH`), and the SCALE-encoded last node with its index
+/// and siblings in the graph (`GRAPH_DEPTH`), bottom first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputProof {
+	/// The graph root.
+	pub graph_root: Hash,
+	/// Its siblings in the model commitment.
+	pub graph_siblings: Vec<Hash>,
+	/// The last node, SCALE-encoded.
+	pub node: Vec<u8>,
+	/// Its index in the graph (1-based).
+	pub index: u32,
+	/// Its siblings in the graph.
+	pub node_siblings: Vec<Hash>,
+}
+
+/// The [`OutputProof`] of `model` (what a provider sends with an output).
+pub fn output_proof(model: &Model) -> Result<OutputProof, MerkleError> {
+	let graph = &model.graph;
+	let last = graph.nodes.last().ok_or(MerkleError::IndexOutOfRange)?;
+	let index = graph.nodes.len();
+	Ok(OutputProof {
+		graph_root: graph_root(graph)?,
+		graph_siblings: model_proof(model, 0)?.siblings,
+		node: last.encode(),
+		index: index as u32,
+		node_siblings: node_proof(graph, index)?.siblings,
+	})
+}
+
+/// Check `proof` against `commitment`: the node is leaf `index` of the graph, every
+/// later leaf is empty (it is the last node), and the graph root is the commitment's
+/// leaf 0. Returns the output's slot and length, or `None`.
+pub fn verify_output_shape(commitment: &Hash, proof: &OutputProof) -> Option<OutputShape> {
+	use codec::DecodeAll;
+	let graph = SubtreeProof {
+		depth: MODEL_DEPTH,
+		height: 0,
+		index: 0,
+		siblings: proof.graph_siblings.clone(),
+	};
+	if !graph.verify(commitment, &proof.graph_root) {
+		return None;
+	}
+	if proof.index == 0 || proof.node.len() > crate::types::MAX_DESCRIPTOR_BYTES {
+		return None;
+	}
+	let node = Node::decode_all(&mut &proof.node[..]).ok()?;
+	let at = SubtreeProof {
+		depth: GRAPH_DEPTH,
+		height: 0,
+		index: u64::from(proof.index),
+		siblings: proof.node_siblings.clone(),
+	};
+	if !at.right_is_zero() || !at.verify(&proof.graph_root, &node_leaf(&node)) {
+		return None;
+	}
+	Some(OutputShape {
+		index: proof.index,
+		bytes: node.output.bytes()? as u64,
+	})
+}

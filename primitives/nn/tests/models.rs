@@ -180,6 +180,56 @@ fn output_proofs_prove_the_last_nodes_output() {
 	}
 }
 
+/// M6/L7: the output's slot and length are proven from the model commitment, so
+/// same-root impostors (the 32-byte root as its own tensor, a level of inner nodes,
+/// zero padding) are caught by their length and an earlier slot by its index.
+#[test]
+fn output_shapes_are_proven_from_the_commitment() {
+	use codec::Encode;
+	use opml_nn::types::i8_bytes;
+	for (name, m) in models() {
+		let c = commit::model_commitment(&m).unwrap();
+		let proof = commit::output_proof(&m).unwrap();
+		let shape = commit::verify_output_shape(&c, &proof).expect(name);
+		let p = Prepared::new(m.clone()).unwrap();
+		let exec = p.run(&Cpu, &input_for(&m, 5)).unwrap();
+		let out = i8_bytes(exec.output());
+		assert_eq!(shape.bytes, out.len() as u64, "{name}");
+		assert_eq!(shape.index as usize, exec.states.nodes(), "{name}");
+		// the impostors of the review have other lengths
+		let root = commit::tensor_root(&out).0;
+		assert_eq!(commit::tensor_root(&root).0, root);
+		let mut padded = out.clone();
+		padded.resize(out.len().next_multiple_of(32) + 32, 0);
+		for fake in [root.to_vec(), padded] {
+			if fake.len() as u64 == shape.bytes {
+				assert_eq!(fake, out, "{name}");
+			}
+		}
+		// another model's commitment, an earlier node, a tampered node: no shape
+		let other = commit::model_commitment(&zoo::mlp(&[8, 4, 2], 9)).unwrap();
+		assert!(
+			commit::verify_output_shape(&other, &proof).is_none(),
+			"{name}"
+		);
+		let n = m.graph.nodes.len();
+		let mut early = proof.clone();
+		early.index = (n - 1) as u32;
+		early.node = m.graph.nodes[n - 2].encode();
+		early.node_siblings = commit::node_proof(&m.graph, n - 1).unwrap().siblings;
+		assert!(
+			commit::verify_output_shape(&c, &early).is_none(),
+			"{name}: an earlier node passed as the last"
+		);
+		let mut tampered = proof.clone();
+		tampered.node[0] ^= 1;
+		assert!(
+			commit::verify_output_shape(&c, &tampered).is_none(),
+			"{name}"
+		);
+	}
+}
+
 #[test]
 fn the_builtin_guest_root_constant_is_the_elfs() {
 	let guest = Guest::builtin().unwrap();

@@ -248,6 +248,8 @@ impl pallet_opml_submissions::Config for Runtime {
 	type OutputDepositPerByte = ConstU128<{ crate::UNIT / 1_000_000 }>;
 	type Providers = crate::Providers;
 	type Market = crate::Market;
+	/// Outputs are proven against the task's model commitment (M6).
+	type Tasks = crate::Market;
 	/// Dissent in a pool opens games automatically.
 	type Disputes = crate::Arbitration;
 	type MaxRedundancy = ConstU32<8>;
