@@ -69,6 +69,26 @@ impl Client {
 		Ok(Client { api, signer })
 	}
 
+	/// [`Self::connect`], retrying every 2 s for up to `patience` while the node is not
+	/// up yet (a daemon started beside its node); a warning per failed attempt.
+	pub async fn connect_patiently(
+		url: &str,
+		suri: &str,
+		patience: std::time::Duration,
+	) -> Result<Self> {
+		let start = std::time::Instant::now();
+		loop {
+			match Self::connect(url, suri).await {
+				Ok(c) => return Ok(c),
+				Err(e) if start.elapsed() < patience => {
+					tracing::warn!("{e:#}; retrying in 2 s");
+					tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+				}
+				Err(e) => return Err(e.context(format!("gave up after {} s", patience.as_secs()))),
+			}
+		}
+	}
+
 	/// The storage value at `addr` under `key` in the latest finalized block, if any.
 	pub async fn fetch<Addr: subxt::storage::Address>(
 		&self,

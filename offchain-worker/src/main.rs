@@ -13,6 +13,9 @@ use opml_worker::{
 };
 use std::{path::PathBuf, time::Duration};
 
+/// How long a provider or verifier daemon waits for its node's RPC at start.
+const DAEMON_PATIENCE: Duration = Duration::from_secs(120);
+
 #[derive(Parser)]
 #[command(
 	name = "opml-worker",
@@ -547,7 +550,8 @@ async fn main() -> Result<()> {
 			inject_fault,
 			fault_node,
 		} => {
-			let client = Client::connect(&cli.url, &cli.suri).await?;
+			// a daemon may start before its node answers
+			let client = Client::connect_patiently(&cli.url, &cli.suri, DAEMON_PATIENCE).await?;
 			let engine = Engine::open(backend)?;
 			if let Some(addr) = cli.prometheus {
 				opml_worker::metrics::serve(addr);
@@ -583,7 +587,7 @@ async fn main() -> Result<()> {
 			backend,
 			bond,
 		} => {
-			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let client = Client::connect_patiently(&cli.url, &cli.suri, DAEMON_PATIENCE).await?;
 			if let Some(addr) = cli.prometheus {
 				opml_worker::metrics::serve(addr);
 			}
