@@ -661,3 +661,64 @@ fn h3_a_stuffed_commit_window_is_extended() {
 		}
 	});
 }
+
+/// Fill the current block's length as a burst of reveal chunks would: less than
+/// `RoomLength` left (M4).
+fn fill_with_chunks() {
+	use frame_support::{dispatch::DispatchClass, traits::Get};
+	let l: frame_system::limits::BlockLength = <Test as frame_system::Config>::BlockLength::get();
+	let normal = *l.max.get(DispatchClass::Normal);
+	frame_system::BlockSize::<Test>::put(normal - 1024);
+	assert!(!pallet_opml_submissions::Pallet::<Test>::had_room());
+}
+
+/// M4: a reveal window of 15 blocks cannot carry what a pool may reveal (r × 16 MiB
+/// against 15 × 3.75 MiB). Blocks the reveals themselves fill leave no room, so they
+/// do not count: the window lasts until it had `RevealPeriod` blocks with room, and
+/// the reveals that did not fit land in the extension.
+#[test]
+fn m4_a_window_filled_by_reveals_lasts_until_they_fit() {
+	let w = World::new(3);
+	let good = H256(w.honest().result_root());
+	test(|| {
+		let t = w.task(&[10, 11, 12]);
+		let first = pool(t).unwrap();
+		for p in [10u64, 11, 12] {
+			let c = result_commitment(t, &p, &good.0, &[p as u8; 32]);
+			assert_ok!(Submissions::commit(RuntimeOrigin::signed(p), t, H256(c)));
+		}
+		run_to(first.commit_end);
+		// other pools' chunks fill every block of the window but the first; one member
+		// gets its reveal in, the other two do not fit
+		assert_ok!(Submissions::reveal(
+			RuntimeOrigin::signed(10),
+			t,
+			good,
+			[10; 32]
+		));
+		for _ in first.commit_end + 1..first.reveal_end {
+			run_to(System::block_number() + 1);
+			fill_with_chunks();
+		}
+		run_to(first.reveal_end);
+		let extended = pool(t).expect("not tallied: the window is extended");
+		assert!(extended.reveal_end > first.reveal_end);
+		for p in [11u64, 12] {
+			assert_ok!(Submissions::reveal(
+				RuntimeOrigin::signed(p),
+				t,
+				good,
+				[p as u8; 32]
+			));
+		}
+		run_to(extended.reveal_end);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Submissions(pallet_opml_submissions::Event::ResultElected { task, votes: 3, .. })
+				if task == t
+		)));
+		for p in [10u64, 11, 12] {
+			assert_eq!(provider_bond(p), 1_000, "no reveal penalty for {p}");
+		}
+	});
+}

@@ -333,6 +333,11 @@ impl<T: Config> Pallet<T> {
 						.map(|a| (a.who.clone(), pay.unique_saturated_into()))
 				})
 				.collect();
+			// a provider banned since the round's snapshot (a multi-block round) is not
+			// assigned: the task waits for the next round (L4)
+			if providers.iter().any(|(a, _)| T::Providers::is_banned(a)) {
+				continue;
+			}
 			let providers = BoundedVec::truncate_from(providers);
 			let price: BalanceOf<T> = w.price.unique_saturated_into();
 			let due = now.saturating_add(t.deadline);

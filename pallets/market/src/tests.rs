@@ -257,6 +257,29 @@ fn a_big_round_continues_over_several_blocks() {
 	});
 }
 
+/// L4: a provider banned while a multi-block round runs (after its snapshot) is not
+/// assigned the round's tasks; they wait for the next round.
+#[test]
+fn l4_a_provider_banned_during_a_round_is_not_assigned() {
+	use pallet_opml_providers::ProviderRegistry;
+	test(|| {
+		MaxTasksPerBlock::set(3);
+		let m = model(1);
+		provider(10, m, 1_000, 1);
+		let tasks: Vec<TaskId> = (0..8).map(|_| submit(BOB, m, 1, 100, 1)).collect();
+		run_to(5);
+		assert!(CurrentRound::<Test>::get().is_some());
+		<Providers as ProviderRegistry<u64>>::ban(&10, None, sp_runtime::Perbill::zero());
+		run_to(7);
+		assert!(CurrentRound::<Test>::get().is_none());
+		assert!(tasks.iter().all(|&t| assigned(t).is_empty()));
+		assert!(tasks
+			.iter()
+			.all(|&t| Tasks::<Test>::get(t).unwrap().status == TaskStatus::Open));
+		MaxTasksPerBlock::set(64);
+	});
+}
+
 #[test]
 fn a_missed_deadline_penalizes_and_reauctions_with_a_higher_valuation() {
 	test(|| {

@@ -68,6 +68,8 @@ impl<T: Config> Pallet<T> {
 			.ok_or(Error::<T>::NotAssigned)?;
 		ensure!(now < pool.commit_end, Error::<T>::CommitClosed);
 		ensure!(entry.commitment.is_none(), Error::<T>::AlreadyCommitted);
+		// checked at use, not only at assignment (L4)
+		ensure!(!T::Providers::is_banned(&who), Error::<T>::ProviderBanned);
 		entry.commitment = Some(commitment);
 		Pools::<T>::insert(task, pool);
 		Self::deposit_event(Event::Committed {
@@ -94,6 +96,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(now >= commit_end, Error::<T>::RevealNotOpen);
 		ensure!(now < reveal_end && collecting, Error::<T>::RevealClosed);
 		ensure!(entry.commitment.is_some(), Error::<T>::NotCommitted);
+		ensure!(!T::Providers::is_banned(who), Error::<T>::ProviderBanned);
 		Ok(entry)
 	}
 
@@ -672,6 +675,12 @@ impl<T: Config> Pallet<T> {
 			return;
 		};
 		Pools::<T>::remove(task);
+		// a member banned since it revealed (e.g. it lost its own defence) is not paid
+		// (L4); its share goes back to the requester
+		let majority: Vec<T::AccountId> = majority
+			.into_iter()
+			.filter(|m| !T::Providers::is_banned(m))
+			.collect();
 		// kept with the result: the task record goes at settlement
 		let commitment = T::Tasks::subject(task)
 			.map(|s| s.commitment)

@@ -446,6 +446,8 @@ pub mod pallet {
 		/// The shape proof does not hold against the task's model commitment (not its
 		/// graph, not the last node, or a malformed node).
 		BadOutputShape,
+		/// The provider is banned: it cannot commit or reveal any more (L4).
+		ProviderBanned,
 	}
 
 	#[pallet::hooks]

@@ -1263,3 +1263,39 @@ fn l7_an_earlier_output_cannot_pass_for_an_all_zero_output() {
 		assert_ok!(publish(EVE, t, output, 2, &out_proof));
 	});
 }
+
+/// L4: a provider banned after its assignment can no longer commit or reveal in the
+/// pool, and a majority member banned before settlement is not paid (its share goes
+/// back to the requester).
+#[test]
+fn l4_banned_providers_cannot_hand_in_and_are_not_paid() {
+	use pallet_opml_providers::ProviderRegistry;
+	test(|| {
+		let (t, ps) = assigned_task(3);
+		<Providers as ProviderRegistry<u64>>::ban(&ps[2], None, sp_runtime::Perbill::zero());
+		assert_noop!(
+			Submissions::commit(RuntimeOrigin::signed(ps[2]), t, cm(t, ps[2], root(7))),
+			Error::<Test>::ProviderBanned
+		);
+		commit(ps[0], t, root(7));
+		commit(ps[1], t, root(7));
+		run_to(DUE);
+		reveal(ps[0], t, root(7));
+		reveal(ps[1], t, root(7));
+		run_to(TALLY);
+		// the second member is banned (say, it lost a game elsewhere) before the end
+		<Providers as ProviderRegistry<u64>>::ban(&ps[1], None, sp_runtime::Perbill::zero());
+		let before: Vec<u64> = ps.iter().map(|&p| Balances::free_balance(p)).collect();
+		run_to(UNTIL);
+		assert_eq!(Results::<Test>::get(t).map(|r| r.result), Some(root(7)));
+		assert!(
+			Balances::free_balance(ps[0]) > before[0],
+			"the member in good standing is paid"
+		);
+		assert_eq!(
+			Balances::free_balance(ps[1]),
+			before[1],
+			"the banned member is not"
+		);
+	});
+}

@@ -5,7 +5,9 @@ use crate::{
 	commit::tensor_root,
 	error::NnError,
 	exec::Prepared,
-	layout::{self, descriptor_bytes, ENTRY, OUTPUT_BASE, OUTPUT_SLOT_INDEX, SLOT_HEIGHT},
+	layout::{
+		self, descriptor_bytes, ENTRY, HEAP_BASE, OUTPUT_BASE, OUTPUT_SLOT_INDEX, SLOT_HEIGHT,
+	},
 	types::*,
 };
 use opml_primitives_core::{merkle::SubtreeProof, Hash};
@@ -25,6 +27,15 @@ pub enum VmRunError {
 	Elf(ElfError),
 	/// The guest's entry point is not [`layout::ENTRY`].
 	WrongEntry(u32),
+	/// A loadable segment of the guest lies outside the program part of region 0
+	/// (below [`layout::HEAP_BASE`]): its memory would not be what the program root
+	/// commits to, or would overlap the heap, the stack or the environment.
+	SegmentOutsideProgram {
+		/// The segment's first address.
+		vaddr: u32,
+		/// Its size in memory.
+		mem_size: u32,
+	},
 	/// The node or its data is invalid.
 	Node(NnError),
 	/// The guest did not halt within the step limit.
@@ -43,6 +54,11 @@ impl core::fmt::Display for VmRunError {
 					"guest entry point {e:#x} is not the memory map's {ENTRY:#x}"
 				)
 			}
+			VmRunError::SegmentOutsideProgram { vaddr, mem_size } => write!(
+				f,
+				"guest segment {vaddr:#x}..+{mem_size:#x} is outside the program area \
+				 (below {HEAP_BASE:#x})"
+			),
 			VmRunError::Node(e) => write!(f, "{e}"),
 			VmRunError::StepLimit(n) => write!(f, "guest did not halt within {n} steps"),
 			VmRunError::Failed(s) => write!(f, "guest failed: {s:?}"),
@@ -86,6 +102,15 @@ impl Guest {
 		let program = elf::parse(elf_bytes).map_err(VmRunError::Elf)?;
 		if program.entry != ENTRY {
 			return Err(VmRunError::WrongEntry(program.entry));
+		}
+		// every loaded byte lies in the program area of region 0 (L12)
+		for s in &program.segments {
+			if u64::from(s.vaddr) + u64::from(s.mem_size) > u64::from(HEAP_BASE) {
+				return Err(VmRunError::SegmentOutsideProgram {
+					vaddr: s.vaddr,
+					mem_size: s.mem_size,
+				});
+			}
 		}
 		let mut vm = program.load();
 		let program_root = vm

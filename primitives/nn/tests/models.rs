@@ -239,3 +239,27 @@ fn the_builtin_guest_root_constant_is_the_elfs() {
 		"primitives/guest/elf changed: update layout::BUILTIN_GUEST_ROOT"
 	);
 }
+
+/// L12: a guest whose loadable segment lies outside the program area of region 0 (in
+/// the heap, the stack or another region) is refused: its memory would not be what the
+/// program root commits to.
+#[test]
+fn l12_a_guest_segment_outside_the_program_area_is_refused() {
+	use opml_nn::{layout::HEAP_BASE, vm::VmRunError, vm::GUEST_ELF};
+	let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+	let phoff = u32_at(GUEST_ELF, 28) as usize;
+	let phnum = u16::from_le_bytes([GUEST_ELF[44], GUEST_ELF[45]]) as usize;
+	let load = (0..phnum)
+		.map(|i| phoff + 32 * i)
+		.find(|&ph| u32_at(GUEST_ELF, ph) == 1)
+		.expect("a PT_LOAD segment");
+	for vaddr in [HEAP_BASE, HEAP_BASE - 4, opml_nn::layout::ENV_BASE] {
+		let mut elf = GUEST_ELF.to_vec();
+		elf[load + 8..load + 12].copy_from_slice(&vaddr.to_le_bytes());
+		match Guest::new(&elf) {
+			Err(VmRunError::SegmentOutsideProgram { vaddr: v, .. }) => assert_eq!(v, vaddr),
+			other => panic!("vaddr {vaddr:#x}: {:?}", other.map(|g| g.program_root())),
+		}
+	}
+	assert!(Guest::new(GUEST_ELF).is_ok());
+}
