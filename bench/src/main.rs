@@ -828,22 +828,7 @@ struct BenchShapes {
 /// A one-node model whose int8 output has `len` bytes (its graph only matters for the
 /// output shape the chain proves; nobody computes it).
 fn bench_model(len: usize) -> opml_nn::Model {
-	use opml_nn::types::{Graph, Node, NodeInput, Op, Source, TensorDesc};
-	let input = TensorDesc::i8(&[64], 1.0);
-	opml_nn::Model {
-		graph: Graph {
-			input: input.clone(),
-			nodes: vec![Node {
-				op: Op::Relu,
-				inputs: vec![NodeInput {
-					source: Source::Slot(0),
-					desc: input,
-				}],
-				output: TensorDesc::i8(&[len as u32], 1.0),
-			}],
-		},
-		weights: vec![],
-	}
+	opml_nn::commit::shape_fixture(&[len as u32])
 }
 
 fn one_node_result(payload: &[u8]) -> ([u8; 32], u32, Vec<H256>) {

@@ -378,6 +378,7 @@ impl<T: Config> Pallet<T> {
 				final_hash,
 				steps,
 			} => {
+				ensure!(steps <= T::MaxNodeSteps::get(), Error::<T>::TooManySteps);
 				game.phase = if steps == 1 {
 					game.turn = Side::Challenger;
 					Phase::OneStep {

@@ -148,6 +148,11 @@ pub mod pallet {
 		/// Smallest bond of a challenge.
 		#[pallet::constant]
 		type MinChallengeBond: Get<BalanceOf<Self>>;
+		/// Most VM steps of one node a handoff may claim: what every party's VM runs to
+		/// at most (`opml_nn::layout::MAX_NODE_STEPS`, the worker's `DEFAULT_MAX_STEPS`), so no defender can
+		/// claim a run longer than a challenger can check (docs/security.md H4).
+		#[pallet::constant]
+		type MaxNodeSteps: Get<u64>;
 		/// Blocks with room (see `Clock`) each side may spend on its moves in one game.
 		#[pallet::constant]
 		type ClockBudget: Get<BlockNumberFor<Self>>;
@@ -365,6 +370,8 @@ pub mod pallet {
 		ChallengeWindowClosed,
 		/// The game still bears on a pending result (only stale games can be voided).
 		NotStale,
+		/// The handed-off node runs more than `MaxNodeSteps` VM steps (H4).
+		TooManySteps,
 	}
 
 	#[pallet::hooks]

@@ -43,6 +43,7 @@ parameter_types! {
 	pub const WinnerShare: Perbill = Perbill::from_percent(50);
 	pub static AuditProbability: Perbill = Perbill::zero();
 	pub static Seed: H256 = H256::zero();
+	pub static MaxNodeSteps: u64 = opml_nn::layout::MAX_NODE_STEPS;
 }
 
 impl pallet_opml_providers::Config for Test {
@@ -132,6 +133,7 @@ impl pallet_opml_arbitration::Config for Test {
 	type Randomness = TestRandomness;
 	type Fanout = ConstU32<16>;
 	type MinChallengeBond = ConstU64<50>;
+	type MaxNodeSteps = MaxNodeSteps;
 	type ClockBudget = ConstU64<10>;
 	type WinnerShare = WinnerShare;
 	type MaxGamesPerTask = ConstU32<4>;

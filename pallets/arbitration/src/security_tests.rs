@@ -4,6 +4,7 @@
 //! finding's id.
 
 use crate::{mock::*, pallet::*, tests::*, types::*, Error};
+use codec::Encode;
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec};
 use opml_nn::zoo::Rng;
 use opml_primitives_core::commitment::result_commitment;
@@ -720,5 +721,74 @@ fn m4_a_window_filled_by_reveals_lasts_until_they_fit() {
 		for p in [10u64, 11, 12] {
 			assert_eq!(provider_bond(p), 1_000, "no reveal penalty for {p}");
 		}
+	});
+}
+
+/// H4: a handoff may not claim more VM steps than `MaxNodeSteps`, the most any party's
+/// VM runs a node to (before, a defender could claim a run past the honest
+/// challenger's step cap, whose trace then stopped short). Played with a bound below
+/// the real node's steps: the handoff fails, nothing changes, and the defender that
+/// cannot hand off loses on time.
+#[test]
+fn h4_a_handoff_beyond_the_step_bound_is_refused() {
+	let w = World::new(2);
+	let honest = w.honest();
+	let (liar, _) = w.random_liar(&honest, &mut Rng(2));
+	let bad = H256(liar.result_root());
+	test(|| {
+		let t = w.task(&[10]);
+		hand_in(t, &[(10, bad)]);
+		assert_ok!(Arbitration::challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			t,
+			BOND
+		));
+		let g = last_game();
+		// the graph phase down to the disputed node
+		loop {
+			let game = Games::<Test>::get(g).unwrap();
+			match game.phase {
+				Phase::Graph { a, b, posted, .. } if posted.is_empty() => {
+					let states = liar.graph_hashes(a, b, K).into_iter().map(H256).collect();
+					assert_ok!(Arbitration::post_states(
+						RuntimeOrigin::signed(10),
+						g,
+						BoundedVec::truncate_from(states)
+					));
+				}
+				Phase::Graph { a, b, posted, .. } => {
+					let posted: Vec<[u8; 32]> = posted.iter().map(|h| h.0).collect();
+					assert_ok!(Arbitration::choose(
+						RuntimeOrigin::signed(CHALLENGER),
+						g,
+						honest.choose_graph(a, b, K, &posted)
+					));
+				}
+				Phase::Handoff { node, .. } => {
+					let mut ng = liar.node_game(node).unwrap();
+					let h = liar.handoff(node, Some(&mut ng)).unwrap().encode();
+					MaxNodeSteps::set(10);
+					assert_noop!(
+						Arbitration::handoff(
+							RuntimeOrigin::signed(10),
+							g,
+							BoundedVec::truncate_from(h.clone())
+						),
+						Error::<Test>::TooManySteps
+					);
+					MaxNodeSteps::set(opml_nn::layout::MAX_NODE_STEPS);
+					break;
+				}
+				p => panic!("unexpected phase {p:?}"),
+			}
+		}
+		// it cannot hand off: its clock runs out
+		run_to(System::block_number() + 11);
+		assert_ok!(Arbitration::timeout(RuntimeOrigin::signed(CHALLENGER), g));
+		assert_eq!(
+			resolved(g).map(|(_, l, side, o)| (l, side, o)),
+			Some((10, Side::Defender, Outcome::Timeout))
+		);
+		assert!(banned(10));
 	});
 }

@@ -41,22 +41,7 @@ fn pool<T: Config>(r: u32) -> (TaskId, Vec<T::AccountId>) {
 /// Make `task`'s model a one-node graph with an int8 output of `len` bytes; its shape
 /// proof.
 fn one_node_model<T: Config>(task: TaskId, len: u32) -> ShapeProof {
-	use opml_nn::types::{Graph, Model, Node, NodeInput, Op, Source, TensorDesc};
-	let input = TensorDesc::i8(&[64], 1.0);
-	let model = Model {
-		graph: Graph {
-			input: input.clone(),
-			nodes: vec![Node {
-				op: Op::Relu,
-				inputs: vec![NodeInput {
-					source: Source::Slot(0),
-					desc: input,
-				}],
-				output: TensorDesc::i8(&[len], 1.0),
-			}],
-		},
-		weights: vec![],
-	};
+	let model = opml_nn::commit::shape_fixture(&[len]);
 	let c = opml_nn::commit::model_commitment(&model).expect("a small model");
 	T::Market::set_commitment_for_benchmark(task, H256(c));
 	ShapeProof::from_proof(&opml_nn::commit::output_proof(&model).expect("one node"))

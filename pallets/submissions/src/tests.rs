@@ -68,26 +68,7 @@ thread_local! {
 /// A model of `lens.len()` int8 nodes, node `j` with `lens[j]` output bytes (the last
 /// is the output): its commitment and output shape proof.
 fn model_with_outputs(lens: &[u32]) -> (H256, ShapeProof) {
-	use opml_nn::types::{Graph, Model, Node, NodeInput, Op, Source, TensorDesc};
-	let input = TensorDesc::i8(&[64], 1.0);
-	let mut prev = input.clone();
-	let mut nodes = Vec::new();
-	for (j, &len) in lens.iter().enumerate() {
-		let output = TensorDesc::i8(&[len], 1.0);
-		nodes.push(Node {
-			op: Op::Relu,
-			inputs: vec![NodeInput {
-				source: Source::Slot(j as u16),
-				desc: prev,
-			}],
-			output: output.clone(),
-		});
-		prev = output;
-	}
-	let model = Model {
-		graph: Graph { input, nodes },
-		weights: vec![],
-	};
+	let model = opml_nn::commit::shape_fixture(lens);
 	let c = opml_nn::commit::model_commitment(&model).unwrap();
 	let proof = opml_nn::commit::output_proof(&model).unwrap();
 	(H256(c), ShapeProof::from_proof(&proof))

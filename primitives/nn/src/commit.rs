@@ -225,6 +225,33 @@ pub struct OutputProof {
 	pub node_siblings: Vec<Hash>,
 }
 
+/// A graph of int8 ReLU nodes over a 64-element input, node `j` with `lens[j]` output
+/// elements, and no weights: not a model to run (a ReLU keeps its input's length), a
+/// fixture whose commitment output shapes are proven against (tests, benchmarks,
+/// opml-bench).
+pub fn shape_fixture(lens: &[u32]) -> Model {
+	use crate::types::{NodeInput, Op, Source};
+	let input = TensorDesc::i8(&[64], 1.0);
+	let mut prev = input.clone();
+	let mut nodes = Vec::with_capacity(lens.len());
+	for (j, &len) in lens.iter().enumerate() {
+		let output = TensorDesc::i8(&[len], 1.0);
+		nodes.push(Node {
+			op: Op::Relu,
+			inputs: alloc::vec![NodeInput {
+				source: Source::Slot(j as u16),
+				desc: prev,
+			}],
+			output: output.clone(),
+		});
+		prev = output;
+	}
+	Model {
+		graph: Graph { input, nodes },
+		weights: Vec::new(),
+	}
+}
+
 /// The [`OutputProof`] of `model` (what a provider sends with an output).
 pub fn output_proof(model: &Model) -> Result<OutputProof, MerkleError> {
 	let graph = &model.graph;

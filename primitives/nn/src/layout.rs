@@ -53,6 +53,9 @@ pub const ENV_BASE: u32 = ENV_REGION << (REGION_HEIGHT + 5);
 pub const OUTPUT_BASE: u32 = OUTPUT_REGION << (REGION_HEIGHT + 5);
 /// The guest's entry point (every state starts here, registers zero).
 pub const ENTRY: u32 = 0x0001_0000;
+/// Most VM steps one node may run: what every party's VM runs a node to, and what a
+/// handoff may claim on chain (docs/security.md H4).
+pub const MAX_NODE_STEPS: u64 = 1 << 34;
 /// Start of the guest's heap (grows up to [`HEAP_END`]).
 pub const HEAP_BASE: u32 = 0x0800_0000;
 /// End of the heap, start of the 16 MiB stack area.

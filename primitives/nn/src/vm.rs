@@ -89,7 +89,7 @@ pub struct Guest {
 }
 
 /// Default step limit for one node.
-pub const DEFAULT_MAX_STEPS: u64 = 1 << 34;
+pub const DEFAULT_MAX_STEPS: u64 = layout::MAX_NODE_STEPS;
 
 impl Guest {
 	/// The checked-in guest.

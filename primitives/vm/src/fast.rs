@@ -399,8 +399,15 @@ impl FastVm {
 	}
 }
 
+/// Most checkpoints a [`Trace`] keeps: beyond, it drops every other one and doubles its
+/// interval, so its memory does not grow with the steps of the run (a node of 10^9
+/// steps keeps the same number of machines as one of 10^6; docs/security.md H4).
+pub const MAX_CHECKPOINTS: usize = 256;
+
 /// A run with checkpoints every `interval` steps, for states and witnesses at any step
-/// without keeping the trace.
+/// without keeping the trace. At most [`MAX_CHECKPOINTS`] (+1) checkpoints are kept: a
+/// long run ends with a longer interval (a multiple of the one asked for), so a state
+/// costs at most `interval` steps of recomputation.
 pub struct Trace {
 	interval: u64,
 	checkpoints: Vec<FastVm>,
@@ -409,9 +416,22 @@ pub struct Trace {
 }
 
 impl Trace {
-	/// Run `vm` to completion (or `max_steps`), keeping a checkpoint every `interval` steps.
+	/// Run `vm` to completion (or `max_steps`), keeping a checkpoint every `interval`
+	/// steps (every `interval · 2^j` steps once more than [`MAX_CHECKPOINTS`] would be
+	/// kept).
 	pub fn record(vm: FastVm, interval: u64, max_steps: u64) -> Self {
-		let interval = interval.max(1);
+		Self::record_bounded(vm, interval, max_steps, MAX_CHECKPOINTS)
+	}
+
+	/// [`Self::record`] keeping at most `max_checkpoints` (at least 2) checkpoints.
+	pub fn record_bounded(
+		vm: FastVm,
+		interval: u64,
+		max_steps: u64,
+		max_checkpoints: usize,
+	) -> Self {
+		let mut interval = interval.max(1);
+		let max_checkpoints = max_checkpoints.max(2);
 		let mut vm = vm;
 		let mut checkpoints = vec![vm.clone()];
 		loop {
@@ -423,6 +443,16 @@ impl Trace {
 				break;
 			}
 			checkpoints.push(vm.clone());
+			if checkpoints.len() > max_checkpoints {
+				// keep the checkpoints at multiples of the doubled interval
+				let mut i = 0usize;
+				checkpoints.retain(|_| {
+					let keep = i % 2 == 0;
+					i += 1;
+					keep
+				});
+				interval = interval.saturating_mul(2);
+			}
 		}
 		let final_step = vm.cpu.step;
 		Trace {
@@ -430,6 +460,16 @@ impl Trace {
 			checkpoints,
 			final_step,
 		}
+	}
+
+	/// The interval between the checkpoints kept.
+	pub fn interval(&self) -> u64 {
+		self.interval
+	}
+
+	/// The number of checkpoints kept.
+	pub fn checkpoints(&self) -> usize {
+		self.checkpoints.len()
 	}
 
 	/// The machine at step `n` (a halted machine stays at its last step).

@@ -222,6 +222,31 @@ fn checkpoints_reproduce_states_and_witnesses() {
 	assert_eq!(trace.state_at(trace.final_step + 10), reference.state());
 }
 
+/// H4: a trace keeps a bounded number of checkpoints (thinning them as the run grows)
+/// and still reproduces every state and witness.
+#[test]
+fn a_bounded_trace_reproduces_states_and_witnesses() {
+	let vm = program(&sum_squares(50), 0x1000);
+	let full = Trace::record(vm.clone(), 1, 1_000_000);
+	for max in [2usize, 3, 5, 16] {
+		let trace = Trace::record_bounded(vm.clone(), 1, 1_000_000, max);
+		assert!(
+			trace.checkpoints() <= max,
+			"{} > {max}",
+			trace.checkpoints()
+		);
+		assert!(trace.interval().is_power_of_two());
+		assert_eq!(trace.final_step, full.final_step);
+		let mut reference = vm.clone();
+		for n in 0..trace.final_step {
+			let w = trace.witness_at(n);
+			assert_eq!(w.pre, reference.state(), "max {max}, step {n}");
+			reference.step();
+			assert_eq!(verify_step(&w).unwrap(), reference.state());
+		}
+	}
+}
+
 fn arb_state() -> impl Strategy<Value = (u32, [u32; 32], Vec<(u32, u32)>)> {
 	(
 		any::<u32>(),

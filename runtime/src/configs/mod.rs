@@ -328,6 +328,8 @@ impl pallet_opml_arbitration::Config for Runtime {
 	/// 16-ary dissection: 2 rounds over graph states, ≤ 8 for a 10^9-step node.
 	type Fanout = ConstU32<16>;
 	type MinChallengeBond = ConstU128<{ 10 * crate::UNIT }>;
+	/// The worker's VM runs a node to at most 2^34 steps (H4).
+	type MaxNodeSteps = ConstU64<{ opml_nn::layout::MAX_NODE_STEPS }>;
 	/// 5 minutes per side (the worker answers within a block or two per move).
 	type ClockBudget = ConstU32<{ 5 * crate::MINUTES }>;
 	type WinnerShare = ArbitrationWinnerShare;
