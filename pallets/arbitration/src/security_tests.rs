@@ -481,7 +481,7 @@ fn m1_a_garbage_reveal_is_no_free_veto() {
 				(order[0], order[1]),
 				"the first class in pool order defends"
 			);
-			let (loser, _, ..) = if sybil_first {
+			let (loser, ..) = if sybil_first {
 				drive(g, (sybil, &liar), (good_one, &honest), None)
 			} else {
 				drive(g, (good_one, &honest), (sybil, &liar), None)

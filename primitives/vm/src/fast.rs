@@ -447,7 +447,7 @@ impl Trace {
 				// keep the checkpoints at multiples of the doubled interval
 				let mut i = 0usize;
 				checkpoints.retain(|_| {
-					let keep = i % 2 == 0;
+					let keep = i.is_multiple_of(2);
 					i += 1;
 					keep
 				});
