@@ -510,6 +510,19 @@ fn m1_a_garbage_reveal_is_no_free_veto() {
 	}
 }
 
+/// `t`'s result was elected by every one of `ps`, and none of them lost any bond.
+fn assert_elected_by_all_unpunished(t: TaskId, ps: &[u64]) {
+	let votes = ps.len() as u32;
+	assert!(System::events().iter().any(|r| matches!(
+		r.event,
+		RuntimeEvent::Submissions(pallet_opml_submissions::Event::ResultElected { task, votes: v, .. })
+			if task == t && v == votes
+	)));
+	for p in ps {
+		assert_eq!(provider_bond(*p), 1_000, "provider {p} lost bond");
+	}
+}
+
 /// Fill the current block's `Normal` class: no room for a move or a reveal (H3).
 pub(crate) fn stuff() {
 	use frame_support::{dispatch::DispatchClass, traits::Get};
@@ -614,14 +627,7 @@ fn h3_a_stuffed_reveal_window_is_extended() {
 			));
 		}
 		run_to(extended.reveal_end);
-		assert!(System::events().iter().any(|r| matches!(
-			r.event,
-			RuntimeEvent::Submissions(pallet_opml_submissions::Event::ResultElected { task, votes: 3, .. })
-				if task == t
-		)));
-		for p in [10u64, 11, 12] {
-			assert_eq!(provider_bond(p), 1_000, "no reveal penalty for {p}");
-		}
+		assert_elected_by_all_unpunished(t, &[10, 11, 12]);
 	});
 }
 
@@ -652,14 +658,7 @@ fn h3_a_stuffed_commit_window_is_extended() {
 		assert!(moved.commit_end > first.commit_end);
 		assert_eq!(moved.instance, first.instance);
 		hand_in(t, &[(10, good), (11, good), (12, good)]);
-		assert!(System::events().iter().any(|r| matches!(
-			r.event,
-			RuntimeEvent::Submissions(pallet_opml_submissions::Event::ResultElected { task, votes: 3, .. })
-				if task == t
-		)));
-		for p in [10u64, 11, 12] {
-			assert_eq!(provider_bond(p), 1_000, "no deadline penalty for {p}");
-		}
+		assert_elected_by_all_unpunished(t, &[10, 11, 12]);
 	});
 }
 
@@ -713,14 +712,7 @@ fn m4_a_window_filled_by_reveals_lasts_until_they_fit() {
 			));
 		}
 		run_to(extended.reveal_end);
-		assert!(System::events().iter().any(|r| matches!(
-			r.event,
-			RuntimeEvent::Submissions(pallet_opml_submissions::Event::ResultElected { task, votes: 3, .. })
-				if task == t
-		)));
-		for p in [10u64, 11, 12] {
-			assert_eq!(provider_bond(p), 1_000, "no reveal penalty for {p}");
-		}
+		assert_elected_by_all_unpunished(t, &[10, 11, 12]);
 	});
 }
 
