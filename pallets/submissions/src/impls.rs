@@ -368,6 +368,23 @@ impl<T: Config> Pallet<T> {
 			.max(Self::now().saturating_add(One::one()))
 	}
 
+	/// A pool whose reveal window is over: tallied, unless the window had full blocks
+	/// (H3), then extended.
+	fn tally_or_extend(task: TaskId, mut pool: PoolOf<T>) {
+		let extra = Self::shortfall(pool.commit_end, pool.reveal_end, T::RevealPeriod::get());
+		if extra.is_zero() {
+			return Self::tally(task, pool);
+		}
+		let end = Self::extended_end(pool.reveal_end, extra);
+		pool.reveal_end = end;
+		Pools::<T>::insert(task, pool);
+		Self::schedule(end, task, Action::Tally);
+		Self::deposit_event(Event::RevealExtended {
+			task,
+			reveal_end: end,
+		});
+	}
+
 	/// A pending result whose window is over and which has no open game: final, unless
 	/// its challenge window had full blocks (H3), then extended.
 	pub(crate) fn finalize_or_extend(task: TaskId, mut pool: PoolOf<T>) {
@@ -425,26 +442,9 @@ impl<T: Config> Pallet<T> {
 	fn run(task: TaskId, action: Action, block: BlockNumberFor<T>) {
 		match action {
 			Action::Tally => {
-				if let Some(mut pool) = Pools::<T>::get(task) {
+				if let Some(pool) = Pools::<T>::get(task) {
 					if matches!(pool.phase, Phase::Collecting) && block >= pool.reveal_end {
-						let extra = Self::shortfall(
-							pool.commit_end,
-							pool.reveal_end,
-							T::RevealPeriod::get(),
-						);
-						if extra.is_zero() {
-							Self::tally(task, pool);
-						} else {
-							// full blocks in the window: extend it (H3)
-							let end = Self::extended_end(pool.reveal_end, extra);
-							pool.reveal_end = end;
-							Pools::<T>::insert(task, pool);
-							Self::schedule(end, task, Action::Tally);
-							Self::deposit_event(Event::RevealExtended {
-								task,
-								reveal_end: end,
-							});
-						}
+						Self::tally_or_extend(task, pool);
 					}
 				}
 			}
