@@ -19,20 +19,25 @@ pub type AccountId = subxt::utils::AccountId32;
 pub fn shape_proof(
 	model: &opml_nn::Model,
 ) -> Result<api::runtime_types::pallet_opml_submissions::types::ShapeProof> {
-	use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
-	use subxt::utils::H256;
 	let p = opml_nn::commit::output_proof(model)
 		.map_err(|e| anyhow!("the model's output proof: {e:?}"))?;
+	Ok(shape_call(p))
+}
+
+/// An output shape proof in the form the chain's calls take.
+pub fn shape_call(
+	p: opml_nn::commit::OutputProof,
+) -> api::runtime_types::pallet_opml_submissions::types::ShapeProof {
+	use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+	use subxt::utils::H256;
 	let hashes = |v: Vec<[u8; 32]>| BoundedVec(v.into_iter().map(H256).collect());
-	Ok(
-		api::runtime_types::pallet_opml_submissions::types::ShapeProof {
-			graph_root: H256(p.graph_root),
-			graph_siblings: hashes(p.graph_siblings),
-			node: BoundedVec(p.node),
-			index: p.index,
-			node_siblings: hashes(p.node_siblings),
-		},
-	)
+	api::runtime_types::pallet_opml_submissions::types::ShapeProof {
+		graph_root: H256(p.graph_root),
+		graph_siblings: hashes(p.graph_siblings),
+		node: BoundedVec(p.node),
+		index: p.index,
+		node_siblings: hashes(p.node_siblings),
+	}
 }
 
 /// A connection and a signing account.

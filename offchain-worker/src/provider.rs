@@ -59,8 +59,16 @@ pub struct Provider {
 	engine: Engine,
 	faults: Faults,
 	audit: AuditPolicy,
-	/// Whether a model's output is a parameter vector (i32), by commitment.
-	param_outputs: std::sync::Mutex<std::collections::HashMap<[u8; 32], bool>>,
+	/// What we know of a model's output, by commitment (read from its file once).
+	outputs: std::sync::Mutex<std::collections::HashMap<[u8; 32], ModelOutput>>,
+}
+
+/// A model's output: whether it is a parameter vector (i32, revealed in chunks) and
+/// the proof of its shape that outputs are published with (M6).
+#[derive(Clone)]
+struct ModelOutput {
+	params: bool,
+	proof: opml_nn::commit::OutputProof,
 }
 
 impl Provider {
@@ -81,7 +89,7 @@ impl Provider {
 			engine,
 			faults,
 			audit,
-			param_outputs: Default::default(),
+			outputs: Default::default(),
 		})
 	}
 
@@ -306,7 +314,7 @@ impl Provider {
 		}
 		use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
 		let (_, siblings) = rec.output_proof.clone();
-		let shape = crate::chain::shape_proof(&self.files.model(&rec.model)?.model)?;
+		let shape = crate::chain::shape_call(self.model_output(&rec.model)?.proof);
 		let tx = api::transactions().submissions().publish_output(
 			task,
 			rec.output.clone(),
@@ -360,27 +368,35 @@ impl Provider {
 		if rec.output.len() > max_output as usize {
 			return Ok(true);
 		}
+		Ok(self.model_output(&rec.model)?.params)
+	}
+
+	/// What we know of `model`'s output (from its file, the first time).
+	fn model_output(&self, model: &[u8; 32]) -> Result<ModelOutput> {
 		let known = self
-			.param_outputs
+			.outputs
 			.lock()
 			.unwrap_or_else(|e| e.into_inner())
-			.get(&rec.model)
-			.copied();
+			.get(model)
+			.cloned();
 		if let Some(k) = known {
 			return Ok(k);
 		}
-		let model = self.files.model(&rec.model)?;
-		let params = model
-			.model
-			.graph
-			.nodes
-			.last()
-			.is_some_and(|n| n.output.dtype == opml_nn::types::DType::I32);
-		self.param_outputs
+		let m = self.files.model(model)?.model;
+		let out = ModelOutput {
+			params: m
+				.graph
+				.nodes
+				.last()
+				.is_some_and(|n| n.output.dtype == opml_nn::types::DType::I32),
+			proof: opml_nn::commit::output_proof(&m)
+				.map_err(|e| anyhow::anyhow!("the model's output proof: {e:?}"))?,
+		};
+		self.outputs
 			.lock()
 			.unwrap_or_else(|e| e.into_inner())
-			.insert(rec.model, params);
-		Ok(params)
+			.insert(*model, out.clone());
+		Ok(out)
 	}
 
 	/// Send the chunks of `rec`'s output from the first one the chain does not have
@@ -432,7 +448,7 @@ impl Provider {
 			.with_context(|| format!("{} chunks", chunks.len()))?;
 		use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
 		let (_, siblings) = rec.output_proof.clone();
-		let shape = crate::chain::shape_proof(&self.files.model(&rec.model)?.model)?;
+		let shape = crate::chain::shape_call(self.model_output(&rec.model)?.proof);
 		let tx = api::transactions().submissions().finish_reveal(
 			task,
 			rec.salt,
