@@ -14,8 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { findUnknownExtensions } from '@polkadot/types/extrinsic/signedExtensions';
-import { hexToU8a, u8aToHex, u8aToString } from '@polkadot/util';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { hexToU8a, stringToU8a, u8aConcat, u8aToHex, u8aToString } from '@polkadot/util';
+import { blake2AsU8a, cryptoWaitReady, randomAsU8a } from '@polkadot/util-crypto';
 
 import { startDevNode } from '../lib/node.mjs';
 
@@ -26,18 +26,27 @@ const PALLETS = { Providers: 10, Market: 11, Submissions: 12, Arbitration: 13 };
 /** Calls a dApp relies on (section -> methods). */
 const EXPECTED_CALLS = {
   providers: ['register', 'update', 'bondExtra', 'unbond', 'withdraw'],
-  market: ['registerModel', 'deregisterModel', 'submitTask', 'cancelTask', 'expire'],
+  market: ['registerModel', 'deregisterModel', 'submitTask', 'cancelTask', 'expire', 'commitSeed', 'revealSeed'],
   submissions: ['commit', 'reveal', 'publishOutput'],
   arbitration: ['challenge', 'oneStep', 'timeout'],
 };
 const EXPECTED_EVENTS = {
   providers: ['Registered'],
-  market: ['ModelRegistered', 'TaskSubmitted', 'RoundStarted', 'RoundCleared', 'TaskAssigned', 'TaskSettled'],
+  market: ['ModelRegistered', 'TaskSubmitted', 'RoundStarted', 'SeedRevealed', 'RoundSeeded', 'RoundCleared', 'TaskAssigned', 'TaskSettled'],
   submissions: [],
   arbitration: [],
 };
 
 const section = (name) => name[0].toLowerCase() + name.slice(1);
+
+/** A 16-byte domain tag of opml-primitives-core (ASCII, zero padded). */
+function tag(name) {
+  const t = new Uint8Array(16);
+  t.set(stringToU8a(name));
+  return t;
+}
+/** The commitment to a round-seed secret (opml_primitives_core::seed::commitment). */
+const seedCommitment = (secret) => blake2AsU8a(u8aConcat(tag('opml/seed-cmt'), secret), 256);
 const firstDoc = (docs) => (docs.find((d) => d.toString().trim() !== '') ?? '').toString().trim();
 
 /** `Market.TaskSubmitted { task: 0, requester: 5F…, … }` */
@@ -264,6 +273,18 @@ describe('OPML chain with plain @polkadot/api', { timeout: 240_000 }, () => {
     assert.deepEqual(await holds(api, bob.address), [{ reason: 'Providers.ProviderBond', amount: minBond }]);
   });
 
+  step('Bob commits to a round seed (market.commitSeed)', async () => {
+    // a round takes only the asks of providers committed to a seed secret, and each
+    // reveals it after the round's snapshot (docs/security.md H2)
+    state.secrets = [randomAsU8a(32), randomAsU8a(32)];
+    const tx = api.tx.market.commitSeed(seedCommitment(state.secrets[0]), 0);
+    const { events } = await send(api, 'market.commitSeed', tx, bob);
+    const ev = theEvent(events, api.events.market.SeedCommitted, 'market.commitSeed');
+    assert.equal(ev.data.who.toString(), bob.address);
+    const held = (await api.query.market.seedCommits(bob.address)).unwrap();
+    assert.equal(u8aToHex(held.commitment), u8aToHex(seedCommitment(state.secrets[0])));
+  });
+
   step('Alice registers the digits MLP (market.registerModel)', async () => {
     assert.ok(state.model !== undefined, 'no model id: an earlier step failed');
     const { commitment, programRoot, weight, metadata } = fixture.model;
@@ -348,11 +369,13 @@ describe('OPML chain with plain @polkadot/api', { timeout: 240_000 }, () => {
 
   step('the next auction round assigns the task to Bob (Market.TaskAssigned)', async () => {
     assert.ok(state.task !== undefined, 'no task: the submission step failed');
-    // Walk the finalized blocks after the submission until the task is assigned.
+    // Walk the finalized blocks after the submission until the task is assigned; when
+    // the round starts, Bob reveals his seed secret (and commits to the next).
     const seen = [];
     let assigned = null;
+    let revealed = false;
     for (let n = state.submittedAt + 1; !assigned; n++) {
-      assert.ok(n <= state.submittedAt + 20, `task ${state.task} not assigned within 20 blocks; events: ${seen.join('; ')}`);
+      assert.ok(n <= state.submittedAt + 40, `task ${state.task} not assigned within 40 blocks; events: ${seen.join('; ')}`);
       while ((await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber() < n) {
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -367,8 +390,15 @@ describe('OPML chain with plain @polkadot/api', { timeout: 240_000 }, () => {
         if (api.events.market.TaskAssigned.is(event) && event.data.task.toBigInt() === state.task) {
           assigned = { n, hash, event };
         }
+        if (api.events.market.RoundStarted.is(event) && !revealed) {
+          const tx = api.tx.market.revealSeed(event.data.round, state.secrets[0], seedCommitment(state.secrets[1]));
+          const { events } = await send(api, 'market.revealSeed', tx, bob);
+          theEvent(events, api.events.market.SeedRevealed, 'market.revealSeed');
+          revealed = true;
+        }
       }
     }
+    assert.ok(revealed, 'the task was assigned without a seed reveal');
     const { data } = assigned.event;
     assert.equal(data.providers.length, 1, 'expected one provider (redundancy 1)');
     const [who, payment] = data.providers[0];

@@ -40,13 +40,24 @@ pub fn shape_call(
 	}
 }
 
-/// A connection and a signing account.
+/// The node's legacy RPC methods (for the pool-aware next nonce).
+type Legacy = subxt::rpcs::LegacyRpcMethods<subxt::config::RpcConfigFor<PolkadotConfig>>;
+
+/// A connection and a signing account. Clones share one submission lock, so tasks of
+/// one daemon can submit concurrently: each transaction takes the account's next nonce
+/// counting those already in the node's pool.
 #[derive(Clone)]
 pub struct Client {
 	/// The connection.
 	pub api: OnlineClient<PolkadotConfig>,
 	/// The account that signs.
 	pub signer: Keypair,
+	/// Legacy RPC methods of the same node.
+	legacy: Legacy,
+	/// Held from taking a nonce until the transaction is in the pool.
+	submitting: std::sync::Arc<tokio::sync::Mutex<()>>,
+	/// Key material for the account's round-seed secrets, derived from its secret URI.
+	seed_key: [u8; 32],
 }
 
 /// One event of a finalized block: pallet, name and fields (as a dynamic value).
@@ -71,7 +82,34 @@ impl Client {
 			.with_context(|| format!("connecting to {url}"))?;
 		let uri = SecretUri::from_str(suri).map_err(|e| anyhow!("bad secret URI: {e}"))?;
 		let signer = Keypair::from_uri(&uri).map_err(|e| anyhow!("bad key: {e}"))?;
-		Ok(Client { api, signer })
+		let legacy = Legacy::new(
+			subxt::rpcs::RpcClient::from_insecure_url(url)
+				.await
+				.with_context(|| format!("connecting to {url}"))?,
+		);
+		let mut pre = b"opml/seed-key".to_vec();
+		pre.extend_from_slice(suri.as_bytes());
+		Ok(Client {
+			api,
+			signer,
+			legacy,
+			submitting: Default::default(),
+			seed_key: opml_primitives_core::hash::blake2_256(&pre),
+		})
+	}
+
+	/// Key material for the account's round-seed secrets (private: derived from the
+	/// secret URI).
+	pub fn seed_key(&self) -> &[u8; 32] {
+		&self.seed_key
+	}
+
+	/// The signing account's next nonce, counting its transactions in the node's pool.
+	async fn next_nonce(&self) -> Result<u64> {
+		self.legacy
+			.system_account_next_index(&self.account())
+			.await
+			.context("reading the account's next nonce")
 	}
 
 	/// [`Self::connect`], retrying every 2 s for up to `patience` while the node is not
@@ -132,11 +170,16 @@ impl Client {
 	) -> Result<(Vec<Event>, u64)> {
 		let started = std::time::Instant::now();
 		let at = self.api.at_current_block().await?;
-		let progress = at
-			.transactions()
-			.sign_and_submit_then_watch_default(tx, &self.signer)
-			.await
-			.with_context(|| format!("submitting {what}"))?;
+		let progress = {
+			let _pool = self.submitting.lock().await;
+			let params = subxt::config::PolkadotExtrinsicParamsBuilder::<PolkadotConfig>::new()
+				.nonce(self.next_nonce().await?)
+				.build();
+			at.transactions()
+				.sign_and_submit_then_watch(tx, &self.signer, params)
+				.await
+				.with_context(|| format!("submitting {what}"))?
+		};
 		let in_block = progress
 			.wait_for_finalized()
 			.await
@@ -172,8 +215,8 @@ impl Client {
 	/// Sign and submit `txs` with consecutive nonces without waiting in between (so
 	/// they can share blocks), then wait until each is finalized and succeeded, in
 	/// order, calling `done(i)` for each; stops at the first failure. For one account's
-	/// transactions that must go in order (the chunks of a reveal); nothing else may be
-	/// sent from the account meanwhile.
+	/// transactions that must go in order (the chunks of a reveal); the account's other
+	/// submissions wait until all of them are in the pool.
 	pub async fn submit_sequence<Call: subxt::tx::Payload>(
 		&self,
 		what: &str,
@@ -183,7 +226,8 @@ impl Client {
 		let started = std::time::Instant::now();
 		let at = self.api.at_current_block().await?;
 		let mut client = at.transactions();
-		let nonce = client.account_nonce(&self.account()).await?;
+		let pool = self.submitting.lock().await;
+		let nonce = self.next_nonce().await?;
 		let mut sent = Vec::with_capacity(txs.len());
 		for (i, tx) in txs.iter().enumerate() {
 			let params = subxt::config::PolkadotExtrinsicParamsBuilder::<PolkadotConfig>::new()
@@ -195,6 +239,7 @@ impl Client {
 				.with_context(|| format!("submitting {what} {i}"))?;
 			sent.push(progress);
 		}
+		drop(pool);
 		for (i, progress) in sent.into_iter().enumerate() {
 			progress
 				.wait_for_finalized_success()

@@ -7,7 +7,8 @@
 //!   kernels, bit-identical to the CPU backend.
 //! - [`chain`]: the chain client (static API from `metadata.scale`, signer, submission).
 //! - [`compute`]: backend choice (`--backend gpu|cpu|auto`).
-//! - [`provider`]: the provider daemon; [`store`]: its persistent state.
+//! - [`provider`]: the provider daemon; [`store`]: its persistent state; [`seeds`]:
+//!   its round-seed commitments and reveals.
 //! - [`requester`]: register models, submit and watch tasks; [`models`]: model files.
 //! - [`verifier`]: the verifier daemon; [`game`]: playing dispute games.
 //! - [`payloads`]: chunked reveals and published outputs read from block bodies.
@@ -25,6 +26,7 @@ pub mod models;
 pub mod payloads;
 pub mod provider;
 pub mod requester;
+pub mod seeds;
 pub mod store;
 pub mod training;
 pub mod verifier;

@@ -1,4 +1,5 @@
-//! The provider daemon: registers and bonds, watches finalized blocks for its
+//! The provider daemon: registers and bonds, commits to and reveals its round seeds
+//! ([`crate::seeds`], in a task of its own), watches finalized blocks for its
 //! assignments, computes each task, commits and then reveals its result, publishes
 //! the output of its elected results, plays its games (defending its results, or
 //! proving a dissenting one), and carries out
@@ -131,6 +132,8 @@ impl Provider {
 	/// Follow finalized blocks forever: compute, commit, reveal; defend every game.
 	pub async fn run(&self) -> Result<()> {
 		tracing::info!(account = %self.me(), engine = %self.engine.describe(), "provider running");
+		// round seeds in their own task: a long computation must not miss a window
+		tokio::spawn(crate::seeds::Seeds::new(self.client.clone()).run());
 		let mut games = crate::game::Games::default();
 		for (game, task) in self.state.games()? {
 			self.defend(&mut games, game, task).await;

@@ -1,11 +1,11 @@
 //! The market and submissions on a real dev node: a provider bonds and registers
-//! capacity, a requester registers a model and submits a task with an escrowed
-//! valuation, the next auction round (every 5 blocks) assigns the task to the provider,
-//! which commits and then reveals its result; the result is elected, becomes final
+//! capacity and commits to a round seed, a requester registers a model and submits a
+//! task with an escrowed valuation, the next auction round waits for the provider's
+//! seed reveal and assigns the task to it, which commits and then reveals its result; the result is elected, becomes final
 //! after the challenge window and the task is settled — all through signed extrinsics
 //! seen in finalized blocks.
 
-use opml_primitives_core::commitment::result_commitment;
+use opml_primitives_core::{commitment::result_commitment, seed};
 use opml_tests::Node;
 use std::time::{Duration, Instant};
 use subxt::{dynamic::Value, ext::scale_value::At, OnlineClient, PolkadotConfig};
@@ -97,6 +97,22 @@ async fn a_task_is_auctioned_committed_revealed_and_settled() {
 		ev.iter().any(|e| e.0 == "Providers" && e.1 == "Registered"),
 		"{ev:?}"
 	);
+	// Bob commits to a round-seed secret: rounds take only committed providers' asks
+	// (docs/security.md H2)
+	let secret = |i: u32| seed::derive_secret(b"bob's seed key", i);
+	let commit_seed = subxt::dynamic::tx(
+		"Market",
+		"commit_seed",
+		vec![
+			Value::from_bytes(seed::commitment(&secret(0))),
+			Value::u128(0),
+		],
+	);
+	let ev = submit(&api, &commit_seed, &dev::bob()).await;
+	assert!(
+		ev.iter().any(|e| e.0 == "Market" && e.1 == "SeedCommitted"),
+		"{ev:?}"
+	);
 
 	// Alice: model 0, then a task worth 5 UNIT (unit price 5 ≥ Bob's 1).
 	let model = subxt::dynamic::tx(
@@ -135,7 +151,31 @@ async fn a_task_is_auctioned_committed_revealed_and_settled() {
 	);
 	let mut next = api.at_current_block().await.unwrap().block_number();
 
-	// The next round (within 5 blocks) assigns it to Bob at the midpoint price 3 UNIT.
+	// The next round takes the task and Bob's ask; Bob reveals his secret (and
+	// commits to the next), the round is seeded and assigns the task to Bob at the
+	// midpoint price 3 UNIT.
+	let started = wait_event(&api, &mut next, "Market", "RoundStarted", 60).await;
+	let round = started.at("round").and_then(|x| x.as_u128()).unwrap();
+	let reveal_seed = subxt::dynamic::tx(
+		"Market",
+		"reveal_seed",
+		vec![
+			Value::u128(round),
+			Value::from_bytes(secret(0)),
+			Value::from_bytes(seed::commitment(&secret(1))),
+		],
+	);
+	let ev = submit(&api, &reveal_seed, &dev::bob()).await;
+	assert!(
+		ev.iter().any(|e| e.0 == "Market" && e.1 == "SeedRevealed"),
+		"{ev:?}"
+	);
+	let seeded = wait_event(&api, &mut next, "Market", "RoundSeeded", 60).await;
+	assert_eq!(
+		seeded.at("providers").and_then(|x| x.as_u128()),
+		Some(1),
+		"{seeded}"
+	);
 	let assigned = wait_event(&api, &mut next, "Market", "TaskAssigned", 60).await;
 	assert!(
 		assigned.to_string().contains(&(3 * UNIT).to_string()),

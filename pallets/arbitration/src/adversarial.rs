@@ -5,8 +5,8 @@
 //! requesters (shortest deadlines, cancellations), stalling challengers that dispute
 //! correct results and never move, one honest verifier, random tasks and re-auctions,
 //! and block stuffing: bursts of up to 30 full blocks in which no honest commit, reveal,
-//! game move or challenge gets in (the attackers' own calls, timeouts included, still
-//! do).
+//! seed reveal, game move or challenge gets in (the attackers' own calls, timeouts
+//! included, still do). Round seeds (H2): Sybils withhold their secret now and then.
 //! After every block it checks:
 //!
 //! - every pallet's `try_state`;
@@ -75,6 +75,8 @@ struct Sim<'a> {
 	stuff_rate: u64,
 	/// Blocks of the current burst left (this block is full while > 0).
 	stuffing: u64,
+	/// Whether the last block was stuffed.
+	stuffed_last: bool,
 	stats: Stats,
 }
 
@@ -92,6 +94,8 @@ struct Stats {
 	deadlines_missed: u64,
 	stuffed_blocks: u64,
 	windows_extended: u64,
+	seeds_withheld: u64,
+	seed_windows_extended: u64,
 }
 
 impl<'a> Sim<'a> {
@@ -111,12 +115,19 @@ impl<'a> Sim<'a> {
 		HONEST.contains(&who) || who == VERIFIER
 	}
 
-	/// Block stuffing (H3): a burst of 1..=30 full blocks starts now and then; the
+	/// Block stuffing (H3): a burst of 1..=30 full blocks starts now and then (not in
+	/// the block right after one: a run of full blocks longer than the mock's
+	/// `MaxWindowExtension`, 50, is the documented residual, not simulated); the
 	/// current block is filled while one lasts.
 	fn stuff(&mut self) {
-		if self.stuffing == 0 && self.stuff_rate > 0 && self.chance(self.stuff_rate) {
+		if self.stuffing == 0
+			&& !self.stuffed_last
+			&& self.stuff_rate > 0
+			&& self.chance(self.stuff_rate)
+		{
 			self.stuffing = 1 + self.rng.next_u64() % 30;
 		}
+		self.stuffed_last = self.stuffing > 0;
 		if self.stuffing > 0 {
 			crate::security_tests::stuff();
 			self.stats.stuffed_blocks += 1;
@@ -335,6 +346,25 @@ impl<'a> Sim<'a> {
 		}
 	}
 
+	/// Round seeds (H2): honest providers commit and reveal unless the block is
+	/// stuffed; a Sybil withholds its secret in about one round in six (steering the
+	/// seed, or griefing the round: it pays `SeedPenalty` each time) and gets its calls
+	/// in whatever the block.
+	fn seeds(&mut self) {
+		let stuffed = self.stuffing > 0;
+		let round = pallet_opml_market::CurrentRound::<Test>::get().map(|r| r.index);
+		let sim_seed = self.seed;
+		let sybils = &self.sybils;
+		Market::honest_seed_moves(|w| {
+			if sybils.contains_key(w) {
+				let h = sp_io::hashing::blake2_256(&codec::Encode::encode(&(sim_seed, round, *w)));
+				!h[0].is_multiple_of(6)
+			} else {
+				!stuffed
+			}
+		});
+	}
+
 	/// The invariants after a block.
 	fn check(&mut self) {
 		// progress is measured in blocks with room: stuffing stops the clocks (H3)
@@ -372,6 +402,12 @@ impl<'a> Sim<'a> {
 				}
 				RuntimeEvent::Market(pallet_opml_market::Event::DeadlineMissed { .. }) => {
 					self.stats.deadlines_missed += 1
+				}
+				RuntimeEvent::Market(pallet_opml_market::Event::SeedWithheld { .. }) => {
+					self.stats.seeds_withheld += 1
+				}
+				RuntimeEvent::Market(pallet_opml_market::Event::SeedRevealExtended { .. }) => {
+					self.stats.seed_windows_extended += 1
 				}
 				RuntimeEvent::Submissions(S::ResultFinal { .. }) => self.stats.final_results += 1,
 				RuntimeEvent::Submissions(S::ResultOverturned { .. }) => self.stats.overturned += 1,
@@ -477,11 +513,14 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 			issuance: Balances::total_issuance(),
 			stuff_rate: [0, 2, 5][(rng_pick % 3) as usize],
 			stuffing: 0,
+			stuffed_last: false,
 			stats: Stats::default(),
 		};
+		crate::mock::MANUAL_SEEDS.with(|m| m.set(true));
 		for _ in 0..blocks {
 			run_to(System::block_number() + 1);
 			sim.stuff();
+			sim.seeds();
 			sim.submit();
 			sim.hand_in();
 			sim.challenge();
@@ -501,6 +540,8 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 		stats.deadlines_missed += s.deadlines_missed;
 		stats.stuffed_blocks += s.stuffed_blocks;
 		stats.windows_extended += s.windows_extended;
+		stats.seeds_withheld += s.seeds_withheld;
+		stats.seed_windows_extended += s.seed_windows_extended;
 	});
 }
 
@@ -536,6 +577,7 @@ fn adversarial_runs(half: u64) {
 		assert!(stats.overturned > 0 && stats.defences_passed > 0 && stats.final_results > 0);
 		assert!(stats.games_resolved > 0 && stats.sybils_banned > 0);
 		assert!(stats.stuffed_blocks > 0 && stats.windows_extended > 0);
+		assert!(stats.seeds_withheld > 0 && stats.seed_windows_extended > 0);
 	}
 }
 

@@ -72,7 +72,7 @@ impl pallet_opml_market::Config for Test {
 	type MaxProviders = ConstU32<16>;
 	type MaxTaskTypes = ConstU32<4>;
 	type MaxRedundancy = ConstU32<8>;
-	type AuctionPeriod = ConstU64<5>;
+	type AuctionPeriod = ConstU64<4>; // a round starts at 4, 8, …; seeded and cleared a block later
 	type MaxTasksPerBlock = ConstU32<64>;
 	type MaxDeadlinesPerBlock = ConstU32<8>;
 	type MinDeadline = ConstU64<2>;
@@ -82,6 +82,8 @@ impl pallet_opml_market::Config for Test {
 	type BookDeposit = ConstU64<0>;
 	type GuestPrograms = frame_support::traits::Everything;
 	type DeadlinePenalty = ConstU64<30>;
+	type SeedRevealPeriod = ConstU64<3>;
+	type SeedPenalty = ConstU64<20>;
 	type ReauctionRaise = Raise;
 	type Pricing = Pricing;
 	type SurplusDestination = NoDestination;
@@ -172,6 +174,11 @@ pub fn test(f: impl FnOnce()) {
 	});
 }
 
+thread_local! {
+	/// Whether the test makes the providers' seed moves itself (the simulation).
+	pub static MANUAL_SEEDS: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
 /// Advance to block `n`, running the hooks in runtime order.
 pub fn run_to(n: u64) {
 	while System::block_number() < n {
@@ -180,8 +187,17 @@ pub fn run_to(n: u64) {
 		frame_system::BlockWeight::<Test>::kill();
 		frame_system::BlockSize::<Test>::kill();
 		let b = System::block_number() + 1;
+		// providers' seed moves for the market's rounds, as honest daemons make them
+		// (unless the test makes them itself)
+		let auto = !MANUAL_SEEDS.with(|m| m.get());
+		if auto {
+			Market::honest_seed_moves(|_| true);
+		}
 		System::set_block_number(b);
 		Market::on_initialize(b);
+		if auto {
+			Market::honest_seed_moves(|_| true);
+		}
 		Submissions::on_initialize(b);
 		Arbitration::on_initialize(b);
 	}

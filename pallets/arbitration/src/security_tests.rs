@@ -76,7 +76,8 @@ fn c1_a_stale_game_cannot_touch_the_next_pool() {
 		for p in 20..23 {
 			register(p, m, 1_000, 1);
 		}
-		let next_round = (System::block_number() / 5 + 1) * 5;
+		// the next round starts at a multiple of 4 and is seeded and cleared a block later
+		let next_round = (System::block_number() / 4 + 1) * 4 + 1;
 		run_to(next_round);
 		let first_instance = Games::<Test>::get(stale[0]).unwrap().instance;
 		assert!(pool(t).unwrap().instance > first_instance);
@@ -295,7 +296,8 @@ fn c4_a_self_slashed_provider_gains_nothing_and_is_not_eligible() {
 		assert_eq!(total(p), before - 90, "the slash is not paid back to p");
 		// an honest provider of the same model gets the re-auctioned tasks
 		register(21, 0, 1_000, 1);
-		run_to(10);
+		// the round of block 12 (the first with 21's ask), cleared at 13
+		run_to(13);
 		let assigned_to = |who: u64| {
 			(0..3).any(|t| {
 				matches!(

@@ -62,16 +62,52 @@ fn task<T: Config>(who: &T::AccountId, m: ModelId, r: u8) -> TaskId {
 fn providers<T: Config>(m: ModelId, p: u32) {
 	for i in 0..p {
 		let who: T::AccountId = account("provider", i, 0);
-		T::Providers::register_for_benchmark(
-			&who,
-			vec![Capacity {
-				task_type: m,
-				units: 1_000_000,
-			}],
-			(1 + i).into(),
-		)
-		.expect("provider registers");
+		provider::<T>(&who, m, 1 + i);
 	}
+}
+
+/// The secret of the benchmarks' seed commitments.
+fn secret() -> H256 {
+	H256::repeat_byte(9)
+}
+
+/// Register `who` with capacity for `m` and commit it to [`secret`].
+fn provider<T: Config>(who: &T::AccountId, m: ModelId, cost: u32) {
+	T::Providers::register_for_benchmark(
+		who,
+		vec![Capacity {
+			task_type: m,
+			units: 1_000_000,
+		}],
+		cost.into(),
+	)
+	.expect("provider registers");
+	crate::pallet::SeedCommits::<T>::insert(
+		who,
+		SeedCommit {
+			commitment: seed_commitment(&secret()),
+			index: 0,
+		},
+	);
+}
+
+/// Mark every ask of the round revealing seeds as revealed (what `reveal_seed` calls
+/// would have done).
+fn reveal_all<T: Config>() {
+	CurrentRound::<T>::mutate(|r| {
+		if let Some(r) = r {
+			for a in r.asks.iter_mut() {
+				a.revealed = true;
+			}
+		}
+	});
+}
+
+/// Start a round, reveal every seed, seed and clear it (one block's worth).
+fn run_round<T: Config>() {
+	Market::<T>::step_round();
+	reveal_all::<T>();
+	Market::<T>::step_round();
 }
 
 #[benchmarks]
@@ -142,7 +178,7 @@ mod benchmarks {
 		for _ in 0..n {
 			task::<T>(&who, m, T::MaxRedundancy::get() as u8);
 		}
-		Market::<T>::step_round();
+		run_round::<T>();
 		let due = frame_system::Pallet::<T>::block_number() + T::MinDeadline::get();
 		frame_system::Pallet::<T>::set_block_number(due);
 		crate::pallet::DeadlineCursor::<T>::put(due);
@@ -163,11 +199,79 @@ mod benchmarks {
 		for _ in 0..t {
 			task::<T>(&who, m, 1);
 		}
+		// the snapshot and the step that seeds and clears the round, which the hook
+		// each charges `clear_round(t, p)`: measured together, an upper bound of both
+		#[block]
+		{
+			run_round::<T>();
+		}
+		assert!(CurrentRound::<T>::get().is_none() || t > T::MaxTasksPerBlock::get());
+	}
+
+	#[benchmark]
+	fn commit_seed() {
+		let m = model::<T>();
+		let who = funded_caller::<T>();
+		provider::<T>(&who, m, 1);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), H256::repeat_byte(3), 1);
+	}
+
+	#[benchmark]
+	fn reveal_seed() {
+		// the caller's ask is the last of a full round
+		let m = model::<T>();
+		providers::<T>(m, T::MaxProviders::get() - 1);
+		let who = funded_caller::<T>();
+		provider::<T>(&who, m, 1);
+		let requester = funded::<T>("requester", 0);
+		task::<T>(&requester, m, 1);
+		Market::<T>::step_round();
+		let round = CurrentRound::<T>::get().expect("a round revealing").index;
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(who.clone()),
+			round,
+			secret(),
+			H256::repeat_byte(4),
+		);
+		assert_eq!(
+			crate::pallet::SeedCommits::<T>::get(&who).map(|c| c.index),
+			Some(1)
+		);
+	}
+
+	#[benchmark]
+	fn forget_seed() {
+		let who: T::AccountId = account("gone", 0, 0);
+		crate::pallet::SeedCommits::<T>::insert(
+			&who,
+			SeedCommit {
+				commitment: H256::repeat_byte(3),
+				index: 0,
+			},
+		);
+		let caller = funded_caller::<T>();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), who.clone());
+		assert!(!crate::pallet::SeedCommits::<T>::contains_key(&who));
+	}
+
+	#[benchmark]
+	fn seed_round(p: Linear<1, { T::MaxProviders::get() }>) {
+		// every provider of the round withholds its secret: each is slashed
+		let m = model::<T>();
+		providers::<T>(m, p);
+		let who = funded::<T>("requester", 0);
+		task::<T>(&who, m, 1);
+		Market::<T>::step_round();
+		let end = frame_system::Pallet::<T>::block_number() + T::SeedRevealPeriod::get();
+		frame_system::Pallet::<T>::set_block_number(end);
 		#[block]
 		{
 			Market::<T>::step_round();
 		}
-		assert!(CurrentRound::<T>::get().is_none() || t > T::MaxTasksPerBlock::get());
+		assert!(CurrentRound::<T>::get().is_none());
 	}
 
 	impl_benchmark_test_suite!(Market, crate::mock::new_test_ext(), crate::mock::Test);

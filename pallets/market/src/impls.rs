@@ -14,9 +14,20 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use pallet_opml_providers::ProviderRegistry;
 use sp_core::H256;
 use sp_runtime::{
-	traits::{Saturating, UniqueSaturatedInto, Zero},
+	traits::{One, Saturating, UniqueSaturatedInto, Zero},
 	Perbill,
 };
+
+/// What a step of the round did, for the hook's weight.
+#[derive(Default)]
+pub(crate) struct RoundWork {
+	/// Bids read (0: nothing but the round's record).
+	pub tasks: u32,
+	/// Asks read.
+	pub providers: u32,
+	/// The reveal phase ended in this step, with this many providers withholding.
+	pub seeded: Option<u32>,
+}
 
 fn tie<E: Encode>(x: &E) -> [u8; 32] {
 	sp_io::hashing::blake2_256(&x.encode())
@@ -232,13 +243,17 @@ impl<T: Config> Pallet<T> {
 		let round_due = !period.is_zero() && (now % period).is_zero();
 		if CurrentRound::<T>::exists() || round_due {
 			// charged for the work done (the hook's weight is returned after it ran):
-			// an empty book costs one read, not a worst-case round
-			let (tasks, providers) = Self::step_round();
-			weight.saturating_accrue(if tasks == 0 {
+			// an empty book or a round waiting for seed reveals costs one read, not a
+			// worst-case round
+			let work = Self::step_round();
+			weight.saturating_accrue(if work.tasks == 0 {
 				T::DbWeight::get().reads(1)
 			} else {
-				T::WeightInfo::clear_round(tasks, providers.max(1))
+				T::WeightInfo::clear_round(work.tasks, work.providers.max(1))
 			});
+			if let Some(withheld) = work.seeded {
+				weight.saturating_accrue(T::WeightInfo::seed_round(withheld));
+			}
 		}
 		weight
 	}
@@ -276,15 +291,55 @@ impl<T: Config> Pallet<T> {
 	/// Returns the work's size for its weight, `(tasks, providers)` read: at most the
 	/// round's bids and asks (the benchmark `clear_round(t, p)` starts and clears a
 	/// whole round of `t` tasks and `p` providers in one step).
-	pub(crate) fn step_round() -> (u32, u32) {
+	pub(crate) fn step_round() -> RoundWork {
 		let mut round = match CurrentRound::<T>::get() {
 			Some(r) => r,
 			None => match Self::start_round() {
-				Ok(r) => r,
-				Err(work) => return work,
+				Ok(r) => {
+					// the asks are fixed: their providers reveal from the next block on
+					let work = RoundWork {
+						tasks: r.bids.len() as u32,
+						providers: r.asks.len() as u32,
+						seeded: None,
+					};
+					CurrentRound::<T>::put(r);
+					return work;
+				}
+				Err((tasks, providers)) => {
+					return RoundWork {
+						tasks,
+						providers,
+						seeded: None,
+					}
+				}
 			},
 		};
-		let work = (round.bids.len() as u32, round.asks.len() as u32);
+		let mut seeded = None;
+		if let RoundPhase::Revealing { start, until } = round.phase {
+			match Self::seed_round(&mut round, start, until) {
+				None => return RoundWork::default(),
+				Some(withheld) => seeded = Some(withheld),
+			}
+			if round.asks.is_empty() {
+				// nobody revealed: no trade this round (the tasks stay in the book)
+				CurrentRound::<T>::kill();
+				Self::deposit_event(Event::RoundCleared {
+					round: round.index,
+					assigned: 0,
+					surplus: Zero::zero(),
+				});
+				return RoundWork {
+					tasks: 0,
+					providers: 0,
+					seeded,
+				};
+			}
+		}
+		let work = RoundWork {
+			tasks: round.bids.len() as u32,
+			providers: round.asks.len() as u32,
+			seeded,
+		};
 		let (bids, asks) = Self::bids_asks(&round);
 		let mut c = auction::Clearing {
 			task_order: round.task_order.to_vec(),
@@ -416,6 +471,10 @@ impl<T: Config> Pallet<T> {
 			.into_iter()
 			.take(T::MaxProviders::get() as usize)
 		{
+			// only providers committed to a seed secret take part (H2)
+			let Some(seed) = SeedCommits::<T>::get(&who) else {
+				continue;
+			};
 			if let Some(o) = T::Providers::offer(&who) {
 				let capacity: Vec<(u32, u32)> =
 					o.capacity.iter().map(|c| (c.task_type, c.units)).collect();
@@ -426,6 +485,8 @@ impl<T: Config> Pallet<T> {
 					unit_cost: o.unit_cost,
 					power: o.power,
 					stake,
+					seed,
+					revealed: false,
 				});
 			}
 		}
@@ -436,7 +497,8 @@ impl<T: Config> Pallet<T> {
 			*c = c.saturating_add(1);
 			*c
 		});
-		let mut round = Round {
+		let until = now.saturating_add(T::SeedRevealPeriod::get());
+		let round = Round {
 			index,
 			bids: BoundedVec::truncate_from(bids),
 			asks: BoundedVec::truncate_from(asks),
@@ -446,17 +508,137 @@ impl<T: Config> Pallet<T> {
 			wins: Default::default(),
 			seed: <T::Randomness as frame_support::traits::Randomness<_, _>>::random(b"opml/seats")
 				.0,
+			mix: H256::zero(),
+			phase: RoundPhase::Revealing { start: now, until },
 		};
-		let (b, a) = Self::bids_asks(&round);
-		let c = auction::Clearing::new(&b, &a, round.seed.0);
-		round.task_order = BoundedVec::truncate_from(c.task_order);
-		round.provider_order = BoundedVec::truncate_from(c.provider_order);
 		Self::deposit_event(Event::RoundStarted {
 			round: index,
 			tasks: round.bids.len() as u32,
 			providers: round.asks.len() as u32,
+			until,
 		});
 		Ok(round)
+	}
+
+	/// A round revealing seeds, its window `start..until`: unless every provider
+	/// revealed, wait (`None`) until the window is over, extending it when it had full
+	/// blocks (H3). Then slash and drop the asks of providers that withheld their
+	/// secret, fix the seed and the clearing orders, and return how many withheld.
+	fn seed_round(
+		round: &mut RoundOf<T>,
+		start: BlockNumberFor<T>,
+		until: BlockNumberFor<T>,
+	) -> Option<u32> {
+		let now = frame_system::Pallet::<T>::block_number();
+		if !round.asks.iter().all(|a| a.revealed) {
+			if now < until {
+				return None;
+			}
+			let extra = T::Delivery::window_shortfall(start, until, T::SeedRevealPeriod::get());
+			if !extra.is_zero() {
+				let until = until
+					.saturating_add(extra)
+					.max(now.saturating_add(One::one()));
+				round.phase = RoundPhase::Revealing { start, until };
+				Self::deposit_event(Event::SeedRevealExtended {
+					round: round.index,
+					until,
+				});
+				CurrentRound::<T>::put(round.clone());
+				return None;
+			}
+		}
+		let mut withheld = 0u32;
+		let asks: Vec<_> = core::mem::take(&mut round.asks).into_iter().collect();
+		let mut kept = Vec::with_capacity(asks.len());
+		for a in asks {
+			if a.revealed {
+				kept.push(a);
+				continue;
+			}
+			withheld = withheld.saturating_add(1);
+			let penalty = T::Providers::slash(&a.who, T::SeedPenalty::get(), None, Perbill::zero());
+			SeedCommits::<T>::remove(&a.who);
+			Self::deposit_event(Event::SeedWithheld {
+				round: round.index,
+				who: a.who,
+				penalty,
+			});
+		}
+		round.asks = BoundedVec::truncate_from(kept);
+		round.seed = round_seed(&round.seed, &round.mix, round.index);
+		let (b, a) = Self::bids_asks(round);
+		let c = auction::Clearing::new(&b, &a, round.seed.0);
+		round.task_order = BoundedVec::truncate_from(c.task_order);
+		round.provider_order = BoundedVec::truncate_from(c.provider_order);
+		round.phase = RoundPhase::Clearing;
+		Self::deposit_event(Event::RoundSeeded {
+			round: round.index,
+			seed: round.seed,
+			providers: round.asks.len() as u32,
+		});
+		Some(withheld)
+	}
+
+	pub(crate) fn do_commit_seed(
+		who: T::AccountId,
+		commitment: H256,
+		index: u32,
+	) -> DispatchResult {
+		ensure!(!T::Providers::bond(&who).is_zero(), Error::<T>::NotProvider);
+		SeedCommits::<T>::insert(&who, SeedCommit { commitment, index });
+		Self::deposit_event(Event::SeedCommitted { who, index });
+		Ok(())
+	}
+
+	pub(crate) fn do_reveal_seed(
+		who: T::AccountId,
+		round_index: u32,
+		secret: H256,
+		next: H256,
+	) -> DispatchResult {
+		let mut round = CurrentRound::<T>::get().ok_or(Error::<T>::NotRevealing)?;
+		ensure!(
+			round.index == round_index && matches!(round.phase, RoundPhase::Revealing { .. }),
+			Error::<T>::NotRevealing
+		);
+		let ask = round
+			.asks
+			.iter_mut()
+			.find(|a| a.who == who)
+			.ok_or(Error::<T>::NotInRound)?;
+		ensure!(!ask.revealed, Error::<T>::AlreadyRevealed);
+		ensure!(
+			seed_commitment(&secret) == ask.seed.commitment,
+			Error::<T>::BadSecret
+		);
+		ask.revealed = true;
+		let index = ask.seed.index.saturating_add(1);
+		opml_primitives_core::seed::mix(&mut round.mix.0, &secret.0);
+		CurrentRound::<T>::put(round);
+		SeedCommits::<T>::insert(
+			&who,
+			SeedCommit {
+				commitment: next,
+				index,
+			},
+		);
+		Self::deposit_event(Event::SeedRevealed {
+			round: round_index,
+			who,
+		});
+		Ok(())
+	}
+
+	pub(crate) fn do_forget_seed(who: T::AccountId) -> DispatchResult {
+		ensure!(
+			SeedCommits::<T>::contains_key(&who),
+			Error::<T>::NoSeedCommit
+		);
+		ensure!(T::Providers::bond(&who).is_zero(), Error::<T>::StillBonded);
+		SeedCommits::<T>::remove(&who);
+		Self::deposit_event(Event::SeedForgotten { who });
+		Ok(())
 	}
 
 	/// Process up to `max` tasks whose deadline passed, oldest block first, skipping at
@@ -621,7 +803,8 @@ impl<T: Config> Pallet<T> {
 	/// Invariants: each account's escrow hold equals the valuations of its tasks; each
 	/// owner's deposit hold equals its models' deposits; open tasks are listed once and
 	/// are `Open`; assigned tasks have `redundancy` distinct providers and a price
-	/// within the valuation; a running round's capacities never exceed the offers.
+	/// within the valuation; a running round has one ask per provider, does not clear
+	/// before its seed is fixed, and clears only asks whose seed was revealed.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
@@ -689,6 +872,28 @@ impl<T: Config> Pallet<T> {
 				T::Currency::balance_on_hold(&HoldReason::ModelDeposit.into(), &who) == total,
 				"model deposit hold differs"
 			);
+		}
+		if let Some(r) = CurrentRound::<T>::get() {
+			let mut who: Vec<_> = r.asks.iter().map(|a| a.who.clone()).collect();
+			who.sort();
+			who.dedup();
+			ensure!(
+				who.len() == r.asks.len(),
+				"a provider asks twice in a round"
+			);
+			match r.phase {
+				RoundPhase::Revealing { start, until } => {
+					ensure!(
+						r.task_order.is_empty() && r.wins.is_empty() && r.cursor == 0,
+						"a round revealing seeds is clearing already"
+					);
+					ensure!(start <= until, "a seed window ends before it starts");
+				}
+				RoundPhase::Clearing => ensure!(
+					r.asks.iter().all(|a| a.revealed),
+					"a round clears with an ask whose seed was not revealed"
+				),
+			}
 		}
 		Ok(())
 	}
@@ -889,5 +1094,37 @@ impl<T: Config> TaskSubject for Pallet<T> {
 			program_root: t.program_root,
 			input_root,
 		})
+	}
+}
+
+/// Tests and simulations of other crates: what honest provider daemons do for round
+/// seeds (the worker does the same from its key).
+#[cfg(feature = "std")]
+impl<T: Config> Pallet<T> {
+	/// Every eligible provider for which `honest` holds commits to a seed if it has no
+	/// commitment, and reveals its secret for its ask in a round revealing seeds;
+	/// secrets are [`derive_seed_secret`] of the SCALE-encoded account id.
+	pub fn honest_seed_moves(honest: impl Fn(&T::AccountId) -> bool) {
+		for who in T::Providers::eligible() {
+			if honest(&who) && !SeedCommits::<T>::contains_key(&who) {
+				let secret = derive_seed_secret(&who.encode(), 0);
+				let _ = Self::do_commit_seed(who, seed_commitment(&secret), 0);
+			}
+		}
+		let Some(r) = CurrentRound::<T>::get() else {
+			return;
+		};
+		if !matches!(r.phase, RoundPhase::Revealing { .. }) {
+			return;
+		}
+		for a in r.asks.iter() {
+			if a.revealed || !honest(&a.who) {
+				continue;
+			}
+			let key = a.who.encode();
+			let secret = derive_seed_secret(&key, a.seed.index);
+			let next = seed_commitment(&derive_seed_secret(&key, a.seed.index.saturating_add(1)));
+			let _ = Self::do_reveal_seed(a.who.clone(), r.index, secret, next);
+		}
 	}
 }

@@ -22,6 +22,20 @@
 //! - [`Pallet::expire`]: signed, anyone — permissionless processing of deadlines
 //!   that the bounded hook left for later.
 //! - [`Pallet::decline`]: signed, an assigned provider that has not committed.
+//! - [`Pallet::commit_seed`], [`Pallet::reveal_seed`]: signed, a provider — the
+//!   round's seed beacon (below).
+//! - [`Pallet::forget_seed`]: signed, anyone — drops the seed commitment of an
+//!   account without a bond.
+//!
+//! ## Round seeds
+//! A round's seats are drawn from a seed nobody can choose (docs/security.md H2): the
+//! round takes the asks of eligible providers that committed to a secret
+//! ([`Pallet::commit_seed`]), then waits until each revealed it
+//! ([`Pallet::reveal_seed`]) or `SeedRevealPeriod` blocks with room passed. The seed
+//! hashes the runtime's randomness at the snapshot with the XOR of the secrets. A
+//! provider that does not reveal is slashed `SeedPenalty` and left out of the round:
+//! withholding is the only way to steer the seed, and each withheld bit costs a
+//! penalty and the withholder's seats.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -74,6 +88,7 @@ pub mod pallet {
 	pub type RoundOf<T> = Round<
 		<T as frame_system::Config>::AccountId,
 		BalanceOf<T>,
+		BlockNumberFor<T>,
 		<T as Config>::MaxOpenTasks,
 		<T as Config>::MaxProviders,
 		<T as Config>::MaxTaskTypes,
@@ -143,9 +158,20 @@ pub mod pallet {
 		/// Longest deadline.
 		#[pallet::constant]
 		type MaxDeadline: Get<BlockNumberFor<Self>>;
-		/// Randomness for the seat draws of a round (docs/security.md H2: parent-hash
-		/// randomness can be biased by the previous block's author).
+		/// Randomness mixed into each round's seed at its snapshot. On its own
+		/// parent-hash randomness could be biased by the previous block's author; the
+		/// providers' seed reveals make the seed unbiasable (docs/security.md H2).
 		type Randomness: frame_support::traits::Randomness<H256, BlockNumberFor<Self>>;
+		/// Blocks with room a round's providers have to reveal their seed secrets (the
+		/// phase ends early once every one did). It must cover a daemon's finality lag
+		/// and an inclusion, like `MinDeadline`.
+		#[pallet::constant]
+		type SeedRevealPeriod: Get<BlockNumberFor<Self>>;
+		/// Slash of a provider in a round that does not reveal its seed secret in time
+		/// (burned or sent to `SlashDestination`): the price of withholding a secret to
+		/// bias a round's seed (H2).
+		#[pallet::constant]
+		type SeedPenalty: Get<BalanceOf<Self>>;
 		/// Blocks an open task stays in the book unassigned before it expires.
 		#[pallet::constant]
 		type OpenTaskLifetime: Get<BlockNumberFor<Self>>;
@@ -204,6 +230,14 @@ pub mod pallet {
 	/// Number of rounds started.
 	#[pallet::storage]
 	pub type RoundCount<T> = StorageValue<_, u32, ValueQuery>;
+
+	/// Each provider's seed commitment: a round takes the asks of eligible providers
+	/// that have one, and each of them must open it in the round's reveal phase (H2).
+	/// One entry per account that bonded; [`Pallet::forget_seed`] removes the entry of
+	/// an account without a bond (anyone may call it).
+	#[pallet::storage]
+	pub type SeedCommits<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, SeedCommit, OptionQuery>;
 
 	/// Assigned tasks by the block their deadline passes. Not capped per block, so a
 	/// deadline is never dropped (H6); at most `MaxDeadlinesPerBlock` are processed per
@@ -267,7 +301,8 @@ pub mod pallet {
 			/// The book deposit burned.
 			burned: BalanceOf<T>,
 		},
-		/// An auction round started.
+		/// An auction round started: its bids and asks are fixed, and the providers of
+		/// the asks reveal their seed secrets ([`Pallet::reveal_seed`]) until `until`.
 		RoundStarted {
 			/// Round number.
 			round: u32,
@@ -275,6 +310,55 @@ pub mod pallet {
 			tasks: u32,
 			/// Provider asks.
 			providers: u32,
+			/// The reveal window's planned end (moved on when its blocks are full).
+			until: BlockNumberFor<T>,
+		},
+		/// A provider committed to a seed secret for the next round it takes part in.
+		SeedCommitted {
+			/// The provider.
+			who: T::AccountId,
+			/// The provider's counter of its secrets.
+			index: u32,
+		},
+		/// A provider of a round revealed its seed secret (and committed to its next).
+		SeedRevealed {
+			/// Round number.
+			round: u32,
+			/// The provider.
+			who: T::AccountId,
+		},
+		/// A provider of a round did not reveal its seed secret in time: it was
+		/// slashed, left out of the round, and its commitment dropped (it takes part in
+		/// rounds again once it commits anew).
+		SeedWithheld {
+			/// Round number.
+			round: u32,
+			/// The provider.
+			who: T::AccountId,
+			/// Amount slashed (burned or sent to `SlashDestination`).
+			penalty: BalanceOf<T>,
+		},
+		/// A round's seed is known: its tasks are cleared among the providers that
+		/// revealed.
+		RoundSeeded {
+			/// Round number.
+			round: u32,
+			/// The seed of the round's seat draws.
+			seed: H256,
+			/// Providers that revealed (the round's asks from now on).
+			providers: u32,
+		},
+		/// A round's seed reveal window had full blocks (H3): it now ends at `until`.
+		SeedRevealExtended {
+			/// Round number.
+			round: u32,
+			/// The window's new end.
+			until: BlockNumberFor<T>,
+		},
+		/// A seed commitment of an account without a bond was removed.
+		SeedForgotten {
+			/// The account.
+			who: T::AccountId,
 		},
 		/// A round finished clearing.
 		RoundCleared {
@@ -384,6 +468,20 @@ pub mod pallet {
 		AlreadyDelivered,
 		/// The provider already declined the task.
 		AlreadyDeclined,
+		/// Only a provider with a bond may commit to a seed.
+		NotProvider,
+		/// No round is revealing seeds, or it is another round.
+		NotRevealing,
+		/// The caller has no ask in the round.
+		NotInRound,
+		/// The caller revealed its seed secret for the round already.
+		AlreadyRevealed,
+		/// The secret does not open the commitment of the caller's ask.
+		BadSecret,
+		/// The account has no seed commitment.
+		NoSeedCommit,
+		/// The account still has a bond: its seed commitment stays.
+		StillBonded,
 	}
 
 	#[pallet::hooks]
@@ -395,6 +493,7 @@ pub mod pallet {
 		fn integrity_test() {
 			assert!(T::MaxTasksPerBlock::get() > 0 && T::MaxRedundancy::get() > 0);
 			assert!(T::MinDeadline::get() <= T::MaxDeadline::get());
+			assert!(!T::SeedRevealPeriod::get().is_zero());
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -511,6 +610,63 @@ pub mod pallet {
 		pub fn decline(origin: OriginFor<T>, task: TaskId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_decline(who, task)
+		}
+
+		/// Commit to a seed secret: `commitment = seed_commitment(secret)`
+		/// (`opml_primitives_core::seed::commitment`). The next round
+		/// the caller takes part in (every round takes the asks of eligible providers
+		/// with a commitment) makes it reveal `secret` in its reveal phase, or be
+		/// slashed `SeedPenalty` (docs/security.md H2). Replaces an earlier commitment;
+		/// a round already started keeps the one it took.
+		///
+		/// - `origin`: signed by a provider with a bond.
+		/// - `commitment`: the commitment to a 32-byte secret nobody else knows.
+		/// - `index`: the caller's own counter of its secrets (stored, not checked).
+		///
+		/// Emits [`Event::SeedCommitted`].
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::commit_seed())]
+		pub fn commit_seed(origin: OriginFor<T>, commitment: H256, index: u32) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_commit_seed(who, commitment, index)
+		}
+
+		/// Reveal the seed secret of the caller's ask in the round revealing seeds and
+		/// commit to the next one. The round's seed mixes every revealed secret, so it
+		/// is unknown until the last one is in; once every provider of the round
+		/// revealed, clearing starts in the next block.
+		///
+		/// - `origin`: signed by a provider with an unrevealed ask in the round.
+		/// - `round`: the round's number (as in [`Event::RoundStarted`]).
+		/// - `secret`: the secret whose commitment the ask holds.
+		/// - `next`: the commitment to the caller's next secret (its counter moves on
+		///   by one).
+		///
+		/// Emits [`Event::SeedRevealed`].
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::reveal_seed())]
+		pub fn reveal_seed(
+			origin: OriginFor<T>,
+			round: u32,
+			secret: H256,
+			next: H256,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_reveal_seed(who, round, secret, next)
+		}
+
+		/// Remove the seed commitment of an account that has no bond left (it
+		/// withdrew or was banned), so the map only grows with bonded accounts.
+		///
+		/// - `origin`: signed, any account.
+		/// - `who`: an account with a seed commitment and no bond.
+		///
+		/// Emits [`Event::SeedForgotten`].
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::forget_seed())]
+		pub fn forget_seed(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_forget_seed(who)
 		}
 	}
 }

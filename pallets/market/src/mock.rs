@@ -109,6 +109,8 @@ impl pallet_opml_market::Config for Test {
 	type BookDeposit = BookDeposit;
 	type GuestPrograms = AllowedProgram;
 	type DeadlinePenalty = ConstU64<30>;
+	type SeedRevealPeriod = ConstU64<3>;
+	type SeedPenalty = ConstU64<20>;
 	type ReauctionRaise = Raise;
 	type Pricing = Pricing;
 	type SurplusDestination = NoDestination;
@@ -132,6 +134,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	OpenTaskLifetime::set(1_000);
 	BookDeposit::set(0);
 	OnlyProgram::set(None);
+	SEED_SILENT.with(|s| s.borrow_mut().clear());
 	ext
 }
 
@@ -144,13 +147,23 @@ pub fn test(f: impl FnOnce()) {
 	});
 }
 
-/// Advance to block `n`, running the market's hook on each block.
+thread_local! {
+	/// Providers that do not make their seed moves (tests of the beacon).
+	pub static SEED_SILENT: RefCell<BTreeSet<u64>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// Advance to block `n`, running the market's hook on each block; providers (but
+/// those in [`SEED_SILENT`]) commit to and reveal their round seeds as honest daemons
+/// do, in every block before and after the hook.
 pub fn run_to(n: u64) {
 	use frame_support::traits::Hooks;
+	let honest = |w: &u64| SEED_SILENT.with(|s| !s.borrow().contains(w));
 	while System::block_number() < n {
 		let b = System::block_number() + 1;
+		Market::honest_seed_moves(honest);
 		System::set_block_number(b);
 		Market::on_initialize(b);
+		Market::honest_seed_moves(honest);
 	}
 }
 

@@ -4,7 +4,7 @@
 use crate::{
 	auction::Mode,
 	mock::*,
-	pallet::{CurrentRound, Event, HoldReason, Models, OpenTasks, Tasks},
+	pallet::{CurrentRound, Event, HoldReason, Models, OpenTasks, SeedCommits, Tasks},
 	types::*,
 	Error,
 };
@@ -192,7 +192,8 @@ fn a_round_assigns_tasks_to_distinct_cheap_enough_providers() {
 		provider(12, m, 100, 50); // too expensive for the task below
 		let t = submit(BOB, m, 4, 400, 2); // unit price 400 / (4·2) = 50 ... cost 50 ok
 		let t2 = submit(BOB, m, 4, 100, 2); // unit price 12.5: only the two cheap ones
-		run_to(5);
+									  // the round starts at 5; its providers reveal their seeds; it clears at 6
+		run_to(6);
 		let a = assigned(t);
 		assert_eq!(a.len(), 2);
 		let b = assigned(t2);
@@ -225,11 +226,11 @@ fn barred_providers_and_missing_capacity_get_nothing() {
 		use pallet_opml_providers::ProviderRegistry;
 		assert_ok!(Providers::begin_challenge(&11));
 		let t = submit(BOB, m, 5, 1_000, 1); // 10 has only 3 units, 11 is barred
-		run_to(5);
+		run_to(6);
 		assert!(assigned(t).is_empty());
 		assert_eq!(OpenTasks::<Test>::iter_keys().collect::<Vec<_>>(), vec![t]);
 		Providers::end_challenge(&11);
-		run_to(10);
+		run_to(11);
 		assert_eq!(assigned(t), vec![(11, (1_000 + 5) / 2)]);
 	});
 }
@@ -248,9 +249,10 @@ fn a_big_round_continues_over_several_blocks() {
 			Market::cancel_task(RuntimeOrigin::signed(BOB), tasks[0]),
 			Error::<Test>::NotCancellable
 		);
-		run_to(6);
-		assert!(CurrentRound::<Test>::get().is_some());
+		// seeded at 6, then 3 tasks per block: 6, 7, 8
 		run_to(7);
+		assert!(CurrentRound::<Test>::get().is_some());
+		run_to(8);
 		assert!(CurrentRound::<Test>::get().is_none());
 		assert!(tasks.iter().all(|&t| assigned(t).len() == 1));
 		MaxTasksPerBlock::set(64);
@@ -270,7 +272,7 @@ fn l4_a_provider_banned_during_a_round_is_not_assigned() {
 		run_to(5);
 		assert!(CurrentRound::<Test>::get().is_some());
 		<Providers as ProviderRegistry<u64>>::ban(&10, None, sp_runtime::Perbill::zero());
-		run_to(7);
+		run_to(8);
 		assert!(CurrentRound::<Test>::get().is_none());
 		assert!(tasks.iter().all(|&t| assigned(t).is_empty()));
 		assert!(tasks
@@ -287,13 +289,13 @@ fn a_missed_deadline_penalizes_and_reauctions_with_a_higher_valuation() {
 		provider(10, m, 100, 1);
 		provider(11, m, 100, 2);
 		let t = submit(BOB, m, 1, 100, 2);
-		run_to(5);
+		run_to(6);
 		assert_eq!(assigned(t).len(), 2);
 		deliver(t, 10); // 11 will miss
 		let bond11 = pallet_opml_providers::Providers::<Test>::get(11)
 			.unwrap()
 			.bond;
-		run_to(15); // due = 5 + 10
+		run_to(16); // due = 6 + 10
 		let e = events();
 		assert!(e.iter().any(|e| matches!(
 			e,
@@ -322,8 +324,13 @@ fn a_missed_deadline_penalizes_and_reauctions_with_a_higher_valuation() {
 				..
 			}
 		)));
-		// block 15 is also a round: the task was assigned again at once, due 25
-		assert!(matches!(task.status, TaskStatus::Assigned { due: 25, .. }));
+		// back in the book: the round of block 20 assigns it again (at 21, due 31)
+		assert_eq!(task.status, TaskStatus::Open);
+		run_to(21);
+		assert!(matches!(
+			Tasks::<Test>::get(t).unwrap().status,
+			TaskStatus::Assigned { due: 31, .. }
+		));
 		assert_eq!(assigned(t).len(), 2);
 	});
 }
@@ -336,10 +343,10 @@ fn delivered_tasks_are_not_penalized_and_settle() {
 		provider(10, m, 100, 1);
 		provider(11, m, 100, 3);
 		let t = submit(BOB, m, 2, 100, 2);
-		run_to(5);
+		run_to(6);
 		deliver(t, 10);
 		deliver(t, 11);
-		run_to(16);
+		run_to(17);
 		assert!(matches!(
 			Tasks::<Test>::get(t).unwrap().status,
 			TaskStatus::Assigned { .. }
@@ -371,7 +378,7 @@ fn reauction_after_a_lost_dispute() {
 		provider(10, m, 100, 1);
 		let t = submit(BOB, m, 1, 100, 1);
 		assert_noop!(Market::reauction(t), Error::<Test>::NotAssigned);
-		run_to(5);
+		run_to(6);
 		assert_ok!(Market::reauction(t));
 		let task = Tasks::<Test>::get(t).unwrap();
 		assert_eq!(
@@ -379,7 +386,7 @@ fn reauction_after_a_lost_dispute() {
 			(TaskStatus::Open, 1, 110)
 		);
 		// the stale deadline of the first assignment does not expire the new one
-		run_to(10);
+		run_to(11);
 		assert_eq!(assigned(t).len(), 1);
 		run_to(16);
 		assert!(matches!(
@@ -400,7 +407,7 @@ fn mcafee_mode_reduces_a_trade_and_keeps_a_surplus() {
 			.iter()
 			.map(|&v| submit(BOB, m, 1, v, 1))
 			.collect();
-		run_to(5);
+		run_to(6);
 		let won: Vec<TaskId> = ts
 			.iter()
 			.copied()
@@ -444,13 +451,13 @@ fn expire_is_permissionless_and_drains_the_backlog() {
 		let m = model(1);
 		provider(10, m, 1_000, 1);
 		let tasks: Vec<TaskId> = (0..20).map(|_| submit(BOB, m, 1, 100, 1)).collect();
-		run_to(5);
+		run_to(6);
 		assert!(tasks.iter().all(|&t| !assigned(t).is_empty()));
 		assert_noop!(
 			Market::expire(RuntimeOrigin::signed(3)),
 			Error::<Test>::NothingToExpire
 		);
-		run_to(15); // the hook processes 8 of 20
+		run_to(16); // the hook processes 8 of 20
 		assert_ok!(Market::expire(RuntimeOrigin::signed(3)));
 		assert_ok!(Market::expire(RuntimeOrigin::signed(3)));
 		assert!(tasks
@@ -466,7 +473,7 @@ fn the_deadline_cursor_skips_a_bounded_number_of_empty_blocks() {
 		let m = model(1);
 		provider(10, m, 100, 1);
 		let t = submit(BOB, m, 1, 100, 1);
-		run_to(5);
+		run_to(6);
 		let due = match Tasks::<Test>::get(t).unwrap().status {
 			TaskStatus::Assigned { due, .. } => due,
 			_ => unreachable!(),
@@ -474,18 +481,18 @@ fn the_deadline_cursor_skips_a_bounded_number_of_empty_blocks() {
 		// jump far ahead without running hooks: the cursor lags behind
 		System::set_block_number(200);
 		assert!(Deadlines::<Test>::iter_key_prefix(due).next().is_some());
-		// each call completes at most 4 × 8 + 1 blocks (the hook left the cursor at 6)
-		assert_eq!(DeadlineCursor::<Test>::get(), 6);
+		// each call completes at most 4 × 8 + 1 blocks (the hook left the cursor at 7)
+		assert_eq!(DeadlineCursor::<Test>::get(), 7);
 		assert_ok!(Market::expire(RuntimeOrigin::signed(3)));
-		assert_eq!(DeadlineCursor::<Test>::get(), 6 + 33);
-		assert!(due < 6 + 33);
+		assert_eq!(DeadlineCursor::<Test>::get(), 7 + 33);
+		assert!(due < 7 + 33);
 		assert_eq!(
 			Tasks::<Test>::get(t).unwrap().priority,
 			1,
 			"the deadline was processed"
 		);
 		assert_ok!(Market::expire(RuntimeOrigin::signed(3)));
-		assert_eq!(DeadlineCursor::<Test>::get(), 6 + 66);
+		assert_eq!(DeadlineCursor::<Test>::get(), 7 + 66);
 		for _ in 0..10 {
 			let _ = Market::expire(RuntimeOrigin::signed(3));
 		}
@@ -505,12 +512,12 @@ fn a_minority_missing_its_deadline_is_penalized_without_reauction() {
 			provider(p, m, 100, 1);
 		}
 		let t = submit(BOB, m, 1, 100, 3);
-		run_to(5);
+		run_to(6);
 		assert_eq!(assigned(t).len(), 3);
 		deliver(t, 10);
 		deliver(t, 11); // 12 misses; 2 of 3 is still a strict majority
 		let bob = Balances::free_balance(BOB);
-		run_to(15);
+		run_to(16);
 		assert!(events().iter().any(|e| matches!(
 			e,
 			Event::DeadlineMissed {
@@ -523,7 +530,7 @@ fn a_minority_missing_its_deadline_is_penalized_without_reauction() {
 			.iter()
 			.any(|e| matches!(e, Event::TaskReauctioned { .. })));
 		let task = Tasks::<Test>::get(t).unwrap();
-		assert!(matches!(task.status, TaskStatus::Assigned { due: 15, .. }));
+		assert!(matches!(task.status, TaskStatus::Assigned { due: 16, .. }));
 		assert_eq!((task.priority, task.valuation), (0, 100));
 		// the penalty is burned: the requester gains nothing from it (C3)
 		assert_eq!(Balances::free_balance(BOB), bob);
@@ -586,9 +593,24 @@ fn the_hook_is_charged_for_the_round_it_cleared_not_the_worst_case() {
 		provider(10, m, 100, 5);
 		submit(BOB, m, 1, 100, 1);
 		submit(BOB, m, 1, 100, 1);
+		Market::honest_seed_moves(|_| true);
+		// the snapshot reads exactly the book and the asks
 		System::set_block_number(10);
 		let w = Market::on_block(10);
 		assert!(w.ref_time() >= <() as WeightInfo>::clear_round(2, 1).ref_time());
+		assert!(w.ref_time() < worst.ref_time());
+		// waiting for the seed reveals: one read
+		System::set_block_number(11);
+		assert_eq!(Market::on_block(11), empty);
+		// seeding (nobody withheld) and clearing
+		Market::honest_seed_moves(|_| true);
+		System::set_block_number(12);
+		let w = Market::on_block(12);
+		assert!(
+			w.ref_time()
+				>= (<() as WeightInfo>::clear_round(2, 1) + <() as WeightInfo>::seed_round(0))
+					.ref_time()
+		);
 		assert!(w.ref_time() < worst.ref_time());
 		assert!(events()
 			.iter()
@@ -667,12 +689,238 @@ fn h5_open_tasks_expire_and_jamming_the_book_burns_deposits() {
 		// a task that is assigned gets its deposit back
 		let t = submit(BOB, m, 1, 100, 1);
 		assert_eq!(book(BOB), 5);
-		run_to(30);
+		run_to(31);
 		assert!(matches!(
 			Tasks::<Test>::get(t).unwrap().status,
 			TaskStatus::Assigned { .. }
 		));
 		assert_eq!(book(BOB), 0);
 		assert_eq!(Balances::free_balance(BOB), free - 15 - 100);
+	});
+}
+
+/// The round revealing seeds, if any: `(index, seed so far, every ask revealed)`.
+fn revealing() -> Option<(u32, H256, bool)> {
+	CurrentRound::<Test>::get().and_then(|r| match r.phase {
+		RoundPhase::Revealing { .. } => Some((r.index, r.seed, r.asks.iter().all(|a| a.revealed))),
+		RoundPhase::Clearing => None,
+	})
+}
+
+/// H2: a round's seats are drawn from a seed that mixes every provider's revealed
+/// secret into the snapshot's randomness: nobody knows it before the last reveal, the
+/// round waits for the reveals, and it clears as soon as every one is in.
+#[test]
+fn h2_a_round_seed_mixes_every_revealed_secret() {
+	test(|| {
+		let m = model(1);
+		for p in 10..13 {
+			provider(p, m, 100, 1);
+		}
+		let t = submit(BOB, m, 1, 100, 2);
+		// the providers commit (block 2); at 5 the round starts and waits for them
+		run_to(2);
+		SEED_SILENT.with(|s| s.borrow_mut().extend([10, 11, 12]));
+		run_to(5);
+		let (round, randomness, _) = revealing().expect("the round reveals seeds");
+		assert!(events().iter().any(|e| matches!(
+			e,
+			Event::RoundStarted {
+				providers: 3,
+				until: 8,
+				..
+			}
+		)));
+		run_to(7);
+		assert!(revealing().is_some(), "no reveal: the round waits");
+		assert!(assigned(t).is_empty());
+		// each reveals (and commits to its next secret)
+		let secret = |p: u64| derive_seed_secret(&codec::Encode::encode(&p), 0);
+		let next = |p: u64| seed_commitment(&derive_seed_secret(&codec::Encode::encode(&p), 1));
+		for p in 10..13 {
+			assert_ok!(Market::reveal_seed(
+				RuntimeOrigin::signed(p),
+				round,
+				secret(p),
+				next(p)
+			));
+			assert_eq!(
+				SeedCommits::<Test>::get(p),
+				Some(SeedCommit {
+					commitment: next(p),
+					index: 1
+				})
+			);
+		}
+		assert_eq!(revealing(), Some((round, randomness, true)));
+		// all in before the window's end (8): seeded and cleared at once
+		run_to(8);
+		let mix = (10..13).fold([0u8; 32], |mut m, p| {
+			for (a, b) in m.iter_mut().zip(secret(p).0) {
+				*a ^= b;
+			}
+			m
+		});
+		let seed = round_seed(&randomness, &H256(mix), round);
+		assert_ne!(seed, randomness);
+		assert!(events().contains(&Event::RoundSeeded {
+			round,
+			seed,
+			providers: 3
+		}));
+		assert_eq!(assigned(t).len(), 2);
+		// another secret of one provider gives another seed
+		let other = {
+			let mut m = mix;
+			m[0] ^= 1;
+			round_seed(&randomness, &H256(m), round)
+		};
+		assert_ne!(other, seed);
+	});
+}
+
+/// H2: withholding a secret (to steer the seed, or offline) costs `SeedPenalty` and
+/// the withholder's seats in the round; it takes part again once it commits anew.
+#[test]
+fn h2_withholding_a_seed_costs_the_penalty_and_the_seats() {
+	test(|| {
+		let m = model(1);
+		for p in 10..13 {
+			provider(p, m, 100, 1);
+		}
+		let tasks: Vec<TaskId> = (0..4).map(|_| submit(BOB, m, 1, 100, 2)).collect();
+		run_to(2);
+		assert!(SeedCommits::<Test>::get(12).is_some());
+		SEED_SILENT.with(|s| s.borrow_mut().insert(12));
+		let bond = |p: u64| {
+			pallet_opml_providers::Providers::<Test>::get(p)
+				.unwrap()
+				.bond
+		};
+		run_to(5);
+		assert!(revealing().is_some());
+		// the window (5..8) is over at 8: 12 is slashed and left out
+		run_to(7);
+		assert!(revealing().is_some(), "12 is still missing");
+		run_to(8);
+		assert!(events().iter().any(|e| matches!(
+			e,
+			Event::SeedWithheld {
+				who: 12,
+				penalty: 20,
+				..
+			}
+		)));
+		assert_eq!(bond(12), 1_000 - 20);
+		assert_eq!((bond(10), bond(11)), (1_000, 1_000));
+		assert!(SeedCommits::<Test>::get(12).is_none());
+		assert!(events()
+			.iter()
+			.any(|e| matches!(e, Event::RoundSeeded { providers: 2, .. })));
+		for &t in &tasks {
+			let mut who: Vec<u64> = assigned(t).iter().map(|p| p.0).collect();
+			who.sort();
+			assert_eq!(who, vec![10, 11], "no seat for the withholder");
+		}
+		// without a commitment 12 is in no round; committing again brings it back
+		let t = submit(BOB, m, 1, 100, 3);
+		run_to(11);
+		assert!(assigned(t).is_empty(), "two providers cannot serve r = 3");
+		SEED_SILENT.with(|s| s.borrow_mut().clear());
+		run_to(21);
+		assert_eq!(assigned(t).len(), 3);
+		assert_eq!(bond(12), 1_000 - 20, "slashed once");
+	});
+}
+
+/// H2: the seed calls refuse bad input and change nothing when they do.
+#[test]
+fn h2_seed_calls_refuse_bad_input() {
+	use pallet_opml_providers::ProviderRegistry;
+	test(|| {
+		let m = model(1);
+		provider(10, m, 100, 1);
+		provider(11, m, 100, 1);
+		// only a provider with a bond commits
+		assert_noop!(
+			Market::commit_seed(RuntimeOrigin::signed(BOB), H256::repeat_byte(1), 0),
+			Error::<Test>::NotProvider
+		);
+		let secret = H256::repeat_byte(5);
+		assert_ok!(Market::commit_seed(
+			RuntimeOrigin::signed(10),
+			seed_commitment(&secret),
+			7
+		));
+		assert!(events().contains(&Event::SeedCommitted { who: 10, index: 7 }));
+		// no round
+		assert_noop!(
+			Market::reveal_seed(RuntimeOrigin::signed(10), 1, secret, H256::zero()),
+			Error::<Test>::NotRevealing
+		);
+		submit(BOB, m, 1, 100, 1);
+		SEED_SILENT.with(|s| s.borrow_mut().extend([10, 11]));
+		assert_ok!(Market::commit_seed(
+			RuntimeOrigin::signed(11),
+			seed_commitment(&H256::repeat_byte(6)),
+			0
+		));
+		run_to(5);
+		let (round, ..) = revealing().unwrap();
+		// another round, not in the round, a wrong secret
+		assert_noop!(
+			Market::reveal_seed(RuntimeOrigin::signed(10), round + 1, secret, H256::zero()),
+			Error::<Test>::NotRevealing
+		);
+		assert_noop!(
+			Market::reveal_seed(RuntimeOrigin::signed(BOB), round, secret, H256::zero()),
+			Error::<Test>::NotInRound
+		);
+		assert_noop!(
+			Market::reveal_seed(
+				RuntimeOrigin::signed(10),
+				round,
+				H256::repeat_byte(6),
+				H256::zero()
+			),
+			Error::<Test>::BadSecret
+		);
+		// a commitment replaced after the snapshot does not change the round's
+		assert_ok!(Market::commit_seed(
+			RuntimeOrigin::signed(10),
+			H256::repeat_byte(8),
+			9
+		));
+		assert_ok!(Market::reveal_seed(
+			RuntimeOrigin::signed(10),
+			round,
+			secret,
+			H256::repeat_byte(3)
+		));
+		assert_eq!(
+			SeedCommits::<Test>::get(10),
+			Some(SeedCommit {
+				commitment: H256::repeat_byte(3),
+				index: 8
+			})
+		);
+		assert_noop!(
+			Market::reveal_seed(RuntimeOrigin::signed(10), round, secret, H256::zero()),
+			Error::<Test>::AlreadyRevealed
+		);
+		// forgetting: only the commitment of an account without a bond
+		assert_noop!(
+			Market::forget_seed(RuntimeOrigin::signed(BOB), 10),
+			Error::<Test>::StillBonded
+		);
+		assert_noop!(
+			Market::forget_seed(RuntimeOrigin::signed(BOB), BOB),
+			Error::<Test>::NoSeedCommit
+		);
+		<Providers as ProviderRegistry<u64>>::ban(&10, None, sp_runtime::Perbill::zero());
+		assert_eq!(Providers::bond(&10), 0);
+		assert_ok!(Market::forget_seed(RuntimeOrigin::signed(BOB), 10));
+		assert!(SeedCommits::<Test>::get(10).is_none());
+		assert!(events().contains(&Event::SeedForgotten { who: 10 }));
 	});
 }

@@ -226,6 +226,82 @@ pub struct AskRecord<
 	pub power: u32,
 	/// Its bond at the snapshot: its weight in the round's seat draws.
 	pub stake: Balance,
+	/// The seed commitment it must open in the round's reveal phase (H2).
+	pub seed: SeedCommit,
+	/// Whether it opened the commitment.
+	pub revealed: bool,
+}
+
+/// A provider's seed commitment ([`crate::pallet::SeedCommits`]): the hash of a
+/// secret it reveals in the next round it takes part in (docs/security.md H2).
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct SeedCommit {
+	/// [`seed_commitment`] of the secret.
+	pub commitment: H256,
+	/// The provider's own counter of its secrets (for a daemon that derives its
+	/// secrets from its key: which one this is); not interpreted on chain, except that
+	/// a reveal moves it on by one.
+	pub index: u32,
+}
+
+/// Where a round is.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum RoundPhase<BlockNumber> {
+	/// The asks are fixed; their providers open their seed commitments until every
+	/// one did or the window `start..until` had `SeedRevealPeriod` blocks with room.
+	Revealing {
+		/// First block of the window.
+		start: BlockNumber,
+		/// The window's end (moved on when blocks of it were full: H3).
+		until: BlockNumber,
+	},
+	/// The seed is known; tasks are cleared, `MaxTasksPerBlock` per block.
+	Clearing,
+}
+
+/// The commitment a seed reveal opens ([`opml_primitives_core::seed::commitment`]).
+pub fn seed_commitment(secret: &H256) -> H256 {
+	H256(opml_primitives_core::seed::commitment(&secret.0))
+}
+
+/// Secret `index` of private `key` material, as the worker (and the tests' honest
+/// providers) make their seed secrets without storing them
+/// ([`opml_primitives_core::seed::derive_secret`]).
+pub fn derive_seed_secret(key: &[u8], index: u32) -> H256 {
+	H256(opml_primitives_core::seed::derive_secret(key, index))
+}
+
+/// The seed of round `index`: the runtime's randomness at the snapshot mixed with the
+/// XOR of every revealed secret ([`opml_primitives_core::seed::round_seed`]). Unknown
+/// until the last secret is revealed; a revealer can only withhold, at `SeedPenalty`.
+pub fn round_seed(randomness: &H256, mix: &H256, index: u32) -> H256 {
+	H256(opml_primitives_core::seed::round_seed(
+		&randomness.0,
+		&mix.0,
+		index,
+	))
 }
 
 /// An auction round in progress (cleared over as many blocks as it needs).
@@ -244,6 +320,7 @@ pub struct AskRecord<
 pub struct Round<
 	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
 	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
 	MaxTasks: Get<u32>,
 	MaxProviders: Get<u32>,
 	MaxTypes: Get<u32>,
@@ -263,8 +340,13 @@ pub struct Round<
 	pub cursor: u32,
 	/// Tentative wins: bid index and ask indices.
 	pub wins: BoundedVec<(u32, BoundedVec<u32, MaxR>), MaxTasks>,
-	/// The seed of the round's seat draws (the runtime's randomness at the snapshot).
+	/// While revealing: the runtime's randomness at the snapshot; then the seed of
+	/// the round's seat draws ([`round_seed`] of it and [`Self::mix`]).
 	pub seed: H256,
+	/// XOR of the secrets revealed so far.
+	pub mix: H256,
+	/// Revealing seeds or clearing.
+	pub phase: RoundPhase<BlockNumber>,
 }
 
 /// What the submissions pallet tells the market (implemented by this pallet).
@@ -345,6 +427,15 @@ pub trait DeliveryCheck<AccountId, BlockNumber> {
 		_end: BlockNumber,
 		_period: BlockNumber,
 	) -> BlockNumber
+	where
+		BlockNumber: Default,
+	{
+		BlockNumber::default()
+	}
+	/// The blocks to add to the window `start..end`, planned as `period` blocks, so
+	/// that it has `period` blocks with room (H3; within the submissions pallet's
+	/// `MaxWindowExtension`); 0 when it had them. For a round's seed reveal window.
+	fn window_shortfall(_start: BlockNumber, _end: BlockNumber, _period: BlockNumber) -> BlockNumber
 	where
 		BlockNumber: Default,
 	{

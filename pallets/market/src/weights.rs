@@ -45,6 +45,10 @@ pub trait WeightInfo {
 	fn cancel_task() -> Weight;
 	fn expire(n: u32, ) -> Weight;
 	fn clear_round(t: u32, p: u32, ) -> Weight;
+	fn commit_seed() -> Weight;
+	fn reveal_seed() -> Weight;
+	fn forget_seed() -> Weight;
+	fn seed_round(p: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_opml_market` with the runtime's database weights.
@@ -194,6 +198,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2697).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 7125).saturating_mul(t.into()))
 	}
+	// The four weights below are hand estimates (reads and writes counted from the
+	// code, execution time from the nearest measured call) until `scripts/weights` is
+	// rerun with their benchmarks (docs/security.md L1).
+	/// Storage: `Providers::Providers` (r:1 w:0), `Market::SeedCommits` (r:0 w:1)
+	fn commit_seed() -> Weight {
+		Weight::from_parts(40_000_000, 3_687)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Market::CurrentRound` (r:1 w:1), `Market::SeedCommits` (r:0 w:1)
+	fn reveal_seed() -> Weight {
+		Weight::from_parts(250_000_000, 93_215)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `Providers::Providers` (r:1 w:0), `Market::SeedCommits` (r:1 w:1)
+	fn forget_seed() -> Weight {
+		Weight::from_parts(45_000_000, 3_687)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Market::CurrentRound` (r:1 w:1); per provider that withheld:
+	/// `Providers::Providers`, `Balances::Holds`, `System::Account` (r:3 w:3) and
+	/// `Market::SeedCommits` (w:1)
+	fn seed_round(p: u32, ) -> Weight {
+		Weight::from_parts(400_000_000, 93_215)
+			.saturating_add(Weight::from_parts(80_000_000, 7_896).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(p.into())))
+	}
 }
 
 /// The same weights with ParityDB's database weights (tests and mocks).
@@ -238,5 +274,34 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(t.into())))
 			.saturating_add(Weight::from_parts(0, 2697).saturating_mul(p.into()))
 			.saturating_add(Weight::from_parts(0, 7125).saturating_mul(t.into()))
+	}
+	/// Storage: `Providers::Providers` (r:1 w:0), `Market::SeedCommits` (r:0 w:1)
+	fn commit_seed() -> Weight {
+		Weight::from_parts(40_000_000, 3_687)
+			.saturating_add(ParityDbWeight::get().reads(1_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Market::CurrentRound` (r:1 w:1), `Market::SeedCommits` (r:0 w:1)
+	fn reveal_seed() -> Weight {
+		Weight::from_parts(250_000_000, 93_215)
+			.saturating_add(ParityDbWeight::get().reads(1_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
+	}
+	/// Storage: `Providers::Providers` (r:1 w:0), `Market::SeedCommits` (r:1 w:1)
+	fn forget_seed() -> Weight {
+		Weight::from_parts(45_000_000, 3_687)
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Market::CurrentRound` (r:1 w:1); per provider that withheld:
+	/// `Providers::Providers`, `Balances::Holds`, `System::Account` (r:3 w:3) and
+	/// `Market::SeedCommits` (w:1)
+	fn seed_round(p: u32, ) -> Weight {
+		Weight::from_parts(400_000_000, 93_215)
+			.saturating_add(Weight::from_parts(80_000_000, 7_896).saturating_mul(p.into()))
+			.saturating_add(ParityDbWeight::get().reads(1_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(p.into())))
+			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(p.into())))
 	}
 }

@@ -315,7 +315,7 @@ impl<T: Config> Pallet<T> {
 	/// Blocks to add to the window `start..end` (first planned as `period` blocks) so
 	/// that it has `period` blocks with room, within `MaxWindowExtension` of its
 	/// planned end; 0 when it had them (or its start is out of the kept history).
-	fn shortfall(
+	pub(crate) fn shortfall(
 		start: BlockNumberFor<T>,
 		end: BlockNumberFor<T>,
 		period: BlockNumberFor<T>,

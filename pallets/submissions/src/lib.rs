@@ -639,6 +639,14 @@ pub mod pallet {
 			Self::extend_commits(task, start, end, period)
 		}
 
+		fn window_shortfall(
+			start: BlockNumberFor<T>,
+			end: BlockNumberFor<T>,
+			period: BlockNumberFor<T>,
+		) -> BlockNumberFor<T> {
+			Self::shortfall(start, end, period)
+		}
+
 		fn on_unassigned(task: TaskId) {
 			Pools::<T>::remove(task);
 			// chunk roots of a reveal in flight go with the pool (L3)

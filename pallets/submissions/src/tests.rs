@@ -619,10 +619,14 @@ fn too_few_commits_send_the_task_back_and_drop_the_pool() {
 		run_to(DUE);
 		let task = pallet_opml_market::Tasks::<Test>::get(t).unwrap();
 		assert_eq!(task.priority, 1);
-		// DUE is a round (every 5 blocks): re-assigned at once with a new pool, due 25
-		assert!(matches!(task.status, TaskStatus::Assigned { due: 25, .. }));
+		// back in the book: the round of block 16 re-assigns it (at 17) with a new
+		// pool, due 27
+		assert_eq!(task.status, TaskStatus::Open);
+		run_to(17);
+		let task = pallet_opml_market::Tasks::<Test>::get(t).unwrap();
+		assert!(matches!(task.status, TaskStatus::Assigned { due: 27, .. }));
 		let pool = Pools::<Test>::get(t).unwrap();
-		assert_eq!((pool.commit_end, pool.reveal_end), (25, 30));
+		assert_eq!((pool.commit_end, pool.reveal_end), (27, 32));
 		assert!(pool.entries.iter().all(|e| e.commitment.is_none()));
 		// the old tally (block 20) does nothing to the new pool
 		run_to(TALLY);
@@ -910,8 +914,9 @@ fn the_agenda_is_bounded_per_block_and_anyone_can_process_it() {
 		for t in [t2, t3] {
 			reveal(10, t, root(7));
 		}
-		// t2 and t3 are both tallied at 25: the hook does one, a call the other
-		run_to(25);
+		// t2 and t3 (assigned at 9) are both tallied at 24: the hook does one, a call
+		// the other
+		run_to(24);
 		let elected = |t| pending(t).is_some();
 		// within a block the order is the agenda's key order: one of the two is left
 		assert!(elected(t2) != elected(t3));

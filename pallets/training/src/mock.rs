@@ -71,7 +71,7 @@ impl pallet_opml_market::Config for Test {
 	type MaxProviders = ConstU32<16>;
 	type MaxTaskTypes = ConstU32<4>;
 	type MaxRedundancy = ConstU32<8>;
-	type AuctionPeriod = ConstU64<5>;
+	type AuctionPeriod = ConstU64<4>; // a round starts at 4, 8, …; seeded and cleared a block later
 	type MaxTasksPerBlock = ConstU32<64>;
 	type MaxDeadlinesPerBlock = ConstU32<8>;
 	type MinDeadline = ConstU64<2>;
@@ -81,6 +81,8 @@ impl pallet_opml_market::Config for Test {
 	type BookDeposit = ConstU64<0>;
 	type GuestPrograms = frame_support::traits::Everything;
 	type DeadlinePenalty = ConstU64<30>;
+	type SeedRevealPeriod = ConstU64<3>;
+	type SeedPenalty = ConstU64<20>;
 	type ReauctionRaise = Raise;
 	type Pricing = Pricing;
 	type SurplusDestination = NoDestination;
@@ -158,8 +160,11 @@ pub fn run_to(n: u64) {
 		frame_system::BlockWeight::<Test>::kill();
 		frame_system::BlockSize::<Test>::kill();
 		let b = System::block_number() + 1;
+		// providers' seed moves for the market's rounds, as honest daemons make them
+		Market::honest_seed_moves(|_| true);
 		System::set_block_number(b);
 		Market::on_initialize(b);
+		Market::honest_seed_moves(|_| true);
 		Submissions::on_initialize(b);
 	}
 }

@@ -41,6 +41,12 @@ pub mod tags {
 	pub const RESULT_COMMITMENT: Tag = Tag::new("opml/result-cmt");
 	/// A graph-node descriptor.
 	pub const NODE_DESCRIPTOR: Tag = Tag::new("opml/node-desc");
+	/// A provider's commitment to a round-seed secret.
+	pub const SEED_COMMITMENT: Tag = Tag::new("opml/seed-cmt");
+	/// A round-seed secret derived from key material.
+	pub const SEED_SECRET: Tag = Tag::new("opml/seed-secret");
+	/// A round's seed.
+	pub const ROUND_SEED: Tag = Tag::new("opml/round-seed");
 }
 
 /// BLAKE2b-256 of `data`.
@@ -79,6 +85,9 @@ mod tests {
 			tags::VM_STATE,
 			tags::RESULT_COMMITMENT,
 			tags::NODE_DESCRIPTOR,
+			tags::SEED_COMMITMENT,
+			tags::SEED_SECRET,
+			tags::ROUND_SEED,
 		];
 		for (i, a) in all.iter().enumerate() {
 			for b in &all[i + 1..] {

@@ -8,7 +8,8 @@
 //!   precomputed zero subtrees, inclusion/subtree proofs, multi-leaf update proofs and
 //!   root extension;
 //! - [`commitment`]: the result commitment of commit-reveal and the rolling hash of
-//!   chunked reveals.
+//!   chunked reveals;
+//! - [`seed`]: the commit-reveal round seeds of the market's seat draws.
 //!
 //! `no_std` by default in the runtime (`default-features = false`); `std` adds
 //! nothing but the standard library's allocator and error traits.
@@ -21,5 +22,6 @@ extern crate alloc;
 pub mod commitment;
 pub mod hash;
 pub mod merkle;
+pub mod seed;
 
 pub use hash::{hash_pair, hash_tagged, Hash, Tag, ZERO_HASH};

@@ -222,8 +222,16 @@ impl pallet_opml_market::Config for Runtime {
 	/// deadline only lets a requester make honest providers miss (docs/security.md C3).
 	type MinDeadline = ConstU32<10>;
 	type GuestPrograms = BuiltinGuest;
-	/// Seat draws (docs/security.md H2): the previous block's author can bias them.
+	/// Mixed into each round's seed with the providers' revealed secrets
+	/// (docs/security.md H2): alone, the previous block's author could bias it.
 	type Randomness = ParentHashRandomness;
+	/// 20 s with room for a round's providers to reveal their seed secrets, like
+	/// `MinDeadline` (a daemon sees the round in a finalized block); a round whose
+	/// providers all revealed goes on at once.
+	type SeedRevealPeriod = ConstU32<10>;
+	/// Withholding a seed secret (the only way to steer a seed) costs what missing a
+	/// deadline costs, and the withholder's seats in the round.
+	type SeedPenalty = ConstU128<{ crate::UNIT }>;
 	/// An hour in the book unassigned, then the task expires (escrow refunded).
 	type OpenTaskLifetime = ConstU32<HOURS>;
 	/// Refunded at assignment, burned if the task leaves the book unassigned: jamming
