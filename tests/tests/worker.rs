@@ -361,7 +361,8 @@ fn a_verifier_killed_in_the_middle_of_a_game_restarts_and_wins() {
 }
 
 /// Governance (sudo) sets the audit probability to 100 %; the next elected result is
-/// audited by the other provider's daemon, which recomputes it and confirms it.
+/// audited (drawn at the round seed of a second task) by the other provider's daemon,
+/// which recomputes it and confirms it.
 #[test]
 fn a_provider_daemon_carries_out_a_drawn_audit() {
 	use subxt::{dynamic::Value, OnlineClient, PolkadotConfig};
@@ -399,7 +400,43 @@ fn a_provider_daemon_carries_out_a_drawn_audit() {
 	});
 	let mut args = d.submit_args();
 	args.extend(["--watch", "--timeout", "240"].map(String::from));
-	let out = d.cli(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+	// audits are drawn from the next round seed after the election (docs/security.md
+	// M2): once the result is elected, a second task starts a round
+	let out = std::thread::scope(|s| {
+		let watch = s.spawn(|| d.cli(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+		rt.block_on(async {
+			let api = OnlineClient::<PolkadotConfig>::from_insecure_url(&d.url)
+				.await
+				.unwrap();
+			let mut next = api.at_current_block().await.unwrap().block_number();
+			let deadline = std::time::Instant::now() + Duration::from_secs(180);
+			'wait: loop {
+				assert!(std::time::Instant::now() < deadline, "no result elected");
+				let head = api.at_current_block().await.unwrap().block_number();
+				while next <= head {
+					let events = api
+						.at_block(next)
+						.await
+						.unwrap()
+						.events()
+						.fetch()
+						.await
+						.unwrap();
+					next += 1;
+					if events
+						.iter()
+						.any(|e| e.unwrap().event_name() == "ResultElected")
+					{
+						break 'wait;
+					}
+				}
+				tokio::time::sleep(Duration::from_millis(300)).await;
+			}
+		});
+		let second = d.submit_args();
+		d.cli(&second.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+		watch.join().unwrap()
+	});
 	let last: serde_json::Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
 	assert_eq!(last["result"], hex_of(&d.want), "{out}");
 	for step in ["Arbitration.AuditAssigned", "Arbitration.AuditConfirmed"] {

@@ -7,6 +7,8 @@
 //! and block stuffing: bursts of up to 30 full blocks in which no honest commit, reveal,
 //! seed reveal, game move or challenge gets in (the attackers' own calls, timeouts
 //! included, still do). Round seeds (H2): Sybils withhold their secret now and then.
+//! Audits (M2): a fifth of the elected results are audited; honest auditors confirm or
+//! challenge, Sybil auditors ignore theirs (slashed) or confirm without computing.
 //! After every block it checks:
 //!
 //! - every pallet's `try_state`;
@@ -95,6 +97,8 @@ struct Stats {
 	stuffed_blocks: u64,
 	windows_extended: u64,
 	seeds_withheld: u64,
+	audits: u64,
+	audits_missed: u64,
 	seed_windows_extended: u64,
 }
 
@@ -232,6 +236,34 @@ impl<'a> Sim<'a> {
 			if result == self.good && self.chance(10) {
 				let s = STALLERS[(self.rng.next_u64() % 3) as usize];
 				let _ = Arbitration::challenge(RuntimeOrigin::signed(s), t, BOND);
+			}
+		}
+	}
+
+	/// Audits (M2): an honest auditor confirms a correct result and challenges a
+	/// wrong one (unless the block is stuffed); a Sybil auditor ignores its audit half
+	/// the time (and is slashed) and otherwise confirms without computing.
+	fn audits(&mut self) {
+		for a in Audits::<Test>::get() {
+			let result = match pallet_opml_submissions::Pools::<Test>::get(a.task).map(|p| p.phase)
+			{
+				Some(pallet_opml_submissions::Phase::Pending { result, .. }) => result,
+				_ => continue,
+			};
+			if Self::is_honest(a.auditor) {
+				if self.stuffing > 0 {
+					continue;
+				}
+				let r = if result == self.good {
+					Arbitration::confirm_audit(RuntimeOrigin::signed(a.auditor), a.task)
+				} else {
+					Arbitration::challenge(RuntimeOrigin::signed(a.auditor), a.task, BOND)
+				};
+				if r.is_err() {
+					self.fail(format!("honest auditor {} on {}: {r:?}", a.auditor, a.task));
+				}
+			} else if self.chance(50) {
+				let _ = Arbitration::confirm_audit(RuntimeOrigin::signed(a.auditor), a.task);
 			}
 		}
 	}
@@ -406,6 +438,10 @@ impl<'a> Sim<'a> {
 				RuntimeEvent::Market(pallet_opml_market::Event::SeedWithheld { .. }) => {
 					self.stats.seeds_withheld += 1
 				}
+				RuntimeEvent::Arbitration(Event::AuditAssigned { .. }) => self.stats.audits += 1,
+				RuntimeEvent::Arbitration(Event::AuditMissed { .. }) => {
+					self.stats.audits_missed += 1
+				}
 				RuntimeEvent::Market(pallet_opml_market::Event::SeedRevealExtended { .. }) => {
 					self.stats.seed_windows_extended += 1
 				}
@@ -517,10 +553,13 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 			stats: Stats::default(),
 		};
 		crate::mock::MANUAL_SEEDS.with(|m| m.set(true));
+		// audits drawn at every round seed for a fifth of the elected results
+		AuditProbability::set(sp_runtime::Perbill::from_percent(20));
 		for _ in 0..blocks {
 			run_to(System::block_number() + 1);
 			sim.stuff();
 			sim.seeds();
+			sim.audits();
 			sim.submit();
 			sim.hand_in();
 			sim.challenge();
@@ -541,6 +580,8 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 		stats.stuffed_blocks += s.stuffed_blocks;
 		stats.windows_extended += s.windows_extended;
 		stats.seeds_withheld += s.seeds_withheld;
+		stats.audits += s.audits;
+		stats.audits_missed += s.audits_missed;
 		stats.seed_windows_extended += s.seed_windows_extended;
 	});
 }
@@ -578,6 +619,7 @@ fn adversarial_runs(half: u64) {
 		assert!(stats.games_resolved > 0 && stats.sybils_banned > 0);
 		assert!(stats.stuffed_blocks > 0 && stats.windows_extended > 0);
 		assert!(stats.seeds_withheld > 0 && stats.seed_windows_extended > 0);
+		assert!(stats.audits > 0);
 	}
 }
 

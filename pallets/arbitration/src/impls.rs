@@ -8,17 +8,15 @@ use frame_support::{
 	traits::{
 		fungible::{InspectHold, MutateHold},
 		tokens::{Fortitude, Precision, Restriction},
-		Randomness,
 	},
 	BoundedVec,
 };
-use frame_system::pallet_prelude::BlockNumberFor;
 use opml_dispute::{
 	decode_handoff, graph_state_0, one_step, split, verify_handoff, DisputeError, HandoffOutcome,
 	GRAPH_LAST,
 };
 use opml_vm::witness::WitnessError;
-use pallet_opml_market::{TaskId, TaskSubject};
+use pallet_opml_market::{AuditRewards, TaskId, TaskSubject};
 use pallet_opml_providers::ProviderRegistry;
 use pallet_opml_submissions::{DisputeOpener, GameClock, PendingResult, PendingResults};
 use sp_core::H256;
@@ -185,21 +183,31 @@ impl<T: Config> Pallet<T> {
 		bond: BalanceOf<T>,
 	) -> DispatchResult {
 		let pending = T::Results::pending(task).ok_or(Error::<T>::NotPending)?;
-		ensure!(pending.challengeable, Error::<T>::ChallengeWindowClosed);
+		// the auditor of an open audit may challenge after the window (the result
+		// waits for its audit)
+		ensure!(
+			pending.challengeable
+				|| Audits::<T>::get().iter().any(|a| {
+					a.task == task && a.auditor == who && a.instance == pending.instance
+				}),
+			Error::<T>::ChallengeWindowClosed
+		);
 		ensure!(!pending.majority.contains(&who), Error::<T>::OwnResult);
 		ensure!(bond >= T::MinChallengeBond::get(), Error::<T>::BondTooLow);
 		T::Currency::hold(&Self::bond_reason(), &who, bond)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		T::Results::dispute_opened(task)?;
-		Self::open_game(
+		let game = Self::open_game(
 			task,
 			pending.instance,
 			pending.defender,
-			who,
+			who.clone(),
 			bond,
 			false,
 			pending.result,
 		)?;
+		// an auditor that challenges answers its audit
+		Self::audit_challenged(task, &who, game);
 		Ok(())
 	}
 
@@ -565,76 +573,191 @@ impl<T: Config> Pallet<T> {
 		AuditRate::<T>::get().unwrap_or_else(T::AuditProbability::get)
 	}
 
-	/// Draw an audit with the probability in force.
-	pub(crate) fn maybe_audit(now: BlockNumberFor<T>) -> Weight {
+	/// A round seed of the market (H2's beacon): draw audits for the results elected
+	/// since the last seed (docs/security.md M2). Each is audited with the probability
+	/// in force, by an eligible provider outside its majority drawn by bond; the seed
+	/// was unknown when those results were committed, so nobody could tell which would
+	/// be audited. No audit is drawn while `MaxAudits` are open (none is dropped).
+	pub(crate) fn draw_audits(seed: H256) -> Weight {
+		let candidates = AuditCandidates::<T>::take();
 		let p = Self::audit_probability();
-		if p.is_zero() {
-			return Weight::zero();
+		if candidates.is_empty() || p.is_zero() {
+			return T::WeightInfo::audit_miss();
 		}
-		let (seed, _) = T::Randomness::random(b"opml/audit");
-		let word = |i: usize| {
-			let b = seed.as_bytes();
-			u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+		let word = |h: &[u8; 32], i: usize| {
+			u64::from_le_bytes([
+				h[8 * i],
+				h[8 * i + 1],
+				h[8 * i + 2],
+				h[8 * i + 3],
+				h[8 * i + 4],
+				h[8 * i + 5],
+				h[8 * i + 6],
+				h[8 * i + 7],
+			])
 		};
-		if Perbill::from_parts(word(0) % 1_000_000_000) >= p {
-			return T::WeightInfo::audit_miss();
+		let mut audits = Audits::<T>::get();
+		let due = T::Clock::ticks().saturating_add(T::AuditPeriod::get());
+		for task in candidates {
+			if audits.is_full() {
+				break;
+			}
+			let mut pre = b"opml/audit".to_vec();
+			pre.extend_from_slice(seed.as_bytes());
+			pre.extend_from_slice(&task.to_le_bytes());
+			let h = <sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&pre).0;
+			if Perbill::from_parts((word(&h, 0) % 1_000_000_000) as u32) >= p {
+				continue;
+			}
+			let Some(pending) = T::Results::pending(task) else {
+				continue;
+			};
+			if !pending.challengeable || audits.iter().any(|a| a.task == task) {
+				continue;
+			}
+			// an eligible provider outside the majority, weighted by bond
+			let eligible: Vec<(T::AccountId, u128)> = T::Providers::eligible()
+				.into_iter()
+				.filter(|a| !pending.majority.contains(a))
+				.map(|a| {
+					let b: u128 = sp_runtime::traits::UniqueSaturatedInto::unique_saturated_into(
+						T::Providers::bond(&a),
+					);
+					(a, b)
+				})
+				.collect();
+			let total: u128 = eligible
+				.iter()
+				.map(|(_, b)| *b)
+				.fold(0, u128::saturating_add);
+			if total == 0 {
+				continue;
+			}
+			let mut x = (u128::from(word(&h, 1)) << 64 | u128::from(word(&h, 2))) % total;
+			let Some(auditor) = eligible.into_iter().find_map(|(a, b)| {
+				if x < b {
+					Some(a)
+				} else {
+					x -= b;
+					None
+				}
+			}) else {
+				continue;
+			};
+			if T::Results::dispute_opened(task).is_err() {
+				continue;
+			}
+			// the auditor's bond stays while it audits (it cannot withdraw)
+			T::Providers::add_exposure(&auditor);
+			let _ = audits.try_push(Audit {
+				task,
+				instance: pending.instance,
+				auditor: auditor.clone(),
+				due,
+			});
+			Self::deposit_event(Event::AuditAssigned { task, auditor, due });
 		}
-		if AuditCandidates::<T>::get().is_empty() {
-			return T::WeightInfo::audit_miss();
-		}
-		Self::draw_audit(now, word(1), word(2));
+		Audits::<T>::put(audits);
 		T::WeightInfo::audit_draw()
 	}
 
-	/// Draw an audit: candidate `pick_task` (modulo their number), auditor
-	/// `pick_auditor` among the eligible providers outside the result's majority.
-	pub(crate) fn draw_audit(now: BlockNumberFor<T>, pick_task: u32, pick_auditor: u32) {
-		let mut candidates = AuditCandidates::<T>::get();
-		if candidates.is_empty() {
-			return;
-		}
-		let task = candidates.remove(pick_task as usize % candidates.len());
-		AuditCandidates::<T>::put(candidates);
-		if let Some(pending) = T::Results::pending(task) {
-			let eligible: Vec<T::AccountId> = T::Providers::eligible()
-				.into_iter()
-				.filter(|p| !pending.majority.contains(p))
-				.collect();
-			if !eligible.is_empty() {
-				let auditor = eligible[pick_auditor as usize % eligible.len()].clone();
-				Audits::<T>::mutate(|a| {
-					if a.is_full() {
-						a.remove(0);
-					}
-					let _ = a.try_push(Audit {
-						task,
-						auditor: auditor.clone(),
-						at: now,
-					});
-				});
-				Self::deposit_event(Event::AuditAssigned { task, auditor });
-			}
-		}
+	/// Take `who`'s open audit of `task` out of the list.
+	fn take_audit(task: TaskId, who: &T::AccountId) -> Option<AuditOf<T>> {
+		let mut audits = Audits::<T>::get();
+		let i = audits
+			.iter()
+			.position(|a| a.task == task && a.auditor == *who)?;
+		let a = audits.remove(i);
+		Audits::<T>::put(audits);
+		Some(a)
+	}
+
+	/// Whether `a` still audits `task`'s pending result (not overturned or replaced).
+	fn audit_is_live(a: &AuditOf<T>) -> bool {
+		T::Results::pending(a.task).is_some_and(|p| p.instance == a.instance)
+	}
+
+	/// An audit ends: the auditor's bond is free to go, and the result no longer
+	/// waits for it.
+	fn close_audit(a: &AuditOf<T>) {
+		T::Providers::remove_exposure(&a.auditor);
+		T::Results::dispute_closed(a.task, a.instance, true);
 	}
 
 	pub(crate) fn do_confirm_audit(who: T::AccountId, task: TaskId) -> DispatchResult {
-		Audits::<T>::try_mutate(|a| {
-			let i = a
-				.iter()
-				.position(|x| x.task == task && x.auditor == who)
-				.ok_or(Error::<T>::NotAuditor)?;
-			a.remove(i);
-			Ok::<_, DispatchError>(())
-		})?;
-		Self::deposit_event(Event::AuditConfirmed { task, auditor: who });
+		let a = Self::take_audit(task, &who).ok_or(Error::<T>::NotAuditor)?;
+		if !Self::audit_is_live(&a) {
+			T::Providers::remove_exposure(&a.auditor);
+			Self::deposit_event(Event::AuditVoided { task, auditor: who });
+			return Ok(());
+		}
+		let reward = T::Rewards::pay_auditor(task, &who, T::AuditReward::get());
+		Self::close_audit(&a);
+		Self::deposit_event(Event::AuditConfirmed {
+			task,
+			auditor: who,
+			reward,
+		});
 		Ok(())
+	}
+
+	/// The auditor of `task` opened game `game` against it: the game answers the
+	/// audit (its count holds the result now).
+	pub(crate) fn audit_challenged(task: TaskId, who: &T::AccountId, game: GameId) {
+		if let Some(a) = Self::take_audit(task, who) {
+			Self::close_audit(&a);
+			Self::deposit_event(Event::AuditChallenged {
+				task,
+				auditor: who.clone(),
+				game,
+			});
+		}
+	}
+
+	/// The hook: audits past their due tick are closed, their auditors slashed
+	/// `AuditPenalty`; audits of results overturned or replaced meanwhile are voided.
+	/// At most `MaxAudits` (the list's bound).
+	pub(crate) fn expire_audits() -> Weight {
+		let audits = Audits::<T>::get();
+		if audits.is_empty() {
+			return T::DbWeight::get().reads(1);
+		}
+		let now = T::Clock::ticks();
+		let (keep, done): (Vec<_>, Vec<_>) = audits
+			.into_iter()
+			.partition(|a| now < a.due && Self::audit_is_live(a));
+		if done.is_empty() {
+			return T::DbWeight::get().reads(1 + 2 * keep.len() as u64);
+		}
+		let n = done.len() as u64;
+		Audits::<T>::put(BoundedVec::truncate_from(keep));
+		for a in done {
+			if !Self::audit_is_live(&a) {
+				T::Providers::remove_exposure(&a.auditor);
+				Self::deposit_event(Event::AuditVoided {
+					task: a.task,
+					auditor: a.auditor,
+				});
+				continue;
+			}
+			let penalty =
+				T::Providers::slash(&a.auditor, T::AuditPenalty::get(), None, Perbill::zero());
+			Self::close_audit(&a);
+			Self::deposit_event(Event::AuditMissed {
+				task: a.task,
+				auditor: a.auditor,
+				penalty,
+			});
+		}
+		T::DbWeight::get().reads_writes(1 + 6 * n, 1 + 6 * n)
 	}
 
 	/// Invariants: every game is listed under its task and every listed game exists
 	/// for that task; intervals are ordered and within bounds, posted states match the
 	/// split; clocks never exceed the budget; the held challenge bonds equal the bonds
 	/// of open games per challenger; a live game's defender is the majority member at
-	/// its place and the pool counts exactly its live games (L10).
+	/// its place and the pool counts exactly its live games and audits (L10, M2); at
+	/// most one audit per task.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let budget = T::ClockBudget::get();
 		let mut bonds: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
@@ -698,11 +821,30 @@ impl<T: Config> Pallet<T> {
 				"listed game missing"
 			);
 		}
+		// an open audit of the pending result holds it like a game (M2)
+		let audits = Audits::<T>::get();
+		ensure!(
+			AuditCandidates::<T>::get().len() as u32 <= T::MaxAudits::get(),
+			"too many audit candidates"
+		);
+		for (i, a) in audits.iter().enumerate() {
+			ensure!(
+				!audits.iter().skip(i + 1).any(|b| b.task == a.task),
+				"two audits of one task"
+			);
+			if !Self::audit_is_live(a) {
+				continue;
+			}
+			match live.iter_mut().find(|(t, _)| *t == a.task) {
+				Some((_, n)) => *n += 1,
+				None => live.push((a.task, 1)),
+			}
+		}
 		for (task, n) in live {
 			let disputes = T::Results::pending(task).map(|p| p.disputes);
 			ensure!(
 				disputes == Some(n),
-				"pending result's dispute count differs from its live games"
+				"pending result's dispute count differs from its live games and audits"
 			);
 		}
 		for (who, total) in bonds {
@@ -748,11 +890,20 @@ impl<T: Config> DisputeOpener<T::AccountId> for Pallet<T> {
 	}
 
 	fn on_elected(task: TaskId) {
+		// drawn (or not) at the next round seed; a candidate pushed out of a full list
+		// is not audited (nothing is open for it yet)
 		AuditCandidates::<T>::mutate(|c| {
 			if c.is_full() {
 				c.remove(0);
 			}
 			let _ = c.try_push(task);
 		});
+	}
+}
+
+/// The market's round seeds draw the audits.
+impl<T: Config> pallet_opml_market::OnRoundSeed for Pallet<T> {
+	fn on_round_seed(seed: H256) -> Weight {
+		Self::draw_audits(seed)
 	}
 }

@@ -41,11 +41,17 @@
 //! it. Challenges are accepted only inside the result's challenge window, and are not
 //! capped in number (each holds its own bond), so nobody can take every place.
 //!
-//! **Random audits.** Each block, with probability `AuditProbability` drawn from
-//! `Randomness`, one recently elected, still pending result is assigned to a random
-//! eligible provider outside its majority, who recomputes it and either confirms
-//! ([`Pallet::confirm_audit`]) or challenges it. Governance may set the probability
-//! on chain ([`Pallet::set_audit_probability`], [`AuditRate`]).
+//! **Random audits** (docs/security.md M2). Each round seed of the market (a
+//! commit-reveal beacon nobody can steer without a penalty, revealed after the
+//! results it audits were committed) draws, for every result elected since the last
+//! seed, an audit with probability `AuditProbability`, and an auditor among the
+//! eligible providers outside the result's majority, weighted by bond. The auditor
+//! recomputes the result within `AuditPeriod` blocks with room and confirms it
+//! ([`Pallet::confirm_audit`], paid up to `AuditReward` from the task's escrow beyond
+//! its price) or challenges it (the audit is answered by the game); one that does
+//! neither is slashed `AuditPenalty`. The result cannot become final while its audit
+//! is open. Governance may set the probability on chain
+//! ([`Pallet::set_audit_probability`], [`AuditRate`]).
 //!
 //! ## Calls
 //! - [`Pallet::challenge`]: signed, anyone but the defender, with a bond.
@@ -81,10 +87,7 @@ pub mod pallet {
 	use super::*;
 	use frame_support::{
 		pallet_prelude::*,
-		traits::{
-			fungible::{Inspect, InspectHold, Mutate, MutateHold},
-			Randomness,
-		},
+		traits::fungible::{Inspect, InspectHold, Mutate, MutateHold},
 	};
 	use frame_system::pallet_prelude::*;
 	use pallet_opml_market::{TaskId, TaskSubject};
@@ -140,8 +143,8 @@ pub mod pallet {
 		/// submissions pallet's `Ticks`), so that filling blocks stops clocks instead
 		/// of running an honest party out of time (docs/security.md H3).
 		type Clock: GameClock<BlockNumberFor<Self>>;
-		/// On-chain randomness for audits.
-		type Randomness: Randomness<H256, BlockNumberFor<Self>>;
+		/// Pays auditors out of a task's escrow (the market).
+		type Rewards: pallet_opml_market::AuditRewards<Self::AccountId, BalanceOf<Self>>;
 		/// Fan-out `k` of the dissection (at least 2): `k - 1` states per move.
 		#[pallet::constant]
 		type Fanout: Get<u32>;
@@ -171,6 +174,17 @@ pub mod pallet {
 		/// Recently elected results kept as audit candidates, and audits kept open.
 		#[pallet::constant]
 		type MaxAudits: Get<u32>;
+		/// Blocks with room (see `Clock`) an auditor has to confirm or challenge.
+		#[pallet::constant]
+		type AuditPeriod: Get<BlockNumberFor<Self>>;
+		/// Most paid to an auditor that confirms (from the task's escrow beyond its
+		/// price; less when less is left).
+		#[pallet::constant]
+		type AuditReward: Get<BalanceOf<Self>>;
+		/// Slash of an auditor that neither confirms nor challenges in time (burned or
+		/// sent to the providers' `SlashDestination`).
+		#[pallet::constant]
+		type AuditPenalty: Get<BalanceOf<Self>>;
 		/// Weights.
 		type WeightInfo: WeightInfo;
 	}
@@ -199,7 +213,8 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type AuditRate<T> = StorageValue<_, Perbill, OptionQuery>;
 
-	/// Drawn audits not yet confirmed (oldest first; the oldest is dropped when full).
+	/// Open audits (oldest first). Never dropped: when `MaxAudits` are open, no new
+	/// audit is drawn until one is answered or expires.
 	#[pallet::storage]
 	pub type Audits<T: Config> = StorageValue<_, BoundedVec<AuditOf<T>, T::MaxAudits>, ValueQuery>;
 
@@ -287,15 +302,45 @@ pub mod pallet {
 			/// The task.
 			task: TaskId,
 		},
-		/// A random audit was drawn.
+		/// A random audit was drawn: the result waits for it.
 		AuditAssigned {
 			/// The task.
 			task: TaskId,
 			/// Who recomputes it.
 			auditor: T::AccountId,
+			/// The tick (block with room) by which it must confirm or challenge.
+			due: BlockNumberFor<T>,
 		},
-		/// An auditor confirmed a result.
+		/// An auditor confirmed a result and was paid.
 		AuditConfirmed {
+			/// The task.
+			task: TaskId,
+			/// The auditor.
+			auditor: T::AccountId,
+			/// Paid from the task's escrow.
+			reward: BalanceOf<T>,
+		},
+		/// An auditor challenged the audited result: the game answers the audit.
+		AuditChallenged {
+			/// The task.
+			task: TaskId,
+			/// The auditor.
+			auditor: T::AccountId,
+			/// The game it opened.
+			game: GameId,
+		},
+		/// An auditor neither confirmed nor challenged in time and was slashed.
+		AuditMissed {
+			/// The task.
+			task: TaskId,
+			/// The auditor.
+			auditor: T::AccountId,
+			/// Amount slashed (burned or sent to `SlashDestination`).
+			penalty: BalanceOf<T>,
+		},
+		/// An audit of a result that was overturned or replaced meanwhile was dropped
+		/// (nobody paid or punished).
+		AuditVoided {
 			/// The task.
 			task: TaskId,
 			/// The auditor.
@@ -376,8 +421,8 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::maybe_audit(now)
+		fn on_initialize(_now: BlockNumberFor<T>) -> Weight {
+			Self::expire_audits()
 		}
 
 		fn integrity_test() {

@@ -84,6 +84,7 @@ impl pallet_opml_market::Config for Test {
 	type DeadlinePenalty = ConstU64<30>;
 	type SeedRevealPeriod = ConstU64<3>;
 	type SeedPenalty = ConstU64<20>;
+	type OnSeed = Arbitration;
 	type ReauctionRaise = Raise;
 	type Pricing = Pricing;
 	type SurplusDestination = NoDestination;
@@ -132,7 +133,7 @@ impl pallet_opml_arbitration::Config for Test {
 	type Results = Submissions;
 	type Tasks = Market;
 	type Clock = Submissions;
-	type Randomness = TestRandomness;
+	type Rewards = Market;
 	type Fanout = ConstU32<16>;
 	type MinChallengeBond = ConstU64<50>;
 	type MaxNodeSteps = MaxNodeSteps;
@@ -142,6 +143,9 @@ impl pallet_opml_arbitration::Config for Test {
 	type AuditProbability = AuditProbability;
 	type AdminOrigin = frame_system::EnsureRoot<Self::AccountId>;
 	type MaxAudits = ConstU32<8>;
+	type AuditPeriod = ConstU64<20>; // outlasts the challenge window (10)
+	type AuditReward = ConstU64<7>;
+	type AuditPenalty = ConstU64<25>;
 	type WeightInfo = ();
 }
 

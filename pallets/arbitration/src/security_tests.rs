@@ -786,3 +786,183 @@ fn h4_a_handoff_beyond_the_step_bound_is_refused() {
 		assert!(banned(10));
 	});
 }
+
+/// An elected result whose audit is drawn from a round seed: `(task, auditor, other
+/// eligible provider)`. Provider 10 computed it; 11 and 12 can be drawn.
+fn audited(w: &World, good: H256) -> (TaskId, u64, u64) {
+	let t = w.task(&[10]);
+	for p in [11, 12] {
+		register(p, 0, 1_000, 1);
+	}
+	hand_in(t, &[(10, good)]);
+	assert_eq!(AuditCandidates::<Test>::get().into_inner(), vec![t]);
+	AuditProbability::set(sp_runtime::Perbill::one());
+	// the next round seed (the market's hook) draws it
+	<Arbitration as pallet_opml_market::OnRoundSeed>::on_round_seed(H256::repeat_byte(7));
+	assert!(AuditCandidates::<Test>::get().is_empty());
+	let audits = Audits::<Test>::get();
+	assert_eq!(audits.len(), 1);
+	let a = audits[0].clone();
+	assert_eq!(a.task, t);
+	assert!(a.auditor == 11 || a.auditor == 12, "not the majority");
+	let other = if a.auditor == 11 { 12 } else { 11 };
+	assert_eq!(
+		pending(t).map(|p| p.disputes),
+		Some(1),
+		"the audit holds the result"
+	);
+	(t, a.auditor, other)
+}
+
+fn pending(t: TaskId) -> Option<pallet_opml_submissions::PendingResult<u64>> {
+	<Submissions as pallet_opml_submissions::PendingResults<u64>>::pending(t)
+}
+
+fn final_result(t: TaskId) -> bool {
+	pallet_opml_submissions::Results::<Test>::get(t).is_some()
+}
+
+/// M2: an audit is drawn from a round seed, holds finalization until the bonded
+/// auditor answers, and a confirmation is paid from the task's escrow.
+#[test]
+fn m2_an_audit_holds_the_result_until_the_auditor_confirms_and_is_paid() {
+	let w = World::new(12);
+	let good = H256(w.honest().result_root());
+	test(|| {
+		let (t, auditor, other) = audited(&w, good);
+		// the auditor's bond stays while it audits (it holds the audit as exposure)
+		let exposure = |p: u64| {
+			pallet_opml_providers::Providers::<Test>::get(p)
+				.unwrap()
+				.exposure
+		};
+		assert_eq!(exposure(auditor), 1);
+		assert_noop!(
+			Arbitration::confirm_audit(RuntimeOrigin::signed(other), t),
+			Error::<Test>::NotAuditor
+		);
+		// the challenge window (until 30) passes: the result waits for its audit
+		run_to(32);
+		assert!(!final_result(t) && pending(t).is_some());
+		let free = Balances::free_balance(auditor);
+		assert_ok!(Arbitration::confirm_audit(
+			RuntimeOrigin::signed(auditor),
+			t
+		));
+		assert_eq!(
+			Balances::free_balance(auditor),
+			free + 7,
+			"AuditReward paid"
+		);
+		assert_eq!(exposure(auditor), 0);
+		assert_eq!(
+			events_where(|e| matches!(e, Event::AuditConfirmed { reward: 7, .. })),
+			1
+		);
+		assert!(Audits::<Test>::get().is_empty());
+		// answered after the window: final at once, the requester paid the reward
+		assert!(final_result(t));
+		assert_noop!(
+			Arbitration::confirm_audit(RuntimeOrigin::signed(auditor), t),
+			Error::<Test>::NotAuditor
+		);
+	});
+}
+
+/// M2: an auditor that neither confirms nor challenges in time is slashed, and the
+/// result goes on to be final.
+#[test]
+fn m2_an_ignored_audit_costs_the_auditor_its_penalty() {
+	let w = World::new(12);
+	let good = H256(w.honest().result_root());
+	test(|| {
+		let (t, auditor, other) = audited(&w, good);
+		let due = Audits::<Test>::get()[0].due;
+		let ticks = <Submissions as pallet_opml_submissions::GameClock<u64>>::ticks;
+		while ticks() < due {
+			run_to(System::block_number() + 1);
+		}
+		run_to(System::block_number() + 1);
+		assert_eq!(
+			events_where(|e| matches!(e, Event::AuditMissed { penalty: 25, .. })),
+			1
+		);
+		assert_eq!(provider_bond(auditor), 1_000 - 25);
+		assert_eq!(provider_bond(other), 1_000);
+		assert!(Audits::<Test>::get().is_empty());
+		run_to(31);
+		assert!(final_result(t), "the result goes on");
+		assert_eq!(provider_bond(10), 1_000);
+	});
+}
+
+/// M2: the auditor of an open audit may challenge the result even after its window;
+/// the game answers the audit (the result waits for the game).
+#[test]
+fn m2_an_auditor_challenges_after_the_window() {
+	let w = World::new(12);
+	let honest = w.honest();
+	let (liar, _) = w.random_liar(&honest, &mut opml_nn::zoo::Rng(3));
+	let bad = H256(liar.result_root());
+	test(|| {
+		let (t, auditor, other) = audited(&w, bad);
+		run_to(31);
+		assert!(pending(t).is_some_and(|p| !p.challengeable));
+		// anyone else is too late
+		assert_noop!(
+			Arbitration::challenge(RuntimeOrigin::signed(other), t, BOND),
+			Error::<Test>::ChallengeWindowClosed
+		);
+		assert_ok!(Arbitration::challenge(
+			RuntimeOrigin::signed(auditor),
+			t,
+			BOND
+		));
+		let game = last_game();
+		assert_eq!(
+			events_where(|e| matches!(e, Event::AuditChallenged { game: g, .. } if *g == game)),
+			1
+		);
+		assert!(Audits::<Test>::get().is_empty());
+		assert_eq!(
+			pending(t).map(|p| p.disputes),
+			Some(1),
+			"the game holds it now"
+		);
+		assert!(!final_result(t));
+	});
+}
+
+/// M2: a real round's seed draws the audits of the results elected before it.
+#[test]
+fn m2_audits_are_drawn_at_the_next_round_seed() {
+	let w = World::new(12);
+	let good = H256(w.honest().result_root());
+	test(|| {
+		let t = w.task(&[10]);
+		for p in [11, 12] {
+			register(p, 0, 1_000, 1);
+		}
+		hand_in(t, &[(10, good)]);
+		AuditProbability::set(sp_runtime::Perbill::one());
+		run_to(System::block_number() + 2);
+		assert!(Audits::<Test>::get().is_empty(), "no round, no draw");
+		// another task: its round's seed draws the audit
+		assert_ok!(Market::submit_task(
+			RuntimeOrigin::signed(REQUESTER),
+			0,
+			TaskInput::Root(H256::repeat_byte(9)),
+			1,
+			100,
+			1,
+			10
+		));
+		run_to((System::block_number() / 4 + 1) * 4 + 1);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Market(pallet_opml_market::Event::RoundSeeded { .. })
+		)));
+		assert_eq!(Audits::<Test>::get().len(), 1);
+		assert_eq!(Audits::<Test>::get()[0].task, t);
+	});
+}

@@ -192,17 +192,21 @@ pub enum Outcome {
 	Timeout,
 }
 
-/// A random audit: `auditor` recomputes `task`'s pending result (confirms or challenges).
+/// A random audit (docs/security.md M2): `auditor`, a bonded provider outside the
+/// result's majority, recomputes `task`'s pending result and confirms it or challenges
+/// it before tick `due`; until then the result cannot become final.
 #[derive(
 	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub struct Audit<AccountId, BlockNumber> {
 	/// The task.
 	pub task: TaskId,
+	/// The pool instance whose result is audited.
+	pub instance: u64,
 	/// The provider drawn to recompute it.
 	pub auditor: AccountId,
-	/// When it was drawn.
-	pub at: BlockNumber,
+	/// The tick ([`crate::Config::Clock`], blocks with room) by which it must answer.
+	pub due: BlockNumber,
 }
 
 /// Real game data for the benchmarks (a handoff and a two-proof step witness from a

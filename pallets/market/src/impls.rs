@@ -27,6 +27,8 @@ pub(crate) struct RoundWork {
 	pub providers: u32,
 	/// The reveal phase ended in this step, with this many providers withholding.
 	pub seeded: Option<u32>,
+	/// Used by those told of the seed (`OnSeed`).
+	pub told: Weight,
 }
 
 fn tie<E: Encode>(x: &E) -> [u8; 32] {
@@ -254,6 +256,7 @@ impl<T: Config> Pallet<T> {
 			if let Some(withheld) = work.seeded {
 				weight.saturating_accrue(T::WeightInfo::seed_round(withheld));
 			}
+			weight.saturating_accrue(work.told);
 		}
 		weight
 	}
@@ -300,7 +303,7 @@ impl<T: Config> Pallet<T> {
 					let work = RoundWork {
 						tasks: r.bids.len() as u32,
 						providers: r.asks.len() as u32,
-						seeded: None,
+						..Default::default()
 					};
 					CurrentRound::<T>::put(r);
 					return work;
@@ -309,17 +312,18 @@ impl<T: Config> Pallet<T> {
 					return RoundWork {
 						tasks,
 						providers,
-						seeded: None,
+						..Default::default()
 					}
 				}
 			},
 		};
-		let mut seeded = None;
+		let (mut seeded, mut told) = (None, Weight::zero());
 		if let RoundPhase::Revealing { start, until } = round.phase {
 			match Self::seed_round(&mut round, start, until) {
 				None => return RoundWork::default(),
 				Some(withheld) => seeded = Some(withheld),
 			}
+			told = T::OnSeed::on_round_seed(round.seed);
 			if round.asks.is_empty() {
 				// nobody revealed: no trade this round (the tasks stay in the book)
 				CurrentRound::<T>::kill();
@@ -332,6 +336,7 @@ impl<T: Config> Pallet<T> {
 					tasks: 0,
 					providers: 0,
 					seeded,
+					told,
 				};
 			}
 		}
@@ -339,6 +344,7 @@ impl<T: Config> Pallet<T> {
 			tasks: round.bids.len() as u32,
 			providers: round.asks.len() as u32,
 			seeded,
+			told,
 		};
 		let (bids, asks) = Self::bids_asks(&round);
 		let mut c = auction::Clearing {
@@ -896,6 +902,35 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		Ok(())
+	}
+}
+
+impl<T: Config> AuditRewards<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn pay_auditor(task: TaskId, auditor: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
+		let Some(mut t) = Tasks::<T>::get(task) else {
+			return Zero::zero();
+		};
+		let TaskStatus::Assigned { price, .. } = &t.status else {
+			return Zero::zero();
+		};
+		let pay = amount.min(t.valuation.saturating_sub(*price));
+		if pay.is_zero() {
+			return pay;
+		}
+		let paid = T::Currency::transfer_on_hold(
+			&Self::escrow(),
+			&t.requester,
+			auditor,
+			pay,
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Polite,
+		)
+		.unwrap_or_else(|_| Zero::zero());
+		// the escrow holds the valuation: it shrinks by what was paid
+		t.valuation = t.valuation.saturating_sub(paid);
+		Tasks::<T>::insert(task, t);
+		paid
 	}
 }
 

@@ -191,6 +191,8 @@ pub mod pallet {
 		/// Valuation raise of a re-auctioned task, taken from the requester's free balance if it can pay it.
 		#[pallet::constant]
 		type ReauctionRaise: Get<Perbill>;
+		/// Told of each round's seed (the arbitration pallet draws audits from it).
+		type OnSeed: OnRoundSeed;
 		/// Pricing: midpoint pair prices or McAfee trade reduction.
 		type Pricing: Get<auction::Mode>;
 		/// Where the McAfee surplus goes: `Some(account)` or `None` (burned).

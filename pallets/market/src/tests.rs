@@ -932,3 +932,31 @@ fn h2_seed_calls_refuse_bad_input() {
 		assert!(events().contains(&Event::SeedForgotten { who: 10 }));
 	});
 }
+
+/// M2: an auditor is paid out of the task's escrow beyond its price (what the
+/// requester would get back), never more; the escrow holds what is left.
+#[test]
+fn m2_an_auditor_is_paid_from_the_escrow_beyond_the_price() {
+	use crate::AuditRewards;
+	test(|| {
+		let m = model(1);
+		provider(10, m, 100, 1);
+		let t = submit(BOB, m, 1, 100, 1);
+		assert_eq!(Market::pay_auditor(t, &7, 5), 0, "not assigned yet");
+		run_to(6);
+		let price = match Tasks::<Test>::get(t).unwrap().status {
+			TaskStatus::Assigned { price, .. } => price,
+			_ => unreachable!(),
+		};
+		assert_eq!(price, 50, "midpoint: (100 + 1) / 2");
+		let free = Balances::free_balance(7);
+		assert_eq!(Market::pay_auditor(t, &7, 5), 5);
+		assert_eq!(Balances::free_balance(7), free + 5);
+		assert_eq!(escrow(BOB), 95);
+		// at most what is beyond the price
+		assert_eq!(Market::pay_auditor(t, &7, 1_000), 95 - price);
+		assert_eq!(escrow(BOB), price);
+		assert_eq!(Market::pay_auditor(t, &7, 1), 0);
+		assert_eq!(Tasks::<Test>::get(t).unwrap().valuation, price);
+	});
+}

@@ -443,6 +443,27 @@ pub trait DeliveryCheck<AccountId, BlockNumber> {
 	}
 }
 
+/// Told of each round's seed once it is known (implemented by the arbitration pallet,
+/// which draws its audits from it: docs/security.md M2).
+pub trait OnRoundSeed {
+	/// Round seed `seed` is fixed; returns the weight used.
+	fn on_round_seed(seed: H256) -> Weight;
+}
+
+impl OnRoundSeed for () {
+	fn on_round_seed(_: H256) -> Weight {
+		Weight::zero()
+	}
+}
+
+/// Paying an auditor out of a task's escrow (implemented by this pallet).
+pub trait AuditRewards<AccountId, Balance> {
+	/// Pay `auditor` up to `amount` of what `task`'s escrow holds beyond the price of
+	/// its assignment (the requester's refund); returns what was paid (0 for a task
+	/// that is not assigned).
+	fn pay_auditor(task: TaskId, auditor: &AccountId, amount: Balance) -> Balance;
+}
+
 /// No submissions pallet: nobody ever delivers (every assignment times out).
 impl<AccountId, BlockNumber> DeliveryCheck<AccountId, BlockNumber> for () {
 	fn delivered(_: TaskId, _: &AccountId) -> bool {

@@ -830,6 +830,11 @@ impl<T: Config> GameClock<BlockNumberFor<T>> for Pallet<T> {
 	fn ticks() -> BlockNumberFor<T> {
 		Ticks::<T>::get()
 	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn advance_for_benchmark(n: BlockNumberFor<T>) {
+		Ticks::<T>::mutate(|t| *t = t.saturating_add(n));
+	}
 }
 
 impl<T: Config> FinalResults for Pallet<T> {

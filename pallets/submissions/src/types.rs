@@ -269,6 +269,10 @@ pub struct PendingResult<AccountId> {
 pub trait GameClock<BlockNumber> {
 	/// Blocks with room so far.
 	fn ticks() -> BlockNumber;
+
+	/// Benchmarks of other pallets: `n` more blocks with room pass.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn advance_for_benchmark(n: BlockNumber);
 }
 
 /// Final results, for pallets that build on tasks (implemented by this pallet).

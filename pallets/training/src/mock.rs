@@ -83,6 +83,7 @@ impl pallet_opml_market::Config for Test {
 	type DeadlinePenalty = ConstU64<30>;
 	type SeedRevealPeriod = ConstU64<3>;
 	type SeedPenalty = ConstU64<20>;
+	type OnSeed = ();
 	type ReauctionRaise = Raise;
 	type Pricing = Pricing;
 	type SurplusDestination = NoDestination;

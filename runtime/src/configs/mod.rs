@@ -232,6 +232,8 @@ impl pallet_opml_market::Config for Runtime {
 	/// Withholding a seed secret (the only way to steer a seed) costs what missing a
 	/// deadline costs, and the withholder's seats in the round.
 	type SeedPenalty = ConstU128<{ crate::UNIT }>;
+	/// Audits are drawn from each round seed (docs/security.md M2).
+	type OnSeed = crate::Arbitration;
 	/// An hour in the book unassigned, then the task expires (escrow refunded).
 	type OpenTaskLifetime = ConstU32<HOURS>;
 	/// Refunded at assignment, burned if the task leaves the book unassigned: jamming
@@ -299,10 +301,10 @@ parameter_types! {
 // An elected result's challenge window must end before a provider's bond can leave.
 const _: () = assert!(2 * crate::MINUTES + (HOURS - 2 * crate::MINUTES) <= HOURS);
 
-/// Randomness for audits: `H(parent hash, subject)`. The block author can see it
-/// before building and could withhold a block to re-draw; an audit is a deterrent on
-/// top of the challengers every result already faces, not the only check, so this
-/// weak source is acceptable until a VRF-based one (BABE) is used.
+/// Parent-hash randomness: `H(parent hash, subject)`. The block author can see it
+/// before building and could reorder its block to re-draw, so it is only mixed into
+/// the market's round seeds, which the providers' revealed secrets make unbiasable
+/// (docs/security.md H2); audits are drawn from those seeds (M2).
 pub struct ParentHashRandomness;
 impl frame_support::traits::Randomness<Hash, BlockNumber> for ParentHashRandomness {
 	fn random(subject: &[u8]) -> (Hash, BlockNumber) {
@@ -320,8 +322,8 @@ parameter_types! {
 	/// A challenger that loses forfeits its bond: half to the defender, half burned;
 	/// a banned provider's bond: half to the winner.
 	pub const ArbitrationWinnerShare: Perbill = Perbill::from_percent(50);
-	/// One block in 1 000 draws an audit (about every 33 minutes at 2 s blocks).
-	pub const AuditProbability: Perbill = Perbill::from_parts(1_000_000);
+	/// One elected result in 20 is audited (drawn at the next round seed).
+	pub const AuditProbability: Perbill = Perbill::from_percent(5);
 }
 
 impl pallet_opml_arbitration::Config for Runtime {
@@ -332,7 +334,8 @@ impl pallet_opml_arbitration::Config for Runtime {
 	type Tasks = crate::Market;
 	/// Clocks run on blocks that had room for a move (H3).
 	type Clock = crate::Submissions;
-	type Randomness = ParentHashRandomness;
+	/// Auditors are paid from the task's escrow beyond its price.
+	type Rewards = crate::Market;
 	/// 16-ary dissection: 2 rounds over graph states, ≤ 8 for a 10^9-step node.
 	type Fanout = ConstU32<16>;
 	type MinChallengeBond = ConstU128<{ 10 * crate::UNIT }>;
@@ -347,6 +350,12 @@ impl pallet_opml_arbitration::Config for Runtime {
 	type AuditProbability = AuditProbability;
 	type AdminOrigin = frame_system::EnsureRoot<Self::AccountId>;
 	type MaxAudits = ConstU32<32>;
+	/// 2 minutes with room to recompute and confirm or challenge (the result waits).
+	type AuditPeriod = ConstU32<{ 2 * crate::MINUTES }>;
+	/// Paid from what the requester would get back (its escrow beyond the price).
+	type AuditReward = ConstU128<{ crate::UNIT / 10 }>;
+	/// Ignoring an audit costs what missing a deadline costs.
+	type AuditPenalty = ConstU128<{ crate::UNIT }>;
 	type WeightInfo = pallet_opml_arbitration::weights::SubstrateWeight<Runtime>;
 }
 
