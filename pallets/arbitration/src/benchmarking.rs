@@ -16,6 +16,7 @@ use frame_support::{
 	BoundedVec,
 };
 use frame_system::RawOrigin;
+use pallet_opml_market::TaskSubject;
 use pallet_opml_providers::{Capacity, ProviderRegistry};
 use pallet_opml_submissions::{GameClock, PendingResults};
 use sp_core::H256;
@@ -59,10 +60,10 @@ fn last_defence<T: Config>(id: GameId) {
 	let mut g = Games::<T>::get(id).expect("game");
 	let pending = T::Results::pending(g.task).expect("pending");
 	let last = pending.majority.len().saturating_sub(1);
-	T::Providers::end_challenge(&g.defender);
+	T::Providers::end_challenge(&g.defender, g.model);
 	g.defender = pending.majority[last].clone();
 	g.defence = last as u32;
-	T::Providers::begin_challenge(&g.defender).expect("provider");
+	T::Providers::begin_challenge(&g.defender, g.model).expect("provider");
 	for i in 0..T::MaxGamesPerTask::get() {
 		let other = NextGameId::<T>::get();
 		NextGameId::<T>::put(other + 1);
@@ -71,7 +72,7 @@ fn last_defence<T: Config>(id: GameId) {
 		o.challenger = c.clone();
 		T::Currency::hold(&HoldReason::ChallengeBond.into(), &c, o.bond).expect("bond");
 		T::Results::dispute_opened(g.task).expect("pending");
-		T::Providers::begin_challenge(&o.defender).expect("provider");
+		T::Providers::begin_challenge(&o.defender, o.model).expect("provider");
 		TaskGames::<T>::insert(g.task, other, ());
 		Games::<T>::insert(other, o);
 	}
@@ -89,7 +90,8 @@ fn game<T: Config>(r: u32, phase: Phase<T::Fanout>, turn: Side) -> (GameId, T::A
 	let bond = T::MinChallengeBond::get();
 	T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond).expect("bond");
 	T::Results::dispute_opened(task).expect("pending");
-	T::Providers::begin_challenge(&defender).expect("provider");
+	let model = T::Tasks::subject(task).expect("assigned").model;
+	T::Providers::begin_challenge(&defender, model).expect("provider");
 	let f = fixture();
 	let id = NextGameId::<T>::get();
 	NextGameId::<T>::put(id + 1);
@@ -99,6 +101,7 @@ fn game<T: Config>(r: u32, phase: Phase<T::Fanout>, turn: Side) -> (GameId, T::A
 		id,
 		Game {
 			task,
+			model,
 			instance: pending.instance,
 			defended: pending.result,
 			defence: 0,

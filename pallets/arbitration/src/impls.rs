@@ -83,10 +83,10 @@ impl<T: Config> Pallet<T> {
 		let subject = T::Tasks::subject(task).ok_or(Error::<T>::NotPending)?;
 		let id = NextGameId::<T>::get();
 		let next = id.checked_add(1).ok_or(Error::<T>::UnknownGame)?;
-		T::Providers::begin_challenge(&defender)?;
+		T::Providers::begin_challenge(&defender, subject.model)?;
 		if provider_challenger {
-			if let Err(e) = T::Providers::begin_challenge(&challenger) {
-				T::Providers::end_challenge(&defender);
+			if let Err(e) = T::Providers::begin_challenge(&challenger, subject.model) {
+				T::Providers::end_challenge(&defender, subject.model);
 				return Err(e);
 			}
 		}
@@ -97,6 +97,7 @@ impl<T: Config> Pallet<T> {
 			id,
 			Game {
 				task,
+				model: subject.model,
 				instance,
 				defended,
 				defence: 0,
@@ -141,9 +142,9 @@ impl<T: Config> Pallet<T> {
 	fn void(id: GameId, game: GameOf<T>) {
 		Games::<T>::remove(id);
 		TaskGames::<T>::remove(game.task, id);
-		T::Providers::end_challenge(&game.defender);
+		T::Providers::end_challenge(&game.defender, game.model);
 		if game.provider_challenger {
-			T::Providers::end_challenge(&game.challenger);
+			T::Providers::end_challenge(&game.challenger, game.model);
 		}
 		if !game.bond.is_zero() {
 			let _ = T::Currency::release(
@@ -470,7 +471,7 @@ impl<T: Config> Pallet<T> {
 			.find(|(_, m)| {
 				*m != game.challenger
 					&& !T::Providers::is_banned(m)
-					&& T::Providers::begin_challenge(m).is_ok()
+					&& T::Providers::begin_challenge(m, game.model).is_ok()
 			})
 			.map(|(i, m)| (i as u32, m, input_root))
 	}
@@ -484,7 +485,7 @@ impl<T: Config> Pallet<T> {
 		let share = T::WinnerShare::get();
 		let reason = Self::bond_reason();
 		if loser == Side::Defender {
-			T::Providers::end_challenge(&game.defender);
+			T::Providers::end_challenge(&game.defender, game.model);
 			T::Providers::ban(&game.defender, Some(&game.challenger), share);
 			if let Some((defence, next, input_root)) = Self::next_defender(&game) {
 				let lost = core::mem::replace(&mut game.defender, next.clone());
@@ -511,10 +512,10 @@ impl<T: Config> Pallet<T> {
 		Games::<T>::remove(id);
 		TaskGames::<T>::remove(game.task, id);
 		if loser == Side::Challenger {
-			T::Providers::end_challenge(&game.defender);
+			T::Providers::end_challenge(&game.defender, game.model);
 		}
 		if game.provider_challenger {
-			T::Providers::end_challenge(&game.challenger);
+			T::Providers::end_challenge(&game.challenger, game.model);
 		}
 		match loser {
 			Side::Defender => {

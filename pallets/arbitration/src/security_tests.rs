@@ -966,3 +966,67 @@ fn m2_audits_are_drawn_at_the_next_round_seed() {
 		assert_eq!(Audits::<Test>::get()[0].task, t);
 	});
 }
+
+/// M8: a challenge bars its defender from the disputed model only: a task of another
+/// model it serves is still assigned to it while the game runs.
+#[test]
+fn m8_a_challenge_bars_only_the_disputed_model() {
+	let w = World::new(14);
+	let good = H256(w.honest().result_root());
+	test(|| {
+		let t = w.task(&[10]);
+		let m0 = model_of(t);
+		// a second model that 10 also serves
+		assert_ok!(Market::register_model(
+			RuntimeOrigin::signed(OWNER),
+			H256::repeat_byte(4),
+			H256(w.guest.program_root()),
+			1,
+			BoundedVec::truncate_from(b"other".to_vec()),
+		));
+		let m1 = m0 + 1;
+		assert_ok!(Providers::update(
+			RuntimeOrigin::signed(10),
+			BoundedVec::truncate_from(vec![
+				Capacity {
+					task_type: m0,
+					units: 100
+				},
+				Capacity {
+					task_type: m1,
+					units: 100
+				},
+			]),
+			1,
+			10
+		));
+		hand_in(t, &[(10, good)]);
+		assert_ok!(Arbitration::challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			t,
+			BOND
+		));
+		let offer = <Providers as ProviderRegistry<u64>>::offer(&10).expect("still trades");
+		let types: Vec<u32> = offer.capacity.iter().map(|c| c.task_type).collect();
+		assert_eq!(types, vec![m1], "only the disputed model is barred");
+		let t1 = pallet_opml_market::Pallet::<Test>::next_task_id();
+		assert_ok!(Market::submit_task(
+			RuntimeOrigin::signed(REQUESTER),
+			m1,
+			TaskInput::Root(H256::repeat_byte(9)),
+			1,
+			100,
+			1,
+			10
+		));
+		run_to((System::block_number() / 4 + 1) * 4 + 1);
+		assert!(
+			Games::<Test>::iter().any(|(_, g)| g.task == t),
+			"the game runs"
+		);
+		assert!(matches!(
+			pallet_opml_market::Tasks::<Test>::get(t1).map(|t| t.status),
+			Some(TaskStatus::Assigned { providers, .. }) if providers.iter().any(|(a, _)| *a == 10)
+		));
+	});
+}

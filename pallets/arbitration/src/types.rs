@@ -130,6 +130,9 @@ pub struct Game<
 > {
 	/// The task whose pending result is disputed.
 	pub task: TaskId,
+	/// The task's model: the one its providers are barred from while the game is
+	/// open (docs/security.md M8).
+	pub model: u32,
 	/// The pool instance whose result is disputed: when the task's pool is replaced
 	/// (re-auction) or gone, the game is stale and is voided when touched (C1).
 	pub instance: u64,

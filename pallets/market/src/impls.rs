@@ -1125,6 +1125,7 @@ impl<T: Config> TaskSubject for Pallet<T> {
 			TaskInput::Inline(bytes) => H256(opml_primitives_core::merkle::bytes_root(bytes).0),
 		};
 		Some(Subject {
+			model: t.model,
 			commitment: t.commitment,
 			program_root: t.program_root,
 			input_root,

@@ -224,12 +224,12 @@ fn barred_providers_and_missing_capacity_get_nothing() {
 		provider(10, m, 3, 1);
 		provider(11, m, 100, 1);
 		use pallet_opml_providers::ProviderRegistry;
-		assert_ok!(Providers::begin_challenge(&11));
+		assert_ok!(Providers::begin_challenge(&11, m));
 		let t = submit(BOB, m, 5, 1_000, 1); // 10 has only 3 units, 11 is barred
 		run_to(6);
 		assert!(assigned(t).is_empty());
 		assert_eq!(OpenTasks::<Test>::iter_keys().collect::<Vec<_>>(), vec![t]);
-		Providers::end_challenge(&11);
+		Providers::end_challenge(&11, m);
 		run_to(11);
 		assert_eq!(assigned(t), vec![(11, (1_000 + 5) / 2)]);
 	});

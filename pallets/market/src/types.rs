@@ -392,6 +392,8 @@ pub trait TaskSubmitter<AccountId, Balance> {
 /// What a dispute is about: the model and the input of a task.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Subject {
+	/// The model (its task type).
+	pub model: ModelId,
 	/// The model commitment.
 	pub commitment: H256,
 	/// The VM program root the model runs under.

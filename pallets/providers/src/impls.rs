@@ -217,15 +217,17 @@ impl<T: Config> Pallet<T> {
 		T::MinBond::get().saturating_add(T::ExposureBond::get().saturating_mul(p.exposure.into()))
 	}
 
-	/// Whether `p` may be offered new tasks: active, no open game, bond at least
-	/// [`Self::required_bond`] (a slashed provider tops up with `bond_extra`).
+	/// Whether `p` may be offered new tasks: active, bond at least
+	/// [`Self::required_bond`] (a slashed provider tops up with `bond_extra`). A
+	/// provider with open games still trades the models not under dispute (M8).
 	fn may_trade(p: &ProviderOf<T>) -> bool {
-		p.status == Status::Active && p.open_challenges == 0 && p.bond >= Self::required_bond(p)
+		p.status == Status::Active && p.bond >= Self::required_bond(p)
 	}
 
 	/// Invariants: every provider's `bond` equals its held balance; the list holds
-	/// exactly the active providers, each once; capacities are valid; banned accounts
-	/// are not active; every listed provider is registered.
+	/// exactly the active providers, each once; capacities are valid; per-model bars
+	/// add up to the open challenges; banned accounts are not active; every listed
+	/// provider is registered.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let list = ProviderList::<T>::get();
 		let mut count = 0u32;
@@ -246,6 +248,11 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				Self::check_capacity(&p.capacity).is_ok(),
 				"invalid capacity stored"
+			);
+			let barred = Barred::<T>::iter_prefix_values(&who).fold(0u32, u32::saturating_add);
+			ensure!(
+				barred == p.open_challenges,
+				"per-model bars do not add up to the open challenges"
 			);
 			if Banned::<T>::contains_key(&who) {
 				ensure!(
@@ -279,7 +286,15 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 		Providers::<T>::get(who)
 			.filter(Self::may_trade)
 			.map(|p| Offer {
-				capacity: p.capacity.into_inner(),
+				// a model under dispute is left out (M8)
+				capacity: p
+					.capacity
+					.into_inner()
+					.into_iter()
+					.filter(|c| {
+						p.open_challenges == 0 || !Barred::<T>::contains_key(who, c.task_type)
+					})
+					.collect(),
 				unit_cost: p.unit_cost,
 				power: p.power,
 			})
@@ -291,29 +306,35 @@ impl<T: Config> ProviderRegistry<T::AccountId> for Pallet<T> {
 			.unwrap_or_else(Zero::zero)
 	}
 
-	fn begin_challenge(who: &T::AccountId) -> DispatchResult {
+	fn begin_challenge(who: &T::AccountId, model: u32) -> DispatchResult {
 		let open = Providers::<T>::try_mutate(who, |p| -> Result<u32, DispatchError> {
 			let p = p.as_mut().ok_or(Error::<T>::NotRegistered)?;
 			p.open_challenges = p.open_challenges.saturating_add(1);
 			Ok(p.open_challenges)
 		})?;
+		Barred::<T>::mutate(who, model, |n| *n = n.saturating_add(1));
 		Self::deposit_event(Event::ChallengeOpened {
 			who: who.clone(),
+			model,
 			open,
 		});
 		Ok(())
 	}
 
-	fn end_challenge(who: &T::AccountId) {
+	fn end_challenge(who: &T::AccountId, model: u32) {
 		let open = Providers::<T>::mutate(who, |p| {
 			p.as_mut().map(|p| {
 				p.open_challenges = p.open_challenges.saturating_sub(1);
 				p.open_challenges
 			})
 		});
+		Barred::<T>::mutate_exists(who, model, |n| {
+			*n = n.map(|n| n.saturating_sub(1)).filter(|n| *n > 0);
+		});
 		if let Some(open) = open {
 			Self::deposit_event(Event::ChallengeClosed {
 				who: who.clone(),
+				model,
 				open,
 			});
 		}

@@ -6,8 +6,9 @@
 //! unbonding period longer than the longest challenge window.
 //!
 //! Other pallets use the [`ProviderRegistry`] trait: the market reads offers of
-//! eligible providers; the arbitration pallet bars a provider while a game against it
-//! is open, slashes losers and bans providers that lost a dispute ("removed with
+//! eligible providers; the arbitration pallet bars a provider from a model while a
+//! game over a task of that model is open against it (its other models still trade:
+//! docs/security.md M8), slashes losers and bans providers that lost a dispute ("removed with
 //! prejudice": no new trades, bond slashed by [`Config::BanSlash`], the account can
 //! never register again).
 //!
@@ -116,6 +117,15 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Banned<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BlockNumberFor<T>>;
 
+	/// Games open against a provider per model (task type): while any is, its offer
+	/// leaves that model's capacity out (docs/security.md M8); its other models still
+	/// trade. One entry per provider and disputed model, each held up by an open game
+	/// (whose challenger's or providers' bonds pay for it); the counts add up to the
+	/// provider's `open_challenges`.
+	#[pallet::storage]
+	pub type Barred<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, u32, u32, ValueQuery>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -154,18 +164,23 @@ pub mod pallet {
 			/// Amount released.
 			amount: BalanceOf<T>,
 		},
-		/// A game against a provider opened (it is barred while `open > 0`).
+		/// A game against a provider opened (the model is barred for it while its games on
+		/// that model are open).
 		ChallengeOpened {
 			/// The provider.
 			who: T::AccountId,
-			/// Games open against it now.
+			/// The model of the disputed task: barred for the provider while open.
+			model: u32,
+			/// Games open against it now (all models).
 			open: u32,
 		},
 		/// A game against a provider closed.
 		ChallengeClosed {
 			/// The provider.
 			who: T::AccountId,
-			/// Games open against it now.
+			/// The model of the disputed task.
+			model: u32,
+			/// Games open against it now (all models).
 			open: u32,
 		},
 		/// A provider's bond was slashed.

@@ -183,35 +183,55 @@ fn unbond_then_withdraw_after_the_period() {
 	});
 }
 
+/// M8: a game bars its defender from the disputed model only; withdrawal waits for
+/// every game.
 #[test]
-fn challenges_bar_trading_and_withdrawal() {
+fn m8_challenges_bar_the_disputed_model_and_withdrawal() {
 	test(|| {
-		reg(1, 300);
+		assert_ok!(Providers::register(
+			RuntimeOrigin::signed(1),
+			300,
+			cap(&[(0, 10), (1, 4)]),
+			5,
+			100
+		));
 		reg(2, 300);
 		assert_eq!(Providers::eligible(), vec![1, 2]);
-		assert_ok!(Providers::begin_challenge(&1));
-		assert_ok!(Providers::begin_challenge(&1));
-		assert!(!Providers::is_eligible(&1));
-		assert!(Providers::offer(&1).is_none());
-		assert_eq!(Providers::eligible(), vec![2]);
+		assert_ok!(Providers::begin_challenge(&1, 0));
+		assert_ok!(Providers::begin_challenge(&1, 0));
+		// still trades model 1; model 0 is left out of its offer
+		assert!(Providers::is_eligible(&1));
+		let types = |w: u64| -> Vec<u32> {
+			Providers::offer(&w)
+				.map(|o| o.capacity.iter().map(|c| c.task_type).collect())
+				.unwrap_or_default()
+		};
+		assert_eq!(types(1), vec![1]);
+		assert_eq!(types(2), vec![0]);
+		assert_eq!(crate::pallet::Barred::<Test>::get(1, 0), 2);
 		assert_ok!(Providers::unbond(RuntimeOrigin::signed(1)));
 		System::set_block_number(30);
 		assert_noop!(
 			Providers::withdraw(RuntimeOrigin::signed(1)),
 			Error::<Test>::UnderChallenge
 		);
-		Providers::end_challenge(&1);
+		Providers::end_challenge(&1, 0);
 		assert_noop!(
 			Providers::withdraw(RuntimeOrigin::signed(1)),
 			Error::<Test>::UnderChallenge
 		);
-		Providers::end_challenge(&1);
+		Providers::end_challenge(&1, 0);
+		assert!(!crate::pallet::Barred::<Test>::contains_key(1, 0));
 		assert_eq!(
 			last_event(),
-			RuntimeEvent::Providers(Event::ChallengeClosed { who: 1, open: 0 })
+			RuntimeEvent::Providers(Event::ChallengeClosed {
+				who: 1,
+				model: 0,
+				open: 0
+			})
 		);
 		assert_ok!(Providers::withdraw(RuntimeOrigin::signed(1)));
-		assert!(Providers::begin_challenge(&7).is_err());
+		assert!(Providers::begin_challenge(&7, 0).is_err());
 		let o = Providers::offer(&2).unwrap();
 		assert_eq!((o.unit_cost, o.power, o.capacity.len()), (5, 100, 1));
 	});

@@ -69,7 +69,8 @@ pub struct ProviderInfo<Balance, BlockNumber, MaxTypes: Get<u32>> {
 	pub power: u32,
 	/// Lifecycle state.
 	pub status: Status<BlockNumber>,
-	/// Dispute games currently open against the provider (barred while > 0).
+	/// Dispute games currently open against the provider (it cannot withdraw while > 0;
+	/// each bars the disputed model: [`crate::pallet::Barred`]).
 	pub open_challenges: u32,
 	/// Tasks assigned to the provider that are not settled or re-auctioned yet
 	/// (including results inside their challenge window): the bond cannot be withdrawn
@@ -94,7 +95,7 @@ pub trait ProviderRegistry<AccountId> {
 	/// The balance type.
 	type Balance;
 
-	/// Providers that may trade now (active, no open game, bond at least `MinBond`
+	/// Providers that may trade now (active, bond at least `MinBond`
 	/// plus `ExposureBond` per open assignment), in registration order.
 	fn eligible() -> sp_runtime::Vec<AccountId>;
 	/// Whether `who` may trade now.
@@ -103,10 +104,11 @@ pub trait ProviderRegistry<AccountId> {
 	fn offer(who: &AccountId) -> Option<Offer<Self::Balance>>;
 	/// The bond currently held for `who`.
 	fn bond(who: &AccountId) -> Self::Balance;
-	/// A game against `who` opened: bar it from new trades until every game closes.
-	fn begin_challenge(who: &AccountId) -> DispatchResult;
-	/// A game against `who` closed.
-	fn end_challenge(who: &AccountId);
+	/// A game against `who` over a task of `model` opened: bar it from new trades of
+	/// that model (only: docs/security.md M8) until every such game closes.
+	fn begin_challenge(who: &AccountId, model: u32) -> DispatchResult;
+	/// A game against `who` over a task of `model` closed.
+	fn end_challenge(who: &AccountId, model: u32);
 	/// `who` was assigned a task: its bond stays held until [`Self::remove_exposure`].
 	fn add_exposure(who: &AccountId);
 	/// A task assigned to `who` was settled or taken back.
