@@ -678,6 +678,16 @@ impl<T: Config> Pallet<T> {
 		T::Results::pending(a.task).is_some_and(|p| p.instance == a.instance)
 	}
 
+	/// An audit of a result overturned or replaced meanwhile ends: nobody is paid or
+	/// punished (the result's dispute count went with its pool).
+	fn void_audit(a: AuditOf<T>) {
+		T::Providers::remove_exposure(&a.auditor);
+		Self::deposit_event(Event::AuditVoided {
+			task: a.task,
+			auditor: a.auditor,
+		});
+	}
+
 	/// An audit ends: the auditor's bond is free to go, and the result no longer
 	/// waits for it.
 	fn close_audit(a: &AuditOf<T>) {
@@ -688,8 +698,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_confirm_audit(who: T::AccountId, task: TaskId) -> DispatchResult {
 		let a = Self::take_audit(task, &who).ok_or(Error::<T>::NotAuditor)?;
 		if !Self::audit_is_live(&a) {
-			T::Providers::remove_exposure(&a.auditor);
-			Self::deposit_event(Event::AuditVoided { task, auditor: who });
+			Self::void_audit(a);
 			return Ok(());
 		}
 		let reward = T::Rewards::pay_auditor(task, &who, T::AuditReward::get());
@@ -724,21 +733,24 @@ impl<T: Config> Pallet<T> {
 			return T::DbWeight::get().reads(1);
 		}
 		let now = T::Clock::ticks();
-		let (keep, done): (Vec<_>, Vec<_>) = audits
-			.into_iter()
-			.partition(|a| now < a.due && Self::audit_is_live(a));
+		// each audit's result is read once: live and not yet due, it stays
+		let (mut keep, mut done) = (Vec::new(), Vec::new());
+		for a in audits {
+			let live = Self::audit_is_live(&a);
+			if live && now < a.due {
+				keep.push(a);
+			} else {
+				done.push((a, live));
+			}
+		}
 		if done.is_empty() {
 			return T::DbWeight::get().reads(1 + 2 * keep.len() as u64);
 		}
 		let n = done.len() as u64;
 		Audits::<T>::put(BoundedVec::truncate_from(keep));
-		for a in done {
-			if !Self::audit_is_live(&a) {
-				T::Providers::remove_exposure(&a.auditor);
-				Self::deposit_event(Event::AuditVoided {
-					task: a.task,
-					auditor: a.auditor,
-				});
+		for (a, live) in done {
+			if !live {
+				Self::void_audit(a);
 				continue;
 			}
 			let penalty =

@@ -347,16 +347,25 @@ impl<T: Config> Pallet<T> {
 			told,
 		};
 		let (bids, asks) = Self::bids_asks(&round);
-		let mut c = auction::Clearing {
-			task_order: round.task_order.to_vec(),
-			provider_order: round.provider_order.to_vec(),
-			remaining: asks.iter().map(|a| a.capacity.clone()).collect(),
-			cursor: round.cursor,
-			wins: round.wins.iter().map(|(t, ps)| (*t, ps.to_vec())).collect(),
-			seed: round.seed.0,
+		let mut c = if seeded.is_some() {
+			// just seeded: sort the bids and the asks left
+			auction::Clearing::new(&bids, &asks, round.seed.0)
+		} else {
+			auction::Clearing {
+				task_order: round.task_order.to_vec(),
+				provider_order: round.provider_order.to_vec(),
+				remaining: asks.iter().map(|a| a.capacity.clone()).collect(),
+				cursor: round.cursor,
+				wins: round.wins.iter().map(|(t, ps)| (*t, ps.to_vec())).collect(),
+				seed: round.seed.0,
+			}
 		};
 		c.advance(&bids, &asks, T::MaxTasksPerBlock::get() as usize);
 		if !c.done() {
+			if seeded.is_some() {
+				round.task_order = BoundedVec::truncate_from(c.task_order.clone());
+				round.provider_order = BoundedVec::truncate_from(c.provider_order.clone());
+			}
 			round.cursor = c.cursor;
 			for (a, rem) in round.asks.iter_mut().zip(&c.remaining) {
 				a.capacity = BoundedVec::truncate_from(rem.clone());
@@ -529,7 +538,7 @@ impl<T: Config> Pallet<T> {
 	/// A round revealing seeds, its window `start..until`: unless every provider
 	/// revealed, wait (`None`) until the window is over, extending it when it had full
 	/// blocks (H3). Then slash and drop the asks of providers that withheld their
-	/// secret, fix the seed and the clearing orders, and return how many withheld.
+	/// secret, fix the seed, and return how many withheld.
 	fn seed_round(
 		round: &mut RoundOf<T>,
 		start: BlockNumberFor<T>,
@@ -550,7 +559,7 @@ impl<T: Config> Pallet<T> {
 					round: round.index,
 					until,
 				});
-				CurrentRound::<T>::put(round.clone());
+				CurrentRound::<T>::put(&*round);
 				return None;
 			}
 		}
@@ -573,10 +582,7 @@ impl<T: Config> Pallet<T> {
 		}
 		round.asks = BoundedVec::truncate_from(kept);
 		round.seed = round_seed(&round.seed, &round.mix, round.index);
-		let (b, a) = Self::bids_asks(round);
-		let c = auction::Clearing::new(&b, &a, round.seed.0);
-		round.task_order = BoundedVec::truncate_from(c.task_order);
-		round.provider_order = BoundedVec::truncate_from(c.provider_order);
+		// the clearing orders are fixed by the caller, from the asks left
 		round.phase = RoundPhase::Clearing;
 		Self::deposit_event(Event::RoundSeeded {
 			round: round.index,
