@@ -125,7 +125,9 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 							*timestamp,
 							slot_duration,
 						);
-					Ok((slot, timestamp))
+					// what an imported block's finality note is checked against (M3)
+					let finalized = crate::finality::Finalized::of(&*cidp_client);
+					Ok((slot, timestamp, finalized))
 				}
 			},
 			spawner: &task_manager.spawn_essential_handle(),
@@ -315,11 +317,11 @@ pub fn new_full(
 			create_inherent_data_providers: move |parent_hash, ()| {
 				let client = cidp_client.clone();
 				async move {
-					Ok(sp_timestamp::InherentDataProvider::new(dev_timestamp(
-						&client,
-						parent_hash,
-						slot_ms,
-					)))
+					let timestamp =
+						sp_timestamp::InherentDataProvider::new(dev_timestamp(&client, parent_hash, slot_ms));
+					// every sealed block is final: the parent is (M3)
+					let finalized = crate::finality::Finalized::of(&*client);
+					Ok((timestamp, finalized))
 				}
 			},
 		};
@@ -340,6 +342,7 @@ pub fn new_full(
 			telemetry.as_ref().map(|x| x.handle()),
 		);
 
+		let fin_client = client.clone();
 		let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
 			StartAuraParams {
 				slot_duration,
@@ -347,14 +350,18 @@ pub fn new_full(
 				select_chain,
 				block_import,
 				proposer_factory,
-				create_inherent_data_providers: move |_, ()| async move {
-					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
-					let slot =
-						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
-							*timestamp,
-							slot_duration,
-						);
-					Ok((slot, timestamp))
+				create_inherent_data_providers: move |_, ()| {
+					// the finalized block this author sees (M3: clocks stop while it lags)
+					let finalized = crate::finality::Finalized::of(&*fin_client);
+					async move {
+						let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+						let slot =
+							sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+								*timestamp,
+								slot_duration,
+							);
+						Ok((slot, timestamp, finalized))
+					}
 				},
 				force_authoring,
 				backoff_authoring_blocks: None::<()>,

@@ -146,6 +146,69 @@ impl Client {
 		})
 	}
 
+	/// The bond the chain asks of this account to challenge `task`'s pending result
+	/// now: `MinChallengeBond`, doubled per challenge the defender beat lately, at most
+	/// `MaxBondDoublings` times (docs/security.md M8), with the pallet's own functions
+	/// (`opml_primitives_core::bond`); the auditor of an open audit of the result pays
+	/// `MinChallengeBond`. `None`: no pending result. (The pallet's view function
+	/// `Arbitration::challenge_bond` gives the same for other clients.)
+	pub async fn challenge_bond(&self, task: u64) -> Result<Option<u128>> {
+		use api::runtime_types::pallet_opml_submissions::types::Phase;
+		let at = self.api.at_current_block().await?;
+		let storage = at.storage();
+		let Some(pool) = storage
+			.entry(api::storage().submissions().pools())?
+			.try_fetch((task,))
+			.await?
+		else {
+			return Ok(None);
+		};
+		let pool = pool.decode()?;
+		let Phase::Pending { majority, .. } = &pool.phase else {
+			return Ok(None);
+		};
+		let constants = at.constants();
+		let base = constants.entry(api::constants().arbitration().min_challenge_bond())?;
+		let me = self.account();
+		let audits = storage
+			.entry(api::storage().arbitration().audits())?
+			.try_fetch(())
+			.await?
+			.map(|a| a.decode())
+			.transpose()?
+			.map(|a| a.0)
+			.unwrap_or_default();
+		if audits
+			.iter()
+			.any(|a| a.task == task && a.auditor == me && a.instance == pool.instance)
+		{
+			return Ok(Some(base));
+		}
+		// the first of the majority defends (a lost defence drops it from the list)
+		let Some(defender) = majority.0.first() else {
+			return Ok(Some(base));
+		};
+		let strikes = match storage
+			.entry(api::storage().arbitration().defender_strikes())?
+			.try_fetch((defender.clone(),))
+			.await?
+		{
+			Some(s) => {
+				let s = s.decode()?;
+				opml_primitives_core::bond::strikes_now(
+					s.count,
+					u64::from(s.at),
+					at.block_number(),
+					u64::from(constants.entry(api::constants().arbitration().strike_decay())?),
+				)
+			}
+			None => 0,
+		};
+		let doublings = constants.entry(api::constants().arbitration().max_bond_doublings())?;
+		let factor = opml_primitives_core::bond::bond_factor(strikes, doublings);
+		Ok(Some(base.saturating_mul(u128::from(factor))))
+	}
+
 	/// The signing account.
 	pub fn account(&self) -> AccountId {
 		self.signer.public_key().to_account_id()

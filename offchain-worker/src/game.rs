@@ -4,7 +4,7 @@
 //! a restarted daemon rebuilds its view and carries on from the phase on chain.
 
 use crate::chain::{api, AccountId, Client};
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use codec::Encode;
 use opml_dispute::party::{NodeGame, Party};
 use opml_nn::{vm::Guest, Prepared, TensorData};
@@ -296,7 +296,18 @@ async fn check_result(
 		return Ok(Verdict::Confirmed);
 	}
 	tracing::warn!(task, elected = %hex::encode(result), recomputed = %hex::encode(mine), "wrong result: challenging");
-	let tx = api::transactions().arbitration().challenge(task, bond);
+	// the chain's bond for this defender (M8), up to what we agreed to hold
+	let need = client
+		.challenge_bond(task)
+		.await?
+		.ok_or_else(|| anyhow!("task {task}'s result is no longer pending"))?;
+	if need > bond {
+		bail!(
+			"challenging task {task} needs a bond of {need} planck (its defender beat earlier \
+			 challenges), more than the {bond} allowed (--bond / --challenge-bond)"
+		);
+	}
+	let tx = api::transactions().arbitration().challenge(task, need);
 	let events = client.submit("Arbitration.challenge", &tx).await?;
 	let id = events
 		.iter()

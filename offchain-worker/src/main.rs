@@ -76,7 +76,8 @@ enum Cmd {
 		/// Benchmarked power term.
 		#[arg(long, default_value_t = 10)]
 		power: u32,
-		/// Bond of a challenge when a drawn audit finds a wrong result (planck).
+		/// Most bond to hold in a challenge when a drawn audit finds a wrong result
+		/// (planck; an auditor is asked `MinChallengeBond`, 10 UNIT).
 		#[arg(long, default_value_t = 10_000_000_000_000)]
 		challenge_bond: u128,
 		/// FAULT INJECTION (tests and drills only): report wrong results.
@@ -96,8 +97,10 @@ enum Cmd {
 		/// Inference backend.
 		#[arg(long, value_enum, default_value = "auto")]
 		backend: BackendChoice,
-		/// Bond of each challenge (planck).
-		#[arg(long, default_value_t = 10_000_000_000_000)]
+		/// Most bond to hold in one challenge (planck). The chain asks
+		/// `MinChallengeBond` (10 UNIT), doubled for each challenge the defender beat
+		/// lately, at most 8 times that (docs/security.md M8): the default covers it.
+		#[arg(long, default_value_t = 80_000_000_000_000)]
 		bond: u128,
 	},
 	/// Register a model from an `.opml` or `.onnx` file; prints its id.

@@ -233,16 +233,16 @@ pub async fn follow(
 		if number < advanced_in {
 			continue;
 		}
-		if let Some(outputs) = proofs(client, &payloads, &tasks).await? {
+		if let Some(outputs) = proofs(client, files, &payloads, &tasks).await? {
 			use api::runtime_types::{
 				bounded_collections::bounded_vec::BoundedVec,
 				pallet_opml_training::types::OutputProof,
 			};
 			let outputs = outputs
 				.into_iter()
-				.map(|o| OutputProof {
+				.map(|(o, shape)| OutputProof {
 					root: H256(o.root),
-					slot: o.slot,
+					shape,
 					siblings: BoundedVec(o.siblings.into_iter().map(H256).collect()),
 				})
 				.collect();
@@ -264,9 +264,10 @@ pub async fn follow(
 /// The proven outputs of `tasks` if every one is final and its output was observed.
 async fn proofs(
 	client: &Client,
+	files: &Files,
 	payloads: &Payloads,
 	tasks: &[u64],
-) -> Result<Option<Vec<crate::payloads::OutputRecord>>> {
+) -> Result<Option<Vec<(crate::payloads::OutputRecord, ShapeCall)>>> {
 	let mut out = Vec::with_capacity(tasks.len());
 	for &task in tasks {
 		let Some(fin) = client
@@ -275,8 +276,14 @@ async fn proofs(
 		else {
 			return Ok(None);
 		};
+		// the output's slot and length are proven with the shape of the model that
+		// computed it (docs/security.md L7)
+		let model = files
+			.model(&fin.commitment.0)
+			.with_context(|| format!("task {task}'s model, for its output shape"))?;
+		let shape = crate::chain::shape_proof(&model.model)?;
 		match payloads.output(task, &fin.result.0)? {
-			Some(o) => out.push(o),
+			Some(o) => out.push((o, shape)),
 			None => {
 				tracing::debug!(
 					task,
@@ -288,6 +295,9 @@ async fn proofs(
 	}
 	Ok(Some(out))
 }
+
+/// An output shape proof as calls take it.
+type ShapeCall = api::runtime_types::pallet_opml_submissions::types::ShapeProof;
 
 /// The parameter vector with root `root` from `files`.
 pub fn params_of(files: &Files, root: &[u8; 32]) -> Result<Vec<i32>> {

@@ -28,6 +28,8 @@ use sp_version::RuntimeVersion;
 
 pub use frame_system::Call as SystemCall;
 pub use pallet_balances::Call as BalancesCall;
+/// The identifier of the finalized block number the node notes in each block (M3).
+pub use pallet_opml_submissions::FINALITY_INHERENT;
 pub use pallet_timestamp::Call as TimestampCall;
 #[cfg(any(feature = "std", test))]
 pub use sp_runtime::BuildStorage;

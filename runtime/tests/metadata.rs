@@ -4,7 +4,8 @@
 
 #[test]
 fn the_workers_metadata_matches_the_runtime() {
-	let meta = opml_runtime::Runtime::metadata_at_version(15).expect("metadata v15");
+	let meta =
+		opml_runtime::Runtime::metadata_at_version(16).expect("metadata v16 (view functions)");
 	let bytes: &[u8] = &meta;
 	let path = format!(
 		"{}/../offchain-worker/metadata.scale",

@@ -6,7 +6,8 @@
 //! correct results and never move, one honest verifier, random tasks and re-auctions,
 //! and block stuffing: bursts of up to 30 full blocks in which no honest commit, reveal,
 //! seed reveal, game move or challenge gets in (the attackers' own calls, timeouts
-//! included, still do). Round seeds (H2): Sybils withhold their secret now and then.
+//! included, still do), and finality stalls of up to 40 blocks in which the honest
+//! daemons (which act on finalized blocks) see nothing (M3). Round seeds (H2): Sybils withhold their secret now and then.
 //! Audits (M2): a fifth of the elected results are audited; honest auditors confirm or
 //! challenge, Sybil auditors ignore theirs (slashed) or confirm without computing.
 //! After every block it checks:
@@ -29,7 +30,8 @@ use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
 use sp_core::H256;
 use std::collections::BTreeMap;
 
-/// Blocks with room (the game clock: stuffed blocks do not count, H3) a task may go
+/// Blocks with room (the game clock: stuffed blocks, and blocks while finality lags,
+/// do not count: H3, M3) a task may go
 /// without any change of its market status, pool instance or pool phase. The longest
 /// quiet stretch is a challenged pending result whose whole majority of 4 defends in
 /// turn: 4 × 2 × `ClockBudget` (10) plus the window.
@@ -79,6 +81,13 @@ struct Sim<'a> {
 	stuffing: u64,
 	/// Whether the last block was stuffed.
 	stuffed_last: bool,
+	/// Percent chance per block that a finality stall starts.
+	stall_rate: u64,
+	/// Blocks of the current finality stall left (honest daemons, which act on
+	/// finalized blocks, see nothing while > 0).
+	stalling: u64,
+	/// Whether the last block was stalled.
+	stalled_last: bool,
 	stats: Stats,
 }
 
@@ -95,6 +104,7 @@ struct Stats {
 	sybils_banned: u64,
 	deadlines_missed: u64,
 	stuffed_blocks: u64,
+	stalled_blocks: u64,
 	windows_extended: u64,
 	seeds_withheld: u64,
 	audits: u64,
@@ -115,17 +125,57 @@ impl<'a> Sim<'a> {
 		)
 	}
 
+	/// Whether honest calls cannot get in this block: it is stuffed, or finality
+	/// stalls (the honest daemons act on finalized blocks only).
+	fn blocked(&self) -> bool {
+		self.stuffing > 0 || self.stalling > 0
+	}
+
+	/// Finality stalls (M3): a stall of 1..=40 blocks starts now and then (not during
+	/// stuffing, nor in the block after a burst or a stall): the blocks' authors note
+	/// the block before it as finalized, so clocks and windows stop once the lag passes
+	/// the mock's `MaxFinalityLag` (1, below the shortest window: a 2-block deadline);
+	/// the honest daemons see nothing until it ends.
+	fn stall(&mut self) {
+		if self.stalling == 0 {
+			// the last block was not stalled (or the stall ended with it): final
+			crate::mock::FINALIZED_STALLED_AT.with(|f| f.set(None));
+		}
+		if self.stalling == 0
+			&& !self.stalled_last
+			&& self.stuffing == 0
+			&& !self.stuffed_last
+			&& self.stall_rate > 0
+			&& self.chance(self.stall_rate)
+		{
+			self.stalling = 1 + self.rng.next_u64() % 40;
+			let finalized = System::block_number() - 1;
+			crate::mock::FINALIZED_STALLED_AT.with(|f| f.set(Some(finalized)));
+		}
+		if self.stalling > 0 {
+			self.stats.stalled_blocks += 1;
+		}
+	}
+
+	/// After a block: one block of the stall is over (finality catches up in the
+	/// first block after it).
+	fn stall_done(&mut self) {
+		self.stalled_last = self.stalling > 0;
+		self.stalling = self.stalling.saturating_sub(1);
+	}
+
 	fn is_honest(who: u64) -> bool {
 		HONEST.contains(&who) || who == VERIFIER
 	}
 
 	/// Block stuffing (H3): a burst of 1..=30 full blocks starts now and then (not in
-	/// the block right after one: a run of full blocks longer than the mock's
+	/// a finality stall, nor in the block right after one or after a burst: a run of full blocks longer than the mock's
 	/// `MaxWindowExtension`, 50, is the documented residual, not simulated); the
 	/// current block is filled while one lasts.
 	fn stuff(&mut self) {
-		if self.stuffing == 0
+		if !self.blocked()
 			&& !self.stuffed_last
+			&& !self.stalled_last
 			&& self.stuff_rate > 0
 			&& self.chance(self.stuff_rate)
 		{
@@ -185,7 +235,7 @@ impl<'a> Sim<'a> {
 					continue;
 				}
 				let salt = [e.who as u8; 32];
-				if e.commitment.is_none() && now < pool.commit_end && self.stuffing == 0 {
+				if e.commitment.is_none() && now < pool.commit_end && !self.blocked() {
 					let c = result_commitment(t, &e.who, &root.0, &salt);
 					let r = Submissions::commit(RuntimeOrigin::signed(e.who), t, H256(c));
 					if r.is_err() && Self::is_honest(e.who) {
@@ -193,7 +243,7 @@ impl<'a> Sim<'a> {
 					}
 				}
 				if e.commitment.is_some()
-					&& self.stuffing == 0
+					&& !self.blocked()
 					&& e.reveal == pallet_opml_submissions::Reveal::None
 					&& now >= pool.commit_end
 					&& now < pool.reveal_end
@@ -210,7 +260,7 @@ impl<'a> Sim<'a> {
 	/// The honest verifier challenges every wrong pending result once; stallers
 	/// challenge correct ones now and then and never move.
 	fn challenge(&mut self) {
-		if self.stuffing > 0 {
+		if self.blocked() {
 			return;
 		}
 		let pending: Vec<(TaskId, H256)> = pallet_opml_submissions::Pools::<Test>::iter()
@@ -228,14 +278,18 @@ impl<'a> Sim<'a> {
 				.filter_map(Games::<Test>::get)
 				.any(|g| g.challenger == VERIFIER);
 			if result != self.good && !mine {
-				let r = Arbitration::challenge(RuntimeOrigin::signed(VERIFIER), t, BOND);
+				// the bond the defender's strikes call for (M8), as the worker reads it
+				let bond = Arbitration::challenge_bond(t, VERIFIER).unwrap_or(BOND);
+				let r = Arbitration::challenge(RuntimeOrigin::signed(VERIFIER), t, bond);
 				if r.is_err() {
 					self.fail(format!("the verifier's challenge on {t} failed: {r:?}"));
 				}
 			}
 			if result == self.good && self.chance(10) {
 				let s = STALLERS[(self.rng.next_u64() % 3) as usize];
-				let _ = Arbitration::challenge(RuntimeOrigin::signed(s), t, BOND);
+				// each lost challenge makes the next against the defender dearer (M8)
+				let bond = Arbitration::challenge_bond(t, s).unwrap_or(BOND);
+				let _ = Arbitration::challenge(RuntimeOrigin::signed(s), t, bond);
 			}
 		}
 	}
@@ -251,7 +305,7 @@ impl<'a> Sim<'a> {
 				_ => continue,
 			};
 			if Self::is_honest(a.auditor) {
-				if self.stuffing > 0 {
+				if self.blocked() {
 					continue;
 				}
 				let r = if result == self.good {
@@ -310,7 +364,7 @@ impl<'a> Sim<'a> {
 			let Some(party) = self.party_of(who, g.turn, &g) else {
 				continue;
 			};
-			if self.stuffing > 0 && !self.sybils.contains_key(&who) {
+			if self.blocked() && !self.sybils.contains_key(&who) {
 				continue; // an honest (or staller's) move cannot get in
 			}
 			if let Err(e) = self.move_once(id, &g, who, party) {
@@ -383,7 +437,7 @@ impl<'a> Sim<'a> {
 	/// seed, or griefing the round: it pays `SeedPenalty` each time) and gets its calls
 	/// in whatever the block.
 	fn seeds(&mut self) {
-		let stuffed = self.stuffing > 0;
+		let stuffed = self.blocked();
 		let round = pallet_opml_market::CurrentRound::<Test>::get().map(|r| r.index);
 		let sim_seed = self.seed;
 		let sybils = &self.sybils;
@@ -550,6 +604,9 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 			stuff_rate: [0, 2, 5][(rng_pick % 3) as usize],
 			stuffing: 0,
 			stuffed_last: false,
+			stall_rate: [0, 1, 3][(rng_pick / 3 % 3) as usize],
+			stalling: 0,
+			stalled_last: false,
 			stats: Stats::default(),
 		};
 		crate::mock::MANUAL_SEEDS.with(|m| m.set(true));
@@ -557,6 +614,7 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 		AuditProbability::set(sp_runtime::Perbill::from_percent(20));
 		for _ in 0..blocks {
 			run_to(System::block_number() + 1);
+			sim.stall();
 			sim.stuff();
 			sim.seeds();
 			sim.audits();
@@ -566,7 +624,9 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 			sim.play();
 			sim.check();
 			sim.stuffing = sim.stuffing.saturating_sub(1);
+			sim.stall_done();
 		}
+		crate::mock::FINALIZED_STALLED_AT.with(|f| f.set(None));
 		let s = &sim.stats;
 		stats.submitted += s.submitted;
 		stats.final_results += s.final_results;
@@ -578,6 +638,7 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 		stats.sybils_banned += s.sybils_banned;
 		stats.deadlines_missed += s.deadlines_missed;
 		stats.stuffed_blocks += s.stuffed_blocks;
+		stats.stalled_blocks += s.stalled_blocks;
 		stats.windows_extended += s.windows_extended;
 		stats.seeds_withheld += s.seeds_withheld;
 		stats.audits += s.audits;
@@ -618,6 +679,7 @@ fn adversarial_runs(half: u64) {
 		assert!(stats.overturned > 0 && stats.defences_passed > 0 && stats.final_results > 0);
 		assert!(stats.games_resolved > 0 && stats.sybils_banned > 0);
 		assert!(stats.stuffed_blocks > 0 && stats.windows_extended > 0);
+		assert!(stats.stalled_blocks > 0);
 		assert!(stats.seeds_withheld > 0 && stats.seed_windows_extended > 0);
 		assert!(stats.audits > 0);
 	}

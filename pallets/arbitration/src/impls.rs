@@ -21,7 +21,7 @@ use pallet_opml_providers::ProviderRegistry;
 use pallet_opml_submissions::{DisputeOpener, GameClock, PendingResult, PendingResults};
 use sp_core::H256;
 use sp_runtime::{
-	traits::{Saturating, Zero},
+	traits::{SaturatedConversion, Saturating, Zero},
 	Perbill,
 };
 
@@ -194,10 +194,16 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::ChallengeWindowClosed
 		);
 		ensure!(!pending.majority.contains(&who), Error::<T>::OwnResult);
-		ensure!(bond >= T::MinChallengeBond::get(), Error::<T>::BondTooLow);
+		ensure!(
+			bond >= Self::required_bond(task, &who, &pending),
+			Error::<T>::BondTooLow
+		);
 		T::Currency::hold(&Self::bond_reason(), &who, bond)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		T::Results::dispute_opened(task)?;
+		if Self::strikes(&pending.defender) == 0 {
+			DefenderStrikes::<T>::remove(&pending.defender);
+		}
 		let game = Self::open_game(
 			task,
 			pending.instance,
@@ -210,6 +216,52 @@ impl<T: Config> Pallet<T> {
 		// an auditor that challenges answers its audit
 		Self::audit_challenged(task, &who, game);
 		Ok(())
+	}
+
+	/// The strikes of `defender` now: those recorded, less one per `StrikeDecay` blocks
+	/// since.
+	pub fn strikes(defender: &T::AccountId) -> u32 {
+		let Some(s) = DefenderStrikes::<T>::get(defender) else {
+			return 0;
+		};
+		opml_primitives_core::bond::strikes_now(
+			s.count,
+			s.at.saturated_into(),
+			frame_system::Pallet::<T>::block_number().saturated_into(),
+			T::StrikeDecay::get().saturated_into(),
+		)
+	}
+
+	/// The bond `who` must hold to challenge `pending` (of `task`): `MinChallengeBond`
+	/// doubled per strike of its defender, at most `MaxBondDoublings` times (M8); the
+	/// auditor of an open audit of it pays `MinChallengeBond` (it was drawn, not chosen).
+	pub(crate) fn required_bond(
+		task: TaskId,
+		who: &T::AccountId,
+		pending: &PendingResult<T::AccountId>,
+	) -> BalanceOf<T> {
+		let base = T::MinChallengeBond::get();
+		let auditor = Audits::<T>::get()
+			.iter()
+			.any(|a| a.task == task && &a.auditor == who && a.instance == pending.instance);
+		if auditor {
+			return base;
+		}
+		let factor = opml_primitives_core::bond::bond_factor(
+			Self::strikes(&pending.defender),
+			T::MaxBondDoublings::get(),
+		);
+		base.saturating_mul(factor.into())
+	}
+
+	/// `defender` beat an external challenge: one more strike (at most
+	/// `MaxBondDoublings`), counted from now.
+	fn add_strike(defender: &T::AccountId) {
+		let count = Self::strikes(defender)
+			.saturating_add(1)
+			.min(T::MaxBondDoublings::get());
+		let at = frame_system::Pallet::<T>::block_number();
+		DefenderStrikes::<T>::insert(defender, Strikes { count, at });
 	}
 
 	/// Start `side`'s move: it must be its turn (and the caller its account, if given)
@@ -532,6 +584,9 @@ impl<T: Config> Pallet<T> {
 			Side::Challenger => {
 				if game.provider_challenger {
 					T::Providers::ban(&game.challenger, Some(&game.defender), share);
+				} else {
+					// the next challenge against this defender costs twice as much (M8)
+					Self::add_strike(&game.defender);
 				}
 				if !game.bond.is_zero() {
 					let to_winner = share * game.bond;

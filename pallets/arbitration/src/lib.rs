@@ -148,9 +148,18 @@ pub mod pallet {
 		/// Fan-out `k` of the dissection (at least 2): `k - 1` states per move.
 		#[pallet::constant]
 		type Fanout: Get<u32>;
-		/// Smallest bond of a challenge.
+		/// Smallest bond of a challenge (against a defender without [`Strikes`]).
 		#[pallet::constant]
 		type MinChallengeBond: Get<BalanceOf<Self>>;
+		/// Most doublings of the challenge bond by a defender's [`Strikes`] (M8: the
+		/// cost of barring a competitor grows with repetition, up to
+		/// `MinChallengeBond × 2^MaxBondDoublings`, which is also the most an honest
+		/// challenger must hold).
+		#[pallet::constant]
+		type MaxBondDoublings: Get<u32>;
+		/// Blocks after which one strike of a defender is forgotten.
+		#[pallet::constant]
+		type StrikeDecay: Get<BlockNumberFor<Self>>;
 		/// Most VM steps of one node a handoff may claim: what every party's VM runs to
 		/// at most (`opml_nn::layout::MAX_NODE_STEPS`, the worker's `DEFAULT_MAX_STEPS`), so no defender can
 		/// claim a run longer than a challenger can check (docs/security.md H4).
@@ -202,6 +211,14 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type TaskGames<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, TaskId, Twox64Concat, GameId, (), OptionQuery>;
+
+	/// Challenges each provider won as defender lately ([`Pallet::challenge_bond`]). An
+	/// entry is removed by the next challenge against the provider once its strikes
+	/// are all forgotten; each entry cost a challenger a lost bond (half of it burned),
+	/// which bounds how many there can be.
+	#[pallet::storage]
+	pub type DefenderStrikes<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, Strikes<BlockNumberFor<T>>, OptionQuery>;
 
 	/// Recently elected results, candidates for an audit (oldest first).
 	#[pallet::storage]
@@ -359,7 +376,7 @@ pub mod pallet {
 		NotPending,
 		/// A member of the result's majority cannot challenge its own result.
 		OwnResult,
-		/// The bond is below `MinChallengeBond`.
+		/// The bond is below the challenge's bond ([`Pallet::challenge_bond`]).
 		BondTooLow,
 		/// The free balance cannot cover the bond.
 		InsufficientBalance,
@@ -440,6 +457,16 @@ pub mod pallet {
 		}
 	}
 
+	#[pallet::view_functions]
+	impl<T: Config> Pallet<T> {
+		/// The smallest bond `who` can challenge `task`'s pending result with now
+		/// (`None`: no pending result): what [`Pallet::challenge`] requires.
+		pub fn challenge_bond(task: TaskId, who: T::AccountId) -> Option<BalanceOf<T>> {
+			let pending = T::Results::pending(task)?;
+			Some(Self::required_bond(task, &who, &pending))
+		}
+	}
+
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// Challenge `task`'s pending result: open a game against its defender. The
@@ -449,7 +476,9 @@ pub mod pallet {
 		/// - `origin`: signed, anyone but a member of the result's majority; `bond` is
 		///   held from it.
 		/// - `task`: a task with a pending result inside its challenge window.
-		/// - `bond`: at least `MinChallengeBond`.
+		/// - `bond`: at least [`Pallet::challenge_bond`]: `MinChallengeBond`, doubled for
+		///   each challenge the defender won lately (M8; the auditor of an open audit of
+		///   the result pays `MinChallengeBond`).
 		///
 		/// Emits [`Event::GameOpened`].
 		#[pallet::call_index(0)]

@@ -111,6 +111,7 @@ impl pallet_opml_submissions::Config for Test {
 	type RoomLength = ConstU32<{ 64 * 1024 }>;
 	type RoomWeight = RoomWeight;
 	type MaxWindowExtension = ConstU64<50>;
+	type MaxFinalityLag = ConstU64<1>;
 	type WeightInfo = ();
 }
 
@@ -136,6 +137,8 @@ impl pallet_opml_arbitration::Config for Test {
 	type Rewards = Market;
 	type Fanout = ConstU32<16>;
 	type MinChallengeBond = ConstU64<50>;
+	type MaxBondDoublings = ConstU32<3>;
+	type StrikeDecay = ConstU64<50>;
 	type MaxNodeSteps = MaxNodeSteps;
 	type ClockBudget = ConstU64<10>;
 	type WinnerShare = WinnerShare;
@@ -179,6 +182,10 @@ pub fn test(f: impl FnOnce()) {
 }
 
 thread_local! {
+	/// The finalized block the authors note while a test stalls finality (M3);
+	/// `None`: finality keeps up (the parent block is final).
+	pub static FINALIZED_STALLED_AT: core::cell::Cell<Option<u64>> =
+		const { core::cell::Cell::new(None) };
 	/// Whether the test makes the providers' seed moves itself (the simulation).
 	pub static MANUAL_SEEDS: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
 }
@@ -186,7 +193,13 @@ thread_local! {
 /// Advance to block `n`, running the hooks in runtime order.
 pub fn run_to(n: u64) {
 	while System::block_number() < n {
-		// the block ends: counted on the game clock if it had room; the next starts empty
+		// the author notes the finalized block (the parent, unless a test stalls
+		// finality); the block ends: counted on the game clock if it had room and
+		// finality kept up; the next starts empty
+		let finalized = FINALIZED_STALLED_AT
+			.with(|f| f.get())
+			.unwrap_or(System::block_number().saturating_sub(1));
+		let _ = Submissions::note_finalized(RuntimeOrigin::none(), finalized);
 		Submissions::on_finalize(System::block_number());
 		frame_system::BlockWeight::<Test>::kill();
 		frame_system::BlockSize::<Test>::kill();

@@ -594,6 +594,118 @@ fn h3_stuffed_blocks_do_not_run_out_a_defenders_clock() {
 	});
 }
 
+/// M3: workers act on finalized blocks while clocks ran on every block, so a finality
+/// stall ran an honest defender (which saw nothing) out of time. Now a block counts on
+/// the clocks only while the finalized block its author notes is at most
+/// `MaxFinalityLag` (1) behind: the clock stops, and runs again once finality is back.
+#[test]
+fn m3_a_finality_stall_pauses_the_clocks() {
+	let w = World::new(3);
+	let honest = w.honest();
+	let (liar, _) = w.random_liar(&honest, &mut Rng(3));
+	let good = H256(honest.result_root());
+	test(|| {
+		let t = w.task(&[10, 11, 12]);
+		hand_in(t, &[(10, good), (11, good), (12, good)]);
+		assert_ok!(Arbitration::challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			t,
+			BOND
+		));
+		let g = last_game();
+		let defender = Games::<Test>::get(g).unwrap().defender;
+		// finality stops at the parent; the defender's daemon sees no later block
+		let stalled = System::block_number() - 1;
+		crate::mock::FINALIZED_STALLED_AT.with(|f| f.set(Some(stalled)));
+		let ticks = pallet_opml_submissions::Ticks::<Test>::get();
+		run_to(stalled + 100);
+		// only the blocks within the lag counted: far from the 10-tick clock
+		assert_eq!(pallet_opml_submissions::Ticks::<Test>::get(), ticks + 1);
+		assert_noop!(
+			Arbitration::timeout(RuntimeOrigin::signed(CHALLENGER), g),
+			Error::<Test>::NotExpired
+		);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Submissions(pallet_opml_submissions::Event::ClocksPaused {
+				finalized: Some(f),
+				..
+			}) if f == stalled
+		)));
+		// finality is back: the clocks run, the defender moves and wins
+		crate::mock::FINALIZED_STALLED_AT.with(|f| f.set(None));
+		run_to(System::block_number() + 1);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Submissions(pallet_opml_submissions::Event::ClocksResumed { .. })
+		)));
+		assert_eq!(pallet_opml_submissions::Ticks::<Test>::get(), ticks + 2);
+		let (loser, ..) = drive(g, (defender, &honest), (CHALLENGER, &liar), None);
+		assert_eq!(loser, Side::Challenger);
+		assert!(!banned(defender));
+	});
+}
+
+/// M3: a block without a finality note does not count, and a block notes at most once
+/// (the call is an inherent: origin none); a note past the parent counts as the parent.
+#[test]
+fn m3_the_finality_note_is_an_inherent_once_per_block() {
+	use frame_support::traits::Hooks;
+	use pallet_opml_submissions::{FinalizedNote, Ticks};
+	test(|| {
+		run_to(10);
+		let ticks = Ticks::<Test>::get();
+		// a block whose author noted nothing
+		Submissions::on_finalize(System::block_number());
+		assert_eq!(Ticks::<Test>::get(), ticks);
+		System::set_block_number(11);
+		assert_noop!(
+			Submissions::note_finalized(RuntimeOrigin::signed(CHALLENGER), 10),
+			sp_runtime::DispatchError::BadOrigin
+		);
+		assert_ok!(Submissions::note_finalized(RuntimeOrigin::none(), 500));
+		assert_eq!(FinalizedNote::<Test>::get(), Some(10));
+		assert_noop!(
+			Submissions::note_finalized(RuntimeOrigin::none(), 10),
+			pallet_opml_submissions::Error::<Test>::FinalityAlreadyNoted
+		);
+		Submissions::on_finalize(11);
+		assert_eq!(Ticks::<Test>::get(), ticks + 1);
+		assert_eq!(FinalizedNote::<Test>::get(), None);
+	});
+}
+
+/// M3: the node's finalized block becomes the note; an importing node refuses a block
+/// whose note is more than `MaxFinalityLag` past its own finalized block (an author
+/// cannot keep the clocks running through a stall by noting a made-up finality).
+#[test]
+fn m3_importers_refuse_a_note_past_their_finality() {
+	use frame_support::inherent::{InherentData, ProvideInherent};
+	use pallet_opml_submissions::{Call as SubCall, FinalityInherentError, FINALITY_INHERENT};
+	let data = |n: u64| {
+		let mut d = InherentData::new();
+		d.put_data(FINALITY_INHERENT, &n).unwrap();
+		d
+	};
+	test(|| {
+		let call = Submissions::create_inherent(&data(7)).expect("an inherent");
+		assert!(Submissions::is_inherent(&call));
+		assert_eq!(call, SubCall::note_finalized { finalized: 7 });
+		assert!(Submissions::create_inherent(&InherentData::new()).is_none());
+		// an importer that finalized 6: 7 is within the lag (1), 8 is not
+		assert_eq!(Submissions::check_inherent(&call, &data(6)), Ok(()));
+		assert_eq!(
+			Submissions::check_inherent(&SubCall::note_finalized { finalized: 8 }, &data(6)),
+			Err(FinalityInherentError::AheadOfLocalFinality)
+		);
+		// an importer without a view of finality has nothing to check against
+		assert_eq!(
+			Submissions::check_inherent(&call, &InherentData::new()),
+			Ok(())
+		);
+	});
+}
+
 /// H3: stuffing the reveal window made honest reveals miss (penalty, no majority).
 /// Now a window whose blocks had no room is extended until it had `RevealPeriod`
 /// blocks with room (at most `MaxWindowExtension`), so the reveals land.
@@ -908,6 +1020,18 @@ fn m2_an_auditor_challenges_after_the_window() {
 		let (t, auditor, other) = audited(&w, bad);
 		run_to(31);
 		assert!(pending(t).is_some_and(|p| !p.challengeable));
+		// the defender beat three challenges lately (M8): others pay 8 x the bond, the
+		// drawn auditor the base bond
+		let defender = pending(t).unwrap().defender;
+		DefenderStrikes::<Test>::insert(
+			defender,
+			Strikes {
+				count: 3,
+				at: System::block_number(),
+			},
+		);
+		assert_eq!(Arbitration::challenge_bond(t, other), Some(400));
+		assert_eq!(Arbitration::challenge_bond(t, auditor), Some(50));
 		// anyone else is too late
 		assert_noop!(
 			Arbitration::challenge(RuntimeOrigin::signed(other), t, BOND),
@@ -930,6 +1054,93 @@ fn m2_an_auditor_challenges_after_the_window() {
 			"the game holds it now"
 		);
 		assert!(!final_result(t));
+	});
+}
+
+/// M8: barring a competitor by challenging its correct results cost half a bond each
+/// time, whatever the repetition. Now every challenge a defender beats doubles the bond
+/// of the next one against it (up to `MaxBondDoublings`, 3: 8 x `MinChallengeBond`),
+/// and one doubling is forgotten every `StrikeDecay` (50) blocks.
+#[test]
+fn m8_the_bond_against_a_defender_doubles_with_each_challenge_it_beat() {
+	let w = World::new(15);
+	let honest = w.honest();
+	let good = H256(honest.result_root());
+	test(|| {
+		let first = w.task(&[10]);
+		let model = model_of(first);
+		let mut first = Some(first);
+		// the next task for 10, assigned
+		let mut next_task = || {
+			if let Some(t) = first.take() {
+				return t;
+			}
+			let t = pallet_opml_market::Pallet::<Test>::next_task_id();
+			let input_root = H256(opml_nn::commit::tensor_root(&w.input.to_bytes()).0);
+			assert_ok!(Market::submit_task(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				TaskInput::Root(input_root),
+				1,
+				100,
+				1,
+				10
+			));
+			while pallet_opml_submissions::Pools::<Test>::get(t).is_none() {
+				assert!(System::block_number() < 2_000, "task {t} never assigned");
+				run_to(System::block_number() + 1);
+			}
+			t
+		};
+		let mut lose_one = |expected: u64| {
+			let t = next_task();
+			hand_in(t, &[(10, good)]);
+			assert_eq!(Arbitration::challenge_bond(t, CHALLENGER), Some(expected));
+			assert_noop!(
+				Arbitration::challenge(RuntimeOrigin::signed(CHALLENGER), t, expected - 1),
+				Error::<Test>::BondTooLow
+			);
+			assert_ok!(Arbitration::challenge(
+				RuntimeOrigin::signed(CHALLENGER),
+				t,
+				expected
+			));
+			let g = last_game();
+			let Phase::Graph { a, b, .. } = Games::<Test>::get(g).unwrap().phase else {
+				panic!("graph phase")
+			};
+			let states: Vec<H256> = honest.graph_hashes(a, b, K).into_iter().map(H256).collect();
+			assert_ok!(Arbitration::post_states(
+				RuntimeOrigin::signed(10),
+				g,
+				BoundedVec::truncate_from(states)
+			));
+			// the griefer lets its clock run out
+			run_to(System::block_number() + 11);
+			assert_ok!(Arbitration::timeout(RuntimeOrigin::signed(REQUESTER), g));
+			assert_eq!(resolved(g).map(|r| r.2), Some(Side::Challenger));
+			assert!(!banned(10));
+		};
+		for expected in [50, 100, 200, 400, 400] {
+			lose_one(expected);
+		}
+		assert_eq!(Arbitration::strikes(&10), 3);
+		// one strike is forgotten after 50 blocks
+		run_to(System::block_number() + 50);
+		assert_eq!(Arbitration::strikes(&10), 2);
+		lose_one(200);
+		// all forgotten: the next challenge removes the record
+		run_to(System::block_number() + 150);
+		let t = next_task();
+		hand_in(t, &[(10, good)]);
+		assert_eq!(Arbitration::challenge_bond(t, CHALLENGER), Some(50));
+		assert!(DefenderStrikes::<Test>::contains_key(10));
+		assert_ok!(Arbitration::challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			t,
+			50
+		));
+		assert!(!DefenderStrikes::<Test>::contains_key(10));
 	});
 }
 

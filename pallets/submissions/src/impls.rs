@@ -289,11 +289,34 @@ impl<T: Config> Pallet<T> {
 				.all_lte(max_weight)
 	}
 
-	/// End of block `now`: count it on [`Ticks`] if it had room; remember the count
-	/// for reveal windows; forget the count of a block no window can reach.
+	/// Whether block `now` is at most `MaxFinalityLag` ahead of the finalized block its
+	/// author noted (none noted: it is not). Emits the pause and resume events.
+	fn finality_kept_up(now: BlockNumberFor<T>) -> bool {
+		let noted = FinalizedNote::<T>::take();
+		let kept_up = noted.is_some_and(|f| now.saturating_sub(f) <= T::MaxFinalityLag::get());
+		let paused = FinalityPaused::<T>::get();
+		if paused == kept_up {
+			FinalityPaused::<T>::put(!kept_up);
+			Self::deposit_event(if kept_up {
+				Event::ClocksResumed { block: now }
+			} else {
+				Event::ClocksPaused {
+					block: now,
+					finalized: noted,
+				}
+			});
+		}
+		kept_up
+	}
+
+	/// End of block `now`: count it on [`Ticks`] if it had room and finality kept up;
+	/// remember the count for reveal windows; forget the count of a block no window can
+	/// reach.
 	pub(crate) fn tick(now: BlockNumberFor<T>) {
 		let mut ticks = Ticks::<T>::get();
-		if Self::had_room() {
+		// both checks run (the note is taken every block)
+		let kept_up = Self::finality_kept_up(now);
+		if Self::had_room() && kept_up {
 			ticks = ticks.saturating_add(One::one());
 			Ticks::<T>::put(ticks);
 		}
@@ -838,18 +861,18 @@ impl<T: Config> GameClock<BlockNumberFor<T>> for Pallet<T> {
 }
 
 impl<T: Config> FinalResults for Pallet<T> {
-	fn final_result(task: TaskId) -> Option<H256> {
-		Results::<T>::get(task).map(|r| r.result)
+	fn final_result(task: TaskId) -> Option<(H256, H256)> {
+		Results::<T>::get(task).map(|r| (r.result, r.commitment))
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
-	fn set_final_for_benchmark(task: TaskId, result: H256) {
+	fn set_final_for_benchmark(task: TaskId, result: H256, commitment: H256) {
 		Results::<T>::insert(
 			task,
 			FinalResult {
 				result,
 				at: frame_system::Pallet::<T>::block_number(),
-				commitment: H256::zero(),
+				commitment,
 			},
 		);
 	}

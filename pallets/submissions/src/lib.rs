@@ -59,6 +59,9 @@
 //! - [`Pallet::commit`], [`Pallet::reveal`], [`Pallet::reveal_chunk`],
 //!   [`Pallet::finish_reveal`]: signed by an assigned provider.
 //! - [`Pallet::process_agenda`], [`Pallet::publish_output`]: signed, anyone.
+//! - [`Pallet::note_finalized`]: an inherent (the node notes its finalized block; a
+//!   block counts on game clocks and windows only while finality lags at most
+//!   `MaxFinalityLag`, M3).
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -77,6 +80,10 @@ mod tests;
 pub mod types;
 pub mod weights;
 
+/// The inherent data identifier of the finalized block number the node puts in each
+/// block (a `u64`, [`Pallet::note_finalized`]).
+pub const FINALITY_INHERENT: frame_support::inherent::InherentIdentifier = *b"opmlfin0";
+
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -86,7 +93,7 @@ pub mod pallet {
 	use pallet_opml_market::{DeliveryCheck, TaskId, TaskSettlement, TaskSubject};
 	use pallet_opml_providers::ProviderRegistry;
 	use sp_core::H256;
-	use sp_runtime::traits::Zero;
+	use sp_runtime::traits::{One, SaturatedConversion, Saturating, Zero};
 
 	/// Balance type (the provider registry's).
 	pub type BalanceOf<T> = <<T as Config>::Providers as ProviderRegistry<
@@ -189,6 +196,15 @@ pub mod pallet {
 		/// hold a pool.
 		#[pallet::constant]
 		type MaxWindowExtension: Get<BlockNumberFor<Self>>;
+		/// Most blocks the best chain may be ahead of the finalized block for a block to
+		/// count on [`Ticks`]: workers act on finalized blocks, so when finality stalls
+		/// the clocks stop rather than running honest parties out of time
+		/// (docs/security.md M3). Set it above the usual finality lag and below every
+		/// window (reveal, challenge, the market's shortest deadline and seed reveal
+		/// period): the blocks of a stall up to this lag still count while daemons see
+		/// nothing.
+		#[pallet::constant]
+		type MaxFinalityLag: Get<BlockNumberFor<Self>>;
 		/// Weights.
 		type WeightInfo: WeightInfo;
 	}
@@ -204,6 +220,18 @@ pub mod pallet {
 	/// many blocks with room a reveal or challenge window had.
 	#[pallet::storage]
 	pub type TicksAt<T: Config> = StorageMap<_, Twox64Concat, BlockNumberFor<T>, BlockNumberFor<T>>;
+
+	/// The finalized block number the current block's author noted
+	/// ([`Pallet::note_finalized`], an inherent), removed at the block's end. A block
+	/// without it does not count on [`Ticks`].
+	#[pallet::storage]
+	pub type FinalizedNote<T: Config> = StorageValue<_, BlockNumberFor<T>, OptionQuery>;
+
+	/// Whether the last block did not count on [`Ticks`] because finality lagged more
+	/// than `MaxFinalityLag` (or was not noted): [`Event::ClocksPaused`] and
+	/// [`Event::ClocksResumed`] mark the changes.
+	#[pallet::storage]
+	pub type FinalityPaused<T: Config> = StorageValue<_, bool, ValueQuery>;
 
 	/// Redundancy pools of assigned tasks (removed when final, re-run or overturned).
 	#[pallet::storage]
@@ -264,6 +292,19 @@ pub mod pallet {
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
+		/// Blocks stopped counting on game clocks and windows: finality lags more than
+		/// `MaxFinalityLag` behind (M3).
+		ClocksPaused {
+			/// The block.
+			block: BlockNumberFor<T>,
+			/// The finalized block its author noted (`None`: not noted).
+			finalized: Option<BlockNumberFor<T>>,
+		},
+		/// Blocks count again: finality caught up.
+		ClocksResumed {
+			/// The block.
+			block: BlockNumberFor<T>,
+		},
 		/// A provider committed to a result.
 		Committed {
 			/// The task.
@@ -448,13 +489,15 @@ pub mod pallet {
 		BadOutputShape,
 		/// The provider is banned: it cannot commit or reveal any more (L4).
 		ProviderBanned,
+		/// The finalized block was already noted in this block.
+		FinalityAlreadyNoted,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			// and `on_finalize`'s tick: 2 reads, 3 writes
-			Self::on_block(now).saturating_add(T::DbWeight::get().reads_writes(2, 3))
+			// and `on_finalize`'s tick: 4 reads, 5 writes
+			Self::on_block(now).saturating_add(T::DbWeight::get().reads_writes(4, 5))
 		}
 
 		fn on_finalize(now: BlockNumberFor<T>) {
@@ -467,6 +510,9 @@ pub mod pallet {
 			assert!(T::MaxChunkLen::get().is_power_of_two());
 			assert!(T::MaxPayloadChunks::get() > 0);
 			assert!(!T::RevealPeriod::get().is_zero());
+			// a stall must leave a window some blocks once the clocks stop (M3)
+			assert!(T::RevealPeriod::get() > T::MaxFinalityLag::get());
+			assert!(T::ChallengePeriod::get() > T::MaxFinalityLag::get());
 			assert!(T::MaxOutputLen::get() > 0);
 		}
 
@@ -614,6 +660,78 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_publish_output(who, task, output, shape, siblings.into_inner())
+		}
+
+		/// Note the finalized block number as the block's author sees it (an inherent:
+		/// origin none, put in by the node, at most once per block). The block counts on
+		/// [`Ticks`] only if it is at most `MaxFinalityLag` behind (M3). Importing nodes
+		/// refuse a block noting more than `MaxFinalityLag` past their own finalized
+		/// block, so an author can add at most that much; a higher number than the
+		/// parent block is noted as the parent's.
+		///
+		/// - `finalized`: the finalized block number.
+		///
+		/// Fails with `FinalityAlreadyNoted` on a second note in a block.
+		#[pallet::call_index(6)]
+		#[pallet::weight((T::DbWeight::get().reads_writes(1, 1), DispatchClass::Mandatory))]
+		pub fn note_finalized(
+			origin: OriginFor<T>,
+			#[pallet::compact] finalized: BlockNumberFor<T>,
+		) -> DispatchResult {
+			ensure_none(origin)?;
+			ensure!(
+				!FinalizedNote::<T>::exists(),
+				Error::<T>::FinalityAlreadyNoted
+			);
+			let parent = frame_system::Pallet::<T>::block_number().saturating_sub(One::one());
+			FinalizedNote::<T>::put(finalized.min(parent));
+			Ok(())
+		}
+	}
+
+	/// Why an importing node refuses a block's finality note.
+	#[derive(Encode, Decode, Debug, PartialEq, Eq)]
+	pub enum FinalityInherentError {
+		/// It notes a block more than `MaxFinalityLag` past the importer's finalized one.
+		AheadOfLocalFinality,
+	}
+
+	impl frame_support::inherent::IsFatalError for FinalityInherentError {
+		fn is_fatal_error(&self) -> bool {
+			true
+		}
+	}
+
+	#[pallet::inherent]
+	impl<T: Config> ProvideInherent for Pallet<T> {
+		type Call = Call<T>;
+		type Error = FinalityInherentError;
+		const INHERENT_IDENTIFIER: InherentIdentifier = FINALITY_INHERENT;
+
+		fn create_inherent(data: &InherentData) -> Option<Self::Call> {
+			let finalized: u64 = data.get_data(&FINALITY_INHERENT).ok().flatten()?;
+			Some(Call::note_finalized {
+				finalized: finalized.saturated_into(),
+			})
+		}
+
+		fn check_inherent(call: &Self::Call, data: &InherentData) -> Result<(), Self::Error> {
+			let Call::note_finalized { finalized } = call else {
+				return Ok(());
+			};
+			// an importer without a view of finality has nothing to compare with
+			let Ok(Some(local)) = data.get_data::<u64>(&FINALITY_INHERENT) else {
+				return Ok(());
+			};
+			let limit = local.saturating_add(T::MaxFinalityLag::get().saturated_into());
+			if (*finalized).saturated_into::<u64>() > limit {
+				return Err(FinalityInherentError::AheadOfLocalFinality);
+			}
+			Ok(())
+		}
+
+		fn is_inherent(call: &Self::Call) -> bool {
+			matches!(call, Call::note_finalized { .. })
 		}
 	}
 

@@ -96,6 +96,10 @@ impl pallet_opml_market::Config for Test {
 pub type Opened = (TaskId, u64, H256, u64, H256);
 
 thread_local! {
+	/// The finalized block the authors note while a test stalls finality (M3);
+	/// `None`: finality keeps up (the parent block is final).
+	pub static FINALIZED_STALLED_AT: core::cell::Cell<Option<u64>> =
+		const { core::cell::Cell::new(None) };
 	/// Games the stub opened.
 	pub static OPENED: RefCell<Vec<Opened>> = const { RefCell::new(Vec::new()) };
 	/// Whether the stub refuses to open games.
@@ -145,6 +149,7 @@ impl pallet_opml_submissions::Config for Test {
 	type RoomLength = ConstU32<{ 64 * 1024 }>;
 	type RoomWeight = RoomWeight;
 	type MaxWindowExtension = ConstU64<50>;
+	type MaxFinalityLag = ConstU64<1>;
 	type WeightInfo = ();
 }
 
@@ -182,7 +187,13 @@ pub fn test(f: impl FnOnce()) {
 /// Advance to block `n`, running the hooks in runtime order.
 pub fn run_to(n: u64) {
 	while System::block_number() < n {
-		// the block ends: counted on the game clock if it had room; the next starts empty
+		// the author notes the finalized block (the parent, unless a test stalls
+		// finality); the block ends: counted on the game clock if it had room and
+		// finality kept up; the next starts empty
+		let finalized = FINALIZED_STALLED_AT
+			.with(|f| f.get())
+			.unwrap_or(System::block_number().saturating_sub(1));
+		let _ = Submissions::note_finalized(RuntimeOrigin::none(), finalized);
 		Submissions::on_finalize(System::block_number());
 		frame_system::BlockWeight::<Test>::kill();
 		frame_system::BlockSize::<Test>::kill();

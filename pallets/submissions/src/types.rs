@@ -277,12 +277,15 @@ pub trait GameClock<BlockNumber> {
 
 /// Final results, for pallets that build on tasks (implemented by this pallet).
 pub trait FinalResults {
-	/// The final result root `G_N` of `task`, while it is kept (`ResultRetention`).
-	fn final_result(task: TaskId) -> Option<H256>;
+	/// The final result root `G_N` of `task` and the commitment of the model that
+	/// computed it (against which its output's shape is proven: L7), while it is kept
+	/// (`ResultRetention`).
+	fn final_result(task: TaskId) -> Option<(H256, H256)>;
 
-	/// Benchmarks of other pallets: make `result` the final result of `task`.
+	/// Benchmarks of other pallets: make `result`, of the model `commitment`, the
+	/// final result of `task`.
 	#[cfg(feature = "runtime-benchmarks")]
-	fn set_final_for_benchmark(task: TaskId, result: H256);
+	fn set_final_for_benchmark(task: TaskId, result: H256, commitment: H256);
 }
 
 /// What the arbitration pallet asks and tells this pallet (implemented by it).

@@ -55,7 +55,8 @@ fn job<T: Config>(p: u32, rounds: u32) -> (T::AccountId, JobId) {
 	(who, id)
 }
 
-/// Make the phase's tasks final with one-node results and return the proofs.
+/// Make the phase's tasks final with one-node results (of a model whose one node
+/// outputs a parameter vector) and return the proofs.
 fn finalize<T: Config>(id: JobId, byte: u8) -> Vec<OutputProof> {
 	let job = Jobs::<T>::get(id).expect("job");
 	let tasks: Vec<_> = match job.phase {
@@ -63,16 +64,21 @@ fn finalize<T: Config>(id: JobId, byte: u8) -> Vec<OutputProof> {
 		Phase::Aggregating { task } => vec![task],
 		Phase::Finished => vec![],
 	};
+	let model = opml_nn::commit::shape_fixture(&[32u32 << job.params_height]);
+	let commitment = H256(opml_nn::commit::model_commitment(&model).expect("fixture"));
+	let shape = pallet_opml_submissions::types::ShapeProof::from_proof(
+		&opml_nn::commit::output_proof(&model).expect("one node"),
+	);
 	tasks
 		.iter()
 		.enumerate()
 		.map(|(i, &t)| {
 			let out = [byte.wrapping_add(i as u8); 32];
 			let (g, proof) = opml_nn::commit::one_node_result(job.params.0, out).expect("one node");
-			T::Results::set_final_for_benchmark(t, H256(g));
+			T::Results::set_final_for_benchmark(t, H256(g), commitment);
 			OutputProof {
 				root: H256(out),
-				slot: proof.index as u32,
+				shape: shape.clone(),
 				siblings: BoundedVec::truncate_from(
 					proof.siblings.into_iter().map(H256).collect::<Vec<_>>(),
 				),

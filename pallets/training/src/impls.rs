@@ -119,10 +119,25 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The output root proved in `task`'s final result.
-	fn final_output(task: TaskId, out: &OutputProof) -> Result<H256, DispatchError> {
-		let result = T::Results::final_result(task).ok_or(Error::<T>::NotFinal)?;
-		let proof = opml_nn::commit::state_slot_proof(out.slot, out.siblings.iter().map(|h| h.0));
+	/// The output root proved in `task`'s final result: at the slot of the model's
+	/// last node (not merely a slot after which all are empty, L7), of a parameter
+	/// vector's length (`32 · 2^params_height` bytes, M6).
+	fn final_output(
+		task: TaskId,
+		out: &OutputProof,
+		params_height: u32,
+	) -> Result<H256, DispatchError> {
+		let (result, commitment) = T::Results::final_result(task).ok_or(Error::<T>::NotFinal)?;
+		let shape = out
+			.shape
+			.verify(&commitment)
+			.ok_or(Error::<T>::BadOutputShape)?;
+		ensure!(
+			Some(shape.bytes) == 32u64.checked_shl(params_height),
+			Error::<T>::BadOutputLength
+		);
+		let proof =
+			opml_nn::commit::state_slot_proof(shape.index, out.siblings.iter().map(|h| h.0));
 		ensure!(
 			opml_nn::commit::verify_output_root(&result.0, &out.root.0, &proof),
 			Error::<T>::BadOutputProof
@@ -142,7 +157,7 @@ impl<T: Config> Pallet<T> {
 				let roots = tasks
 					.iter()
 					.zip(outputs.iter())
-					.map(|(&t, o)| Self::final_output(t, o).map(|r| r.0))
+					.map(|(&t, o)| Self::final_output(t, o, job.params_height).map(|r| r.0))
 					.collect::<Result<Vec<_>, _>>()?;
 				let input = opml_nn::commit::stacked_root(&roots, job.params_height)
 					.map_err(|_| Error::<T>::BadOutputProof)?;
@@ -160,7 +175,7 @@ impl<T: Config> Pallet<T> {
 				let [out] = outputs.as_slice() else {
 					return Err(Error::<T>::WrongProofCount.into());
 				};
-				job.params = Self::final_output(task, out)?;
+				job.params = Self::final_output(task, out, job.params_height)?;
 				Self::deposit_event(Event::RoundFinished {
 					job: id,
 					round: job.round,

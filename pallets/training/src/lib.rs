@@ -191,6 +191,11 @@ pub mod pallet {
 		WrongProofCount,
 		/// An output proof does not open the task's final result.
 		BadOutputProof,
+		/// An output proof's shape does not open the commitment of the model that
+		/// computed the task's final result (L7).
+		BadOutputShape,
+		/// The proven output is not a parameter vector of the job's length (M6).
+		BadOutputLength,
 	}
 
 	#[pallet::call]

@@ -8,7 +8,7 @@ use opml_nn::commit::{one_node_result, stacked_root};
 use opml_primitives_core::commitment::result_commitment;
 use pallet_opml_market::{ModelId, TaskId, TaskInput, TaskStatus, Tasks};
 use pallet_opml_providers::Capacity;
-use pallet_opml_submissions::Results;
+use pallet_opml_submissions::{types::ShapeProof, Results};
 use sp_core::H256;
 
 const ALICE: u64 = 1; // job owner
@@ -22,14 +22,15 @@ fn held(who: u64) -> u64 {
 	Balances::balance_on_hold(&HoldReason::JobBudget.into(), &who)
 }
 
-/// Three models (two pools, one aggregator) and providers 10..14 able to run them.
+/// Three one-node models with 32 output bytes (two pools, one aggregator), a fourth
+/// of two such nodes (id: the aggregator's + 1), and providers 10..14 able to run them.
 fn setup() -> (ModelId, ModelId, ModelId) {
 	let mut ms = Vec::new();
-	for i in 0..3u8 {
+	for lens in [&[32][..], &[32], &[32], &[32, 32]] {
 		ms.push(pallet_opml_market::NextModelId::<Test>::get());
 		assert_ok!(Market::register_model(
 			RuntimeOrigin::signed(BOB),
-			H256::repeat_byte(i + 1),
+			commitment(lens),
 			H256::repeat_byte(9),
 			1,
 			BoundedVec::truncate_from(b"fl".to_vec()),
@@ -83,14 +84,27 @@ fn create(pools: &[ModelId], agg: ModelId, params: H256, rounds: u32) -> JobId {
 	id
 }
 
-/// The result root of a one-node run from `input` to `output`, and `output`'s proof.
+/// The commitment of a model of `lens.len()` nodes, node `j` with `lens[j]` output bytes.
+fn commitment(lens: &[u32]) -> H256 {
+	H256(opml_nn::commit::model_commitment(&opml_nn::commit::shape_fixture(lens)).unwrap())
+}
+
+/// The output shape proof of that model.
+fn shape(lens: &[u32]) -> ShapeProof {
+	ShapeProof::from_proof(
+		&opml_nn::commit::output_proof(&opml_nn::commit::shape_fixture(lens)).unwrap(),
+	)
+}
+
+/// The result root of a one-node run from `input` to `output` (a parameter vector of
+/// 8 `i32`: the test models' one node has 32 output bytes), and `output`'s proof.
 fn result(input: H256, output: H256) -> (H256, OutputProof) {
 	let (g, p) = one_node_result(input.0, output.0).unwrap();
 	(
 		H256(g),
 		OutputProof {
 			root: output,
-			slot: p.index as u32,
+			shape: shape(&[32]),
 			siblings: BoundedVec::truncate_from(p.siblings.into_iter().map(H256).collect()),
 		},
 	)
@@ -312,6 +326,96 @@ fn advance_checks_the_proofs_and_their_count() {
 			Phase::Aggregating { .. }
 		));
 		assert_noop!(adv(vec![]), Error::<Test>::WrongProofCount);
+	});
+}
+
+/// L7, M6: an output is proven at the slot of the model's last node, with that model's
+/// shape and a parameter vector's length. An earlier node's output cannot pass for an
+/// all-zero output (it could while "a slot after which all are empty" was the output).
+#[test]
+fn l7_advance_takes_the_output_of_the_models_last_node() {
+	test(|| {
+		let (m0, _, agg) = setup();
+		let two = agg + 1;
+		let p0 = H256::repeat_byte(0x11);
+		let job = create(&[two, m0], agg, p0, 1);
+		let tasks = tasks_of(job);
+		// the two-node model's run: node 1 gives x, node 2 (the output) all zeros
+		let x = H256::repeat_byte(0x42);
+		let s = opml_nn::commit::GraphStates::new(vec![p0.0, x.0, [0; 32]]).unwrap();
+		let siblings = |slot: usize| {
+			BoundedVec::truncate_from(
+				s.slot_proof(2, slot)
+					.unwrap()
+					.siblings
+					.into_iter()
+					.map(H256)
+					.collect(),
+			)
+		};
+		let (g1, pr1) = result(p0, update(0, 1));
+		finalize(&[(tasks[0], H256(s.result_root())), (tasks[1], g1)]);
+		let adv = |v: Vec<OutputProof>| {
+			Training::advance(
+				RuntimeOrigin::signed(BOB),
+				job,
+				BoundedVec::truncate_from(v),
+			)
+		};
+		// node 1's output with the true shape: not at the output's slot
+		let earlier = OutputProof {
+			root: x,
+			shape: shape(&[32, 32]),
+			siblings: siblings(1),
+		};
+		assert_noop!(
+			adv(vec![earlier, pr1.clone()]),
+			Error::<Test>::BadOutputProof
+		);
+		// ... nor with the shape of a one-node model (not this task's model)
+		let other = OutputProof {
+			root: x,
+			shape: shape(&[32]),
+			siblings: siblings(1),
+		};
+		assert_noop!(adv(vec![other, pr1.clone()]), Error::<Test>::BadOutputShape);
+		// the true output: all zeros at slot 2
+		let zero = OutputProof {
+			root: H256::zero(),
+			shape: shape(&[32, 32]),
+			siblings: siblings(2),
+		};
+		assert_ok!(adv(vec![zero, pr1]));
+		let agg_task = tasks_of(job)[0];
+		let stacked = H256(stacked_root(&[[0; 32], update(0, 1).0], 0).unwrap());
+		assert_eq!(input_of(agg_task), stacked);
+	});
+}
+
+/// M6: an output of another length than the job's parameter vector is refused.
+#[test]
+fn advance_refuses_an_output_of_another_length() {
+	test(|| {
+		let (m0, m1, agg) = setup();
+		let p0 = H256::repeat_byte(0x11);
+		let job = NextJobId::<Test>::get();
+		assert_ok!(Training::create_job(
+			RuntimeOrigin::signed(ALICE),
+			spec(&[m0, m1], agg, p0, 16, 1, 100)
+		));
+		let tasks = tasks_of(job);
+		let (g0, pr0) = result(p0, update(0, 0));
+		let (g1, pr1) = result(p0, update(0, 1));
+		finalize(&[(tasks[0], g0), (tasks[1], g1)]);
+		// the models' outputs are 32 bytes; the job's vectors 16 x 4
+		assert_noop!(
+			Training::advance(
+				RuntimeOrigin::signed(BOB),
+				job,
+				BoundedVec::truncate_from(vec![pr0, pr1])
+			),
+			Error::<Test>::BadOutputLength
+		);
 	});
 }
 

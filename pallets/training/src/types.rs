@@ -118,7 +118,9 @@ pub struct JobSpec<Balance: Clone + PartialEq + Eq + core::fmt::Debug, MaxPools:
 	pub valuation: Balance,
 }
 
-/// An output tensor's root in a final result `G_N`: the slot and its Merkle proof
+/// An output tensor's root in a final result `G_N`: the model's output shape (its last
+/// node, so the slot, and the output's length, proven against the model commitment:
+/// docs/security.md L7, M6) and the slot's Merkle proof
 /// (`opml_nn::commit::STATE_DEPTH` siblings, bottom first).
 #[derive(
 	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
@@ -126,8 +128,9 @@ pub struct JobSpec<Balance: Clone + PartialEq + Eq + core::fmt::Debug, MaxPools:
 pub struct OutputProof {
 	/// The output tensor's root.
 	pub root: H256,
-	/// Its slot in `G_N` (the graph's node count).
-	pub slot: u32,
+	/// The model's output shape: its slot in `G_N` is the last node's index, and its
+	/// length must be a parameter vector's (`4 · params_len` bytes).
+	pub shape: pallet_opml_submissions::types::ShapeProof,
 	/// The slot's siblings.
 	pub siblings: BoundedVec<H256, ConstU32<{ opml_nn::commit::STATE_DEPTH }>>,
 }

@@ -19,6 +19,7 @@
 
 extern crate alloc;
 
+pub mod bond;
 pub mod commitment;
 pub mod hash;
 pub mod merkle;

@@ -285,6 +285,10 @@ impl pallet_opml_submissions::Config for Runtime {
 	/// fees at the base multiplier, more as it rises); an extended challenge window
 	/// still ends within the registry's `MaxChallengeWindow`.
 	type MaxWindowExtension = ConstU32<{ HOURS - 2 * crate::MINUTES }>;
+	/// 5 blocks (10 s): GRANDPA usually finalizes within 2 or 3 blocks; past that the
+	/// clocks stop (M3), so an honest daemon that acts on finalized blocks loses at most
+	/// 5 blocks of its clock (150) or of a window (10 or more) to a stall.
+	type MaxFinalityLag = ConstU32<5>;
 	type WeightInfo = pallet_opml_submissions::weights::SubstrateWeight<Runtime>;
 }
 
@@ -339,6 +343,10 @@ impl pallet_opml_arbitration::Config for Runtime {
 	/// 16-ary dissection: 2 rounds over graph states, ≤ 8 for a 10^9-step node.
 	type Fanout = ConstU32<16>;
 	type MinChallengeBond = ConstU128<{ 10 * crate::UNIT }>;
+	/// At most 8 × 10 UNIT (80 UNIT) after three challenges the defender won.
+	type MaxBondDoublings = ConstU32<3>;
+	/// One strike forgotten per hour.
+	type StrikeDecay = ConstU32<{ crate::HOURS }>;
 	/// The worker's VM runs a node to at most 2^34 steps (H4).
 	type MaxNodeSteps = ConstU64<{ opml_nn::layout::MAX_NODE_STEPS }>;
 	/// 5 minutes per side (the worker answers within a block or two per move).
