@@ -190,7 +190,7 @@ impl Client {
 		};
 		let strikes = match storage
 			.entry(api::storage().arbitration().defender_strikes())?
-			.try_fetch((defender.clone(),))
+			.try_fetch((*defender,))
 			.await?
 		{
 			Some(s) => {

@@ -2,7 +2,7 @@
 //! the same bits (and the VM, used for proofs, gives them too).
 
 use crate::gpu::Gpu;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use opml_nn::{cpu::Cpu, Backend, Execution, Prepared, TensorData};
 
 use crate::{
@@ -114,6 +114,19 @@ pub async fn run_task(
 	task: u64,
 	fault: Option<crate::faults::Fault>,
 ) -> Result<TaskRun> {
+	run_task_checked(client, files, engine, task, fault, |_, _| Ok(())).await
+}
+
+/// [`run_task`], with `check` of the model (by commitment) before computing: a
+/// provider refuses here what it could not deliver or defend.
+pub async fn run_task_checked(
+	client: &Client,
+	files: &Files,
+	engine: &Engine,
+	task: u64,
+	fault: Option<crate::faults::Fault>,
+	check: impl FnOnce(&[u8; 32], &Prepared) -> Result<()>,
+) -> Result<TaskRun> {
 	let info = client
 		.fetch(api::storage().market().tasks(), (task,))
 		.await?
@@ -125,6 +138,7 @@ pub async fn run_task(
 		);
 	}
 	let model = files.model(&info.commitment.0)?;
+	check(&info.commitment.0, &model).with_context(|| format!("task {task}"))?;
 	use api::runtime_types::pallet_opml_market::types::TaskInput;
 	let bytes = match info.input {
 		TaskInput::Inline(b) => b.0,
@@ -145,9 +159,107 @@ pub async fn run_task(
 	})
 }
 
+/// Whether every node of `model` can be handed off in a dispute: its VM step bound
+/// ([`opml_nn::cost::node_steps_bound`]) is within the chain's `MaxNodeSteps`. A
+/// provider that took a task of a model with a heavier node could not defend its
+/// result, whatever its hardware (docs/security.md H4).
+pub fn check_defensible(model: &opml_nn::Model, max_node_steps: u64) -> Result<()> {
+	if let Some((node, bound)) = opml_nn::cost::heaviest_node(model) {
+		if bound > max_node_steps {
+			let op = model.graph.nodes[node - 1].op.name();
+			bail!(
+				"node {node} ({op}) may take up to {bound} VM steps, beyond the chain's \
+				 MaxNodeSteps ({max_node_steps}): a dispute over it could not be handed off"
+			);
+		}
+	}
+	Ok(())
+}
+
+/// Nanoseconds per unit of [`opml_nn::cost::node_work`] assumed for a model's first
+/// task, before its time was measured: ten times what the CPU backend takes on this
+/// project's machines (about 1 ns per multiply-accumulate, docs/benchmarks.md).
+pub const FIRST_RUN_NS_PER_WORK: u64 = 10;
+
+/// What computing `model` is assumed to take before it was measured.
+pub fn first_run_estimate(model: &opml_nn::Model) -> std::time::Duration {
+	let work = model
+		.graph
+		.nodes
+		.iter()
+		.fold(0u64, |w, n| w.saturating_add(opml_nn::cost::node_work(n)));
+	std::time::Duration::from_nanos(work.saturating_mul(FIRST_RUN_NS_PER_WORK))
+}
+
+/// Whether a task of a model whose last computation took `estimate` fits in the
+/// `blocks` of `block` each left before its deadline, with room for the commit: half
+/// the time again as the estimate, plus `margin` blocks (finality lag and inclusion).
+/// Without an estimate it fits (docs/security.md C3).
+pub fn check_deadline(
+	estimate: Option<std::time::Duration>,
+	blocks: u64,
+	margin: u64,
+	block: std::time::Duration,
+) -> Result<()> {
+	let Some(estimate) = estimate else {
+		return Ok(());
+	};
+	let left =
+		block.saturating_mul(u32::try_from(blocks.saturating_sub(margin)).unwrap_or(u32::MAX));
+	let needed = estimate.saturating_add(estimate / 2);
+	if needed > left {
+		bail!(
+			"the deadline leaves {blocks} blocks ({:.1} s after {margin} for finality and \
+			 the commit); computing this model took {:.1} s last time",
+			left.as_secs_f64(),
+			estimate.as_secs_f64()
+		);
+	}
+	Ok(())
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use std::time::Duration;
+
+	/// C3: a task is refused only when the model's last computation, half again,
+	/// does not fit in the blocks left less the margin; a first task always runs.
+	#[test]
+	fn the_deadline_check_keeps_room_for_the_commit() {
+		let s = Duration::from_secs;
+		assert!(check_deadline(None, 0, 7, s(1)).is_ok());
+		// 20 blocks of 1 s, 7 kept: 13 s for 1.5 x 8 s
+		assert!(check_deadline(Some(s(8)), 20, 7, s(1)).is_ok());
+		let e = check_deadline(Some(s(9)), 20, 7, s(1)).unwrap_err();
+		assert!(e.to_string().contains("took 9.0 s"), "{e}");
+		// fewer blocks than the margin
+		assert!(check_deadline(Some(Duration::from_millis(1)), 5, 7, s(1)).is_err());
+	}
+
+	/// C3: a model's first task is checked against an estimate from its work.
+	#[test]
+	fn a_first_run_is_estimated_from_the_work() {
+		let m = opml_nn::zoo::mlp(&[784, 128, 10], 1);
+		let e = first_run_estimate(&m);
+		// ~100 k multiply-accumulates: about a millisecond
+		assert!(
+			e > Duration::from_micros(500) && e < Duration::from_millis(5),
+			"{e:?}"
+		);
+	}
+
+	/// H4: a model whose heaviest node's step bound passes `MaxNodeSteps` is refused,
+	/// naming the node.
+	#[test]
+	fn a_model_with_a_node_beyond_the_step_bound_is_refused() {
+		let m = opml_nn::zoo::mlp(&[64, 32, 10], 1);
+		let (node, bound) = opml_nn::cost::heaviest_node(&m).unwrap();
+		assert_eq!(node, 1, "the 64 -> 32 layer");
+		assert!(check_defensible(&m, bound).is_ok());
+		let e = check_defensible(&m, bound - 1).unwrap_err().to_string();
+		assert!(e.contains("node 1 (FullyConnected)"), "{e}");
+	}
 	use opml_nn::{
 		fl::{self, Shard, TrainSpec},
 		Reference,

@@ -62,7 +62,14 @@ pub struct Provider {
 	audit: AuditPolicy,
 	/// What we know of a model's output, by commitment (read from its file once).
 	outputs: std::sync::Mutex<std::collections::HashMap<[u8; 32], ModelOutput>>,
+	/// How long the last computation of each model took, by commitment (C3: a task
+	/// whose deadline leaves less is declined).
+	compute_times: std::sync::Mutex<std::collections::HashMap<[u8; 32], std::time::Duration>>,
 }
+
+/// Blocks kept free of computing before a deadline: the chain's `MaxFinalityLag` (5),
+/// as this daemon sees blocks once final, plus two for the commit's inclusion.
+const DEADLINE_MARGIN_BLOCKS: u64 = 7;
 
 /// A model's output: whether it is a parameter vector (i32, revealed in chunks) and
 /// the proof of its shape that outputs are published with (M6).
@@ -91,6 +98,7 @@ impl Provider {
 			faults,
 			audit,
 			outputs: Default::default(),
+			compute_times: Default::default(),
 		})
 	}
 
@@ -193,7 +201,7 @@ impl Provider {
 					.transpose()?
 				{
 					if a.providers.0.iter().any(|(p, _)| *p == self.me()) {
-						if let Err(e) = self.compute_and_commit(a.task, a.due).await {
+						if let Err(e) = self.compute_and_commit(a.task, a.due, number).await {
 							crate::metrics::get()
 								.tasks
 								.with_label_values(&["failed"])
@@ -234,21 +242,54 @@ impl Provider {
 
 	/// Compute `task` and commit to its result (once: a recorded task is resumed).
 	#[tracing::instrument(skip(self), fields(account = %self.me()))]
-	async fn compute_and_commit(&self, task: u64, due: u32) -> Result<()> {
+	async fn compute_and_commit(&self, task: u64, due: u32, seen: u64) -> Result<()> {
 		if let Some(rec) = self.state.get(task)? {
 			if rec.due == due {
 				return Ok(());
 			}
 		}
+		// what we could not deliver in time or defend, we decline (no penalty)
+		let at = self.client.api.at_current_block().await?;
+		let max_node_steps = at
+			.constants()
+			.entry(api::constants().arbitration().max_node_steps())?;
+		let block = std::time::Duration::from_millis(
+			2 * at
+				.constants()
+				.entry(api::constants().timestamp().minimum_period())?,
+		);
+		let blocks_left = u64::from(due).saturating_sub(seen);
+		let estimate = |c: &[u8; 32]| {
+			self.compute_times
+				.lock()
+				.unwrap_or_else(|e| e.into_inner())
+				.get(c)
+				.copied()
+		};
 		let started = std::time::Instant::now();
-		let run = crate::compute::run_task(
+		let run = crate::compute::run_task_checked(
 			&self.client,
 			&self.files,
 			&self.engine,
 			task,
 			self.faults.wrong_result,
+			|c, model| {
+				crate::compute::check_defensible(&model.model, max_node_steps)?;
+				let estimate =
+					estimate(c).unwrap_or_else(|| crate::compute::first_run_estimate(&model.model));
+				crate::compute::check_deadline(
+					Some(estimate),
+					blocks_left,
+					DEADLINE_MARGIN_BLOCKS,
+					block,
+				)
+			},
 		)
 		.await?;
+		self.compute_times
+			.lock()
+			.unwrap_or_else(|e| e.into_inner())
+			.insert(run.commitment, started.elapsed());
 		let exec = run.exec;
 		let result = exec.result_root();
 		let m = crate::metrics::get();

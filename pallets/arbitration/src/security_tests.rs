@@ -545,6 +545,20 @@ fn run_stuffed(n: u64) {
 	}
 }
 
+/// A task of 10, 11 and 12 that all hand in `good`, challenged by [`CHALLENGER`]: the
+/// task, the game and its defender.
+fn challenged_correct_result(w: &World, good: H256) -> (TaskId, GameId, u64) {
+	let t = w.task(&[10, 11, 12]);
+	hand_in(t, &[(10, good), (11, good), (12, good)]);
+	assert_ok!(Arbitration::challenge(
+		RuntimeOrigin::signed(CHALLENGER),
+		t,
+		BOND
+	));
+	let g = last_game();
+	(t, g, Games::<Test>::get(g).unwrap().defender)
+}
+
 /// H3: a challenger stuffs every block so the honest defender's moves cannot get in.
 /// Before, clocks counted raw blocks and the defender lost on time (banned, bond
 /// burned). Now full blocks do not count on game clocks: the defender's clock stands
@@ -556,15 +570,7 @@ fn h3_stuffed_blocks_do_not_run_out_a_defenders_clock() {
 	let (liar, _) = w.random_liar(&honest, &mut Rng(3));
 	let good = H256(honest.result_root());
 	test(|| {
-		let t = w.task(&[10, 11, 12]);
-		hand_in(t, &[(10, good), (11, good), (12, good)]);
-		assert_ok!(Arbitration::challenge(
-			RuntimeOrigin::signed(CHALLENGER),
-			t,
-			BOND
-		));
-		let g = last_game();
-		let defender = Games::<Test>::get(g).unwrap().defender;
+		let (t, g, defender) = challenged_correct_result(&w, good);
 		stuff();
 		// far beyond the 10-block clock, every block full
 		run_stuffed(40);
@@ -605,15 +611,7 @@ fn m3_a_finality_stall_pauses_the_clocks() {
 	let (liar, _) = w.random_liar(&honest, &mut Rng(3));
 	let good = H256(honest.result_root());
 	test(|| {
-		let t = w.task(&[10, 11, 12]);
-		hand_in(t, &[(10, good), (11, good), (12, good)]);
-		assert_ok!(Arbitration::challenge(
-			RuntimeOrigin::signed(CHALLENGER),
-			t,
-			BOND
-		));
-		let g = last_game();
-		let defender = Games::<Test>::get(g).unwrap().defender;
+		let (_, g, defender) = challenged_correct_result(&w, good);
 		// finality stops at the parent; the defender's daemon sees no later block
 		let stalled = System::block_number() - 1;
 		crate::mock::FINALIZED_STALLED_AT.with(|f| f.set(Some(stalled)));

@@ -31,6 +31,7 @@ extern crate alloc;
 pub mod check;
 #[cfg(feature = "codec")]
 pub mod commit;
+pub mod cost;
 pub mod error;
 #[cfg(feature = "codec")]
 pub mod exec;

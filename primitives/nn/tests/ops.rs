@@ -55,6 +55,24 @@ fn check_vm(op: &str, seed: u64) -> Result<(), TestCaseError> {
 	);
 	let run = g.run_node(&case.node, &refs, DEFAULT_MAX_STEPS).unwrap();
 	prop_assert_eq!(&run.output, &want, "{} seed {}", op, seed);
+	// the static step bound holds (docs/security.md H4)
+	let bound = opml_nn::cost::node_steps_bound(&case.node);
+	prop_assert!(
+		run.steps <= bound,
+		"{} seed {}: {} steps above the bound {}",
+		op,
+		seed,
+		run.steps,
+		bound
+	);
+	if std::env::var_os("OPML_COST_RATIOS").is_some() {
+		let work = opml_nn::cost::node_work(&case.node);
+		println!(
+			"ratio {op} {:.3} steps {} work {work}",
+			run.steps as f64 / work as f64,
+			run.steps
+		);
+	}
 	// output slot proof against the final memory root
 	let (slot_root, proof) = output_slot_proof(&mut vm);
 	let (root, depth) = tensor_root(&want.to_bytes());
@@ -217,5 +235,78 @@ fn cpu_backend_parallel_paths_equal_reference() {
 		let mut got = vec![0i8; want.len()];
 		Cpu.run_node(&mm.node, &mm.refs(), &mut got);
 		assert_eq!(TensorData::I8(got), want);
+	}
+}
+
+/// The static step bound (docs/security.md H4) on whole models with nodes far larger
+/// than the random cases': every node's VM run stays below its bound, and the bound of
+/// the multiply-accumulate nodes is within 8x of their run (so that it does not turn
+/// away models a provider could defend). `OPML_COST_RATIOS=1` prints the ratios.
+#[test]
+fn the_step_bound_holds_on_large_nodes() {
+	use opml_nn::{cost, zoo, Prepared};
+	let g = guest();
+	let models = [
+		("mlp 1024-512-64", zoo::mlp(&[1024, 512, 64], 3), 1024),
+		("lenet5", zoo::lenet5(4), 784),
+		(
+			"transformer 32x64 h4",
+			zoo::transformer_block(32, 64, 4, 256, 5),
+			32 * 64,
+		),
+	];
+	let models = models.map(|(name, m, n)| {
+		let input: Vec<i8> = (0..n).map(|i| ((i * 37) % 255) as i8).collect();
+		(name, m, TensorData::I8(input))
+	});
+	// a federated-learning round: dense layers, their gradients, SGD (i32 Q16)
+	let spec = opml_nn::fl::TrainSpec {
+		sizes: vec![64, 48, 10],
+		batch: 32,
+		steps: 2,
+		lr: 1 << 14,
+	};
+	let shard = opml_nn::fl::Shard {
+		x: (0..64 * 64)
+			.map(|i| (i * 7919 % 131_072) - 65_536)
+			.collect(),
+		y: (0..64).map(|i| i % 10).collect(),
+		features: 64,
+	};
+	let round = opml_nn::fl::training_model(&spec, &shard).unwrap();
+	let params = TensorData::I32(opml_nn::fl::pad(&opml_nn::fl::init_params(&spec.sizes, 1)));
+	let models = models
+		.into_iter()
+		.chain([("training round 64-48-10 b32", round, params)]);
+	for (name, model, input) in models {
+		let p = Prepared::new(model).unwrap();
+		let runs = g.run_model_data(&p, &input, DEFAULT_MAX_STEPS).unwrap();
+		for (node, run) in p.model.graph.nodes.iter().zip(&runs) {
+			let bound = cost::node_steps_bound(node);
+			let work = cost::node_work(node);
+			if std::env::var_os("OPML_COST_RATIOS").is_some() {
+				println!(
+					"large {name} {} steps {} work {work} ratio {:.2} bound/steps {:.2}",
+					node.op.name(),
+					run.steps,
+					run.steps as f64 / work as f64,
+					bound as f64 / run.steps as f64
+				);
+			}
+			assert!(
+				run.steps <= bound,
+				"{name} {}: {} > {bound}",
+				node.op.name(),
+				run.steps
+			);
+			if work > 100_000 && std::env::var_os("OPML_COST_RATIOS").is_none() {
+				assert!(
+					bound <= 8 * run.steps,
+					"{name} {}: bound {bound} is over 8 x {} steps",
+					node.op.name(),
+					run.steps
+				);
+			}
+		}
 	}
 }

@@ -349,8 +349,11 @@ impl pallet_opml_arbitration::Config for Runtime {
 	type StrikeDecay = ConstU32<{ crate::HOURS }>;
 	/// The worker's VM runs a node to at most 2^34 steps (H4).
 	type MaxNodeSteps = ConstU64<{ opml_nn::layout::MAX_NODE_STEPS }>;
-	/// 5 minutes per side (the worker answers within a block or two per move).
-	type ClockBudget = ConstU32<{ 5 * crate::MINUTES }>;
+	/// 15 minutes per side: twice what one side of a game over a node at `MaxNodeSteps`
+	/// costs the worker on the project's 2-core machines (trace ~185 s, 9 rounds of 15
+	/// state hashes ~210 s: `runtime/tests/periods.rs`, docs/benchmarks.md, H4); a
+	/// small node's game takes a block or two per move.
+	type ClockBudget = ConstU32<{ 15 * crate::MINUTES }>;
 	type WinnerShare = ArbitrationWinnerShare;
 	/// Stale games voided at once when a result is overturned (the rest are voided
 	/// when next touched); games per result are not capped (docs/security.md H1).
