@@ -125,15 +125,7 @@ fn c2_a_representatives_loss_does_not_ban_its_co_revealers() {
 	let (liar, _) = w.random_liar(&honest, &mut Rng(9));
 	let good = H256(honest.result_root());
 	test(|| {
-		let t = w.task(&[10, 11, 12]);
-		hand_in(t, &[(10, good), (11, good), (12, good)]);
-		assert_ok!(Arbitration::challenge(
-			RuntimeOrigin::signed(CHALLENGER),
-			t,
-			BOND
-		));
-		let g = last_game();
-		let first = Games::<Test>::get(g).unwrap().defender;
+		let (t, g, first) = challenged_correct_result(&w, good);
 		// the representative never moves and loses on time
 		run_to(System::block_number() + 11);
 		assert_ok!(Arbitration::timeout(RuntimeOrigin::signed(REQUESTER), g));
