@@ -741,6 +741,27 @@ impl<T: Config> Pallet<T> {
 			.map(|(_, (task, action))| (task, action as u8))
 			.collect();
 		let scheduled = |task: TaskId, action: Action| due.contains(&(task, action as u8));
+		// chunk roots only for a chunked reveal in flight in a collecting pool, one per
+		// chunk received (docs/security.md L10)
+		for (task, who, roots) in PayloadChunks::<T>::iter() {
+			let pool = Pools::<T>::get(task).ok_or("chunk roots without a pool")?;
+			ensure!(
+				matches!(pool.phase, Phase::Collecting),
+				"chunk roots of a tallied pool"
+			);
+			let entry = pool
+				.entries
+				.iter()
+				.find(|e| e.who == who)
+				.ok_or("chunk roots of a provider outside the pool")?;
+			match &entry.reveal {
+				Reveal::Chunks(p) => ensure!(
+					p.count as usize == roots.len(),
+					"chunk roots and chunks received differ"
+				),
+				_ => return Err("chunk roots without a chunked reveal in flight".into()),
+			}
+		}
 		for (task, pool) in Pools::<T>::iter() {
 			let n = pool.entries.len();
 			ensure!(n > 0, "empty pool");

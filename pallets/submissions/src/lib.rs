@@ -529,8 +529,8 @@ pub mod pallet {
 		/// - `origin`: signed by one of the task's assigned providers.
 		/// - `task`: the task.
 		/// - `commitment`: `result_commitment(task, account, result, salt)` from
-		///   `opml_primitives_core::commitment` (for a chunked reveal, `result` is the
-		///   payload's final rolling hash).
+		///   `opml_primitives_core::commitment`, where `result` is the result root `G_N`
+		///   (for a chunked reveal too: its chunks are proven to be `G_N`'s output).
 		///
 		/// Emits [`Event::Committed`].
 		#[pallet::call_index(0)]

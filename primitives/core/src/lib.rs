@@ -7,8 +7,8 @@
 //! - [`merkle`]: a fixed-depth binary Merkle tree (BMT) over raw 32-byte leaves with
 //!   precomputed zero subtrees, inclusion/subtree proofs, multi-leaf update proofs and
 //!   root extension;
-//! - [`commitment`]: the result commitment of commit-reveal and the rolling hash of
-//!   chunked reveals;
+//! - [`commitment`]: the result commitment of commit-reveal (of the result root `G_N`,
+//!   whole or chunked reveals alike);
 //! - [`seed`]: the commit-reveal round seeds of the market's seat draws.
 //!
 //! `no_std` by default in the runtime (`default-features = false`); `std` adds
