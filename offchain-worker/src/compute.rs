@@ -191,26 +191,23 @@ pub fn first_run_estimate(model: &opml_nn::Model) -> std::time::Duration {
 	std::time::Duration::from_nanos(work.saturating_mul(FIRST_RUN_NS_PER_WORK))
 }
 
-/// Whether a task of a model whose last computation took `estimate` fits in the
-/// `blocks` of `block` each left before its deadline, with room for the commit: half
-/// the time again as the estimate, plus `margin` blocks (finality lag and inclusion).
-/// Without an estimate it fits (docs/security.md C3).
+/// Whether a task of a model whose computation takes `estimate` (its last, or
+/// [`first_run_estimate`]) fits in the `blocks` of `block` each left before its
+/// deadline, with room for the commit: half the time again as the estimate, plus
+/// `margin` blocks (finality lag and inclusion) (docs/security.md C3).
 pub fn check_deadline(
-	estimate: Option<std::time::Duration>,
+	estimate: std::time::Duration,
 	blocks: u64,
 	margin: u64,
 	block: std::time::Duration,
 ) -> Result<()> {
-	let Some(estimate) = estimate else {
-		return Ok(());
-	};
 	let left =
 		block.saturating_mul(u32::try_from(blocks.saturating_sub(margin)).unwrap_or(u32::MAX));
 	let needed = estimate.saturating_add(estimate / 2);
 	if needed > left {
 		bail!(
 			"the deadline leaves {blocks} blocks ({:.1} s after {margin} for finality and \
-			 the commit); computing this model took {:.1} s last time",
+			 the commit); computing this model takes about {:.1} s",
 			left.as_secs_f64(),
 			estimate.as_secs_f64()
 		);
@@ -223,18 +220,17 @@ mod tests {
 	use super::*;
 	use std::time::Duration;
 
-	/// C3: a task is refused only when the model's last computation, half again,
-	/// does not fit in the blocks left less the margin; a first task always runs.
+	/// C3: a task is refused only when the model's computation, half again, does not
+	/// fit in the blocks left less the margin.
 	#[test]
 	fn the_deadline_check_keeps_room_for_the_commit() {
 		let s = Duration::from_secs;
-		assert!(check_deadline(None, 0, 7, s(1)).is_ok());
 		// 20 blocks of 1 s, 7 kept: 13 s for 1.5 x 8 s
-		assert!(check_deadline(Some(s(8)), 20, 7, s(1)).is_ok());
-		let e = check_deadline(Some(s(9)), 20, 7, s(1)).unwrap_err();
-		assert!(e.to_string().contains("took 9.0 s"), "{e}");
+		assert!(check_deadline(s(8), 20, 7, s(1)).is_ok());
+		let e = check_deadline(s(9), 20, 7, s(1)).unwrap_err();
+		assert!(e.to_string().contains("takes about 9.0 s"), "{e}");
 		// fewer blocks than the margin
-		assert!(check_deadline(Some(Duration::from_millis(1)), 5, 7, s(1)).is_err());
+		assert!(check_deadline(Duration::from_millis(1), 5, 7, s(1)).is_err());
 	}
 
 	/// C3: a model's first task is checked against an estimate from its work.

@@ -277,12 +277,7 @@ impl Provider {
 				crate::compute::check_defensible(&model.model, max_node_steps)?;
 				let estimate =
 					estimate(c).unwrap_or_else(|| crate::compute::first_run_estimate(&model.model));
-				crate::compute::check_deadline(
-					Some(estimate),
-					blocks_left,
-					DEADLINE_MARGIN_BLOCKS,
-					block,
-				)
+				crate::compute::check_deadline(estimate, blocks_left, DEADLINE_MARGIN_BLOCKS, block)
 			},
 		)
 		.await?;

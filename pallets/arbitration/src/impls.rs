@@ -186,22 +186,21 @@ impl<T: Config> Pallet<T> {
 		let pending = T::Results::pending(task).ok_or(Error::<T>::NotPending)?;
 		// the auditor of an open audit may challenge after the window (the result
 		// waits for its audit)
+		let auditor = Self::audits_it(task, &who, &pending);
 		ensure!(
-			pending.challengeable
-				|| Audits::<T>::get().iter().any(|a| {
-					a.task == task && a.auditor == who && a.instance == pending.instance
-				}),
+			pending.challengeable || auditor,
 			Error::<T>::ChallengeWindowClosed
 		);
 		ensure!(!pending.majority.contains(&who), Error::<T>::OwnResult);
+		let strikes = Self::strikes(&pending.defender);
 		ensure!(
-			bond >= Self::required_bond(task, &who, &pending),
+			bond >= Self::required_bond(auditor, strikes),
 			Error::<T>::BondTooLow
 		);
 		T::Currency::hold(&Self::bond_reason(), &who, bond)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		T::Results::dispute_opened(task)?;
-		if Self::strikes(&pending.defender) == 0 {
+		if strikes == 0 {
 			DefenderStrikes::<T>::remove(&pending.defender);
 		}
 		let game = Self::open_game(
@@ -232,25 +231,28 @@ impl<T: Config> Pallet<T> {
 		)
 	}
 
-	/// The bond `who` must hold to challenge `pending` (of `task`): `MinChallengeBond`
-	/// doubled per strike of its defender, at most `MaxBondDoublings` times (M8); the
-	/// auditor of an open audit of it pays `MinChallengeBond` (it was drawn, not chosen).
-	pub(crate) fn required_bond(
+	/// Whether `who` holds an open audit of `pending` (of `task`): it may challenge after
+	/// the window, for the base bond.
+	pub(crate) fn audits_it(
 		task: TaskId,
 		who: &T::AccountId,
 		pending: &PendingResult<T::AccountId>,
-	) -> BalanceOf<T> {
-		let base = T::MinChallengeBond::get();
-		let auditor = Audits::<T>::get()
+	) -> bool {
+		Audits::<T>::get()
 			.iter()
-			.any(|a| a.task == task && &a.auditor == who && a.instance == pending.instance);
+			.any(|a| a.task == task && &a.auditor == who && a.instance == pending.instance)
+	}
+
+	/// The bond a challenge must hold against a defender with `strikes`:
+	/// `MinChallengeBond` doubled per strike, at most `MaxBondDoublings` times (M8); the
+	/// `auditor` of an open audit of the result pays `MinChallengeBond` (it was drawn,
+	/// not chosen).
+	pub(crate) fn required_bond(auditor: bool, strikes: u32) -> BalanceOf<T> {
+		let base = T::MinChallengeBond::get();
 		if auditor {
 			return base;
 		}
-		let factor = opml_primitives_core::bond::bond_factor(
-			Self::strikes(&pending.defender),
-			T::MaxBondDoublings::get(),
-		);
+		let factor = opml_primitives_core::bond::bond_factor(strikes, T::MaxBondDoublings::get());
 		base.saturating_mul(factor.into())
 	}
 

@@ -463,7 +463,11 @@ pub mod pallet {
 		/// (`None`: no pending result): what [`Pallet::challenge`] requires.
 		pub fn challenge_bond(task: TaskId, who: T::AccountId) -> Option<BalanceOf<T>> {
 			let pending = T::Results::pending(task)?;
-			Some(Self::required_bond(task, &who, &pending))
+			let auditor = Self::audits_it(task, &who, &pending);
+			Some(Self::required_bond(
+				auditor,
+				Self::strikes(&pending.defender),
+			))
 		}
 	}
 

@@ -371,15 +371,7 @@ fn h1_squatters_cannot_keep_an_honest_challenger_out() {
 		}
 		// the liar posts once in each squatter game: the squatters' clocks run
 		for g in first..first + 6 {
-			let Phase::Graph { a, b, .. } = Games::<Test>::get(g).unwrap().phase else {
-				panic!("graph phase")
-			};
-			let states: Vec<H256> = liar.graph_hashes(a, b, K).into_iter().map(H256).collect();
-			assert_ok!(Arbitration::post_states(
-				RuntimeOrigin::signed(10),
-				g,
-				BoundedVec::truncate_from(states)
-			));
+			post_graph_states(g, 10, &liar);
 		}
 		assert_ok!(Arbitration::challenge(
 			RuntimeOrigin::signed(CHALLENGER),
@@ -535,6 +527,20 @@ fn run_stuffed(n: u64) {
 		run_to(System::block_number() + 1);
 		stuff();
 	}
+}
+
+/// The defender `who` of game `g`, in its graph phase, posts `party`'s states: now
+/// the challenger is to move.
+fn post_graph_states(g: GameId, who: u64, party: &opml_dispute::party::Party) {
+	let Phase::Graph { a, b, .. } = Games::<Test>::get(g).unwrap().phase else {
+		panic!("graph phase")
+	};
+	let states: Vec<H256> = party.graph_hashes(a, b, K).into_iter().map(H256).collect();
+	assert_ok!(Arbitration::post_states(
+		RuntimeOrigin::signed(who),
+		g,
+		BoundedVec::truncate_from(states)
+	));
 }
 
 /// A task of 10, 11 and 12 that all hand in `good`, challenged by [`CHALLENGER`]: the
@@ -1096,15 +1102,7 @@ fn m8_the_bond_against_a_defender_doubles_with_each_challenge_it_beat() {
 				expected
 			));
 			let g = last_game();
-			let Phase::Graph { a, b, .. } = Games::<Test>::get(g).unwrap().phase else {
-				panic!("graph phase")
-			};
-			let states: Vec<H256> = honest.graph_hashes(a, b, K).into_iter().map(H256).collect();
-			assert_ok!(Arbitration::post_states(
-				RuntimeOrigin::signed(10),
-				g,
-				BoundedVec::truncate_from(states)
-			));
+			post_graph_states(g, 10, &honest);
 			// the griefer lets its clock run out
 			run_to(System::block_number() + 11);
 			assert_ok!(Arbitration::timeout(RuntimeOrigin::signed(REQUESTER), g));

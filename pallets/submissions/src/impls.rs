@@ -218,9 +218,13 @@ impl<T: Config> Pallet<T> {
 	/// The output slot `shape` proves for the model `commitment`, if its output has
 	/// `len` bytes (M6, L7: a tensor root alone binds neither the length nor the slot).
 	fn output_slot(commitment: &H256, shape: &ShapeProof, len: u64) -> Result<u32, DispatchError> {
-		let s = shape.verify(commitment).ok_or(Error::<T>::BadOutputShape)?;
-		ensure!(s.bytes == len, Error::<T>::BadOutputLength);
-		Ok(s.index)
+		shape.output_slot(commitment, len).map_err(|e| {
+			match e {
+				ShapeMismatch::Shape => Error::<T>::BadOutputShape,
+				ShapeMismatch::Length => Error::<T>::BadOutputLength,
+			}
+			.into()
+		})
 	}
 
 	pub(crate) fn do_finish_reveal(

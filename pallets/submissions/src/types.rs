@@ -176,6 +176,17 @@ impl ShapeProof {
 		opml_nn::commit::verify_output_shape(&commitment.0, &proof)
 	}
 
+	/// The output slot it proves for the model `commitment` (its last node's index), if
+	/// that model's output has `bytes` bytes (M6, L7: a tensor root alone binds neither
+	/// the length nor the slot).
+	pub fn output_slot(&self, commitment: &H256, bytes: u64) -> Result<u32, ShapeMismatch> {
+		let s = self.verify(commitment).ok_or(ShapeMismatch::Shape)?;
+		if s.bytes != bytes {
+			return Err(ShapeMismatch::Length);
+		}
+		Ok(s.index)
+	}
+
 	/// The call form of `proof`.
 	pub fn from_proof(proof: &opml_nn::commit::OutputProof) -> Self {
 		ShapeProof {
@@ -190,6 +201,16 @@ impl ShapeProof {
 			),
 		}
 	}
+}
+
+/// Why a [`ShapeProof`] gives no output slot.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ShapeMismatch {
+	/// It does not open the model commitment (not its graph, not the last node, or a
+	/// malformed node).
+	Shape,
+	/// The model's output has another length.
+	Length,
 }
 
 /// What the agenda does with a task at a block.

@@ -12,7 +12,7 @@ use frame_support::{
 	BoundedVec,
 };
 use pallet_opml_market::{ModelId, TaskSubmitter};
-use pallet_opml_submissions::FinalResults;
+use pallet_opml_submissions::{types::ShapeMismatch, FinalResults};
 use sp_core::H256;
 use sp_runtime::traits::{CheckedMul, Saturating, Zero};
 
@@ -128,16 +128,17 @@ impl<T: Config> Pallet<T> {
 		params_height: u32,
 	) -> Result<H256, DispatchError> {
 		let (result, commitment) = T::Results::final_result(task).ok_or(Error::<T>::NotFinal)?;
-		let shape = out
+		let bytes = 32u64
+			.checked_shl(params_height)
+			.ok_or(Error::<T>::BadOutputLength)?;
+		let slot = out
 			.shape
-			.verify(&commitment)
-			.ok_or(Error::<T>::BadOutputShape)?;
-		ensure!(
-			Some(shape.bytes) == 32u64.checked_shl(params_height),
-			Error::<T>::BadOutputLength
-		);
-		let proof =
-			opml_nn::commit::state_slot_proof(shape.index, out.siblings.iter().map(|h| h.0));
+			.output_slot(&commitment, bytes)
+			.map_err(|e| match e {
+				ShapeMismatch::Shape => Error::<T>::BadOutputShape,
+				ShapeMismatch::Length => Error::<T>::BadOutputLength,
+			})?;
+		let proof = opml_nn::commit::state_slot_proof(slot, out.siblings.iter().map(|h| h.0));
 		ensure!(
 			opml_nn::commit::verify_output_root(&result.0, &out.root.0, &proof),
 			Error::<T>::BadOutputProof
