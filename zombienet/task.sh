@@ -5,7 +5,8 @@
 # Needs OPML_REPO (the repository) and opml-worker on PATH (../scripts/zombienet sets both).
 set -euo pipefail
 url=$1
-export OPML_URL="$url" OPML_FILES="$PWD/../files"
+# the requester's own store: the model and input are uploaded to the daemons' stores
+export OPML_URL="$url" OPML_FILES="$PWD/../requester-files"
 opml-worker register-model "$OPML_REPO/primitives/nn/fixtures/digits_mlp.onnx" \
 	--calibration "$OPML_REPO/examples/digits/calibration.f32" --name digits-mlp --suri //Alice
 out=$(opml-worker submit --suri //Alice --model 0 --input "$OPML_REPO/examples/digits/digit_3.f32" \

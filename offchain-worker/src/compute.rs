@@ -105,8 +105,9 @@ pub struct TaskRun {
 	pub exec: Execution,
 }
 
-/// Fetch `task` from the chain, load its model and input from `files`, and run it on
-/// `engine`; with a `fault`, corrupt the result as `--inject-fault` does.
+/// Fetch `task` from the chain, load its model and input from `files` (fetching what
+/// is missing from the announced stores for up to the store's patience), and run it
+/// on `engine`; with a `fault`, corrupt the result as `--inject-fault` does.
 pub async fn run_task(
 	client: &Client,
 	files: &Files,
@@ -114,19 +115,23 @@ pub async fn run_task(
 	task: u64,
 	fault: Option<crate::faults::Fault>,
 ) -> Result<TaskRun> {
-	run_task_checked(client, files, engine, task, fault, |_, _| Ok(())).await
+	let until = std::time::Instant::now() + files.limits().patience;
+	run_task_checked(client, files, engine, task, fault, until, |_, _| Ok(())).await
 }
 
 /// [`run_task`], with `check` of the model (by commitment) before computing: a
-/// provider refuses here what it could not deliver or defend.
+/// provider refuses here what it could not deliver or defend. Missing files are
+/// fetched until `until` at most (a provider's deadline less its margin).
 pub async fn run_task_checked(
 	client: &Client,
 	files: &Files,
 	engine: &Engine,
 	task: u64,
 	fault: Option<crate::faults::Fault>,
+	until: std::time::Instant,
 	check: impl FnOnce(&[u8; 32], &Prepared) -> Result<()>,
 ) -> Result<TaskRun> {
+	use crate::distribution::{fetch_file, FileId, Show};
 	let info = client
 		.fetch(api::storage().market().tasks(), (task,))
 		.await?
@@ -137,12 +142,33 @@ pub async fn run_task_checked(
 			hex::encode(info.program_root.0)
 		);
 	}
+	use api::runtime_types::pallet_opml_market::types::{TaskInput, TaskStatus};
+	// the stores likeliest to hold the files: the requester's, the model owner's, the
+	// other providers of the task and of the model
+	let mut first = vec![info.requester.clone()];
+	if let Some(m) = client
+		.fetch(api::storage().market().models(), (info.model,))
+		.await?
+	{
+		first.push(m.owner);
+	}
+	if let TaskStatus::Assigned { providers, .. } = &info.status {
+		first.extend(providers.0.iter().map(|(p, _)| p.clone()));
+	}
+	let model_file = FileId::Model(info.commitment.0);
+	fetch_file(client, files, model_file, &first, until, Show::Log)
+		.await
+		.with_context(|| format!("task {task}: its model"))?;
 	let model = files.model(&info.commitment.0)?;
 	check(&info.commitment.0, &model).with_context(|| format!("task {task}"))?;
-	use api::runtime_types::pallet_opml_market::types::TaskInput;
 	let bytes = match info.input {
 		TaskInput::Inline(b) => b.0,
-		TaskInput::Root(r) => files.input_bytes(&r.0)?,
+		TaskInput::Root(r) => {
+			fetch_file(client, files, FileId::Input(r.0), &first, until, Show::Log)
+				.await
+				.with_context(|| format!("task {task}: its input"))?;
+			files.input_bytes(&r.0)?
+		}
 	};
 	let dtype = model.model.graph.input.dtype;
 	let input = TensorData::from_bytes(dtype, &bytes)

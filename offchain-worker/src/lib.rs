@@ -9,7 +9,9 @@
 //! - [`compute`]: backend choice (`--backend gpu|cpu|auto`).
 //! - [`provider`]: the provider daemon; [`store`]: its persistent state; [`seeds`]:
 //!   its round-seed commitments and reveals.
-//! - [`requester`]: register models, submit and watch tasks; [`models`]: model files.
+//! - [`requester`]: register models, submit and watch tasks; [`models`]: the daemon's
+//!   own file store; [`distribution`]: fetching files from the stores announced on
+//!   chain and uploading to them; [`serve`]: serving a store (`--serve-files`).
 //! - [`verifier`]: the verifier daemon; [`game`]: playing dispute games.
 //! - [`payloads`]: chunked reveals and published outputs read from block bodies.
 //! - [`training`]: federated-learning jobs (`opml-worker train`).
@@ -18,6 +20,7 @@
 
 pub mod chain;
 pub mod compute;
+pub mod distribution;
 pub mod faults;
 pub mod game;
 pub mod gpu;
@@ -27,6 +30,7 @@ pub mod payloads;
 pub mod provider;
 pub mod requester;
 pub mod seeds;
+pub mod serve;
 pub mod store;
 pub mod training;
 pub mod verifier;

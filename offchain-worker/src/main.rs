@@ -34,9 +34,31 @@ struct Cli {
 	/// The signing key (secret URI: `//Alice`, a seed phrase, ...).
 	#[arg(long, global = true, default_value = "//Alice", env = "OPML_SURI")]
 	suri: String,
-	/// Directory of model and input files (shared by requesters and providers).
+	/// This daemon's or command's own file store: model and input files by root.
+	/// What it lacks it fetches from the file stores announced on chain.
 	#[arg(long, global = true, default_value = "opml-files", env = "OPML_FILES")]
 	files: PathBuf,
+	/// Serve the file store read-only over HTTP on this address (and take uploads
+	/// the chain refers to), and announce it on chain (`Market.announce_store`).
+	#[arg(long, global = true, env = "OPML_SERVE_FILES")]
+	serve_files: Option<std::net::SocketAddr>,
+	/// The URL others reach `--serve-files` at (default `http://<ADDR>`; required
+	/// when ADDR is unspecified, as `0.0.0.0`).
+	#[arg(long, global = true, env = "OPML_PUBLIC_URL", requires = "serve_files")]
+	public_url: Option<String>,
+	/// Largest model or input file fetched or taken (bytes).
+	#[arg(long, global = true, default_value_t = 1 << 30, env = "OPML_MAX_FILE_BYTES")]
+	max_file_bytes: u64,
+	/// Requester commands: upload files to this store (repeatable) instead of the
+	/// stores announced on chain.
+	#[arg(long = "upload-to", global = true)]
+	upload_to: Vec<String>,
+	/// Requester commands: announced stores that must take each uploaded file.
+	#[arg(long, global = true, default_value_t = 2)]
+	replicas: usize,
+	/// Requester commands: upload nothing (the files are published some other way).
+	#[arg(long, global = true)]
+	no_upload: bool,
 	/// Daemons: serve Prometheus metrics on this address (`/metrics`), e.g.
 	/// `127.0.0.1:9616`.
 	#[arg(long, global = true, env = "OPML_PROMETHEUS")]
@@ -55,6 +77,18 @@ enum InputFormat {
 
 #[derive(Subcommand)]
 enum Cmd {
+	/// Run a file store only: serve `--files` on `--serve-files` and announce it (a
+	/// requester's or a mirror's store).
+	Serve,
+	/// Announce a file store you run some other way (a static HTTP server or CDN that
+	/// serves `<url>/<hex>.opml` and `<url>/<hex>.input`) as this account's; holds
+	/// `StoreDeposit`.
+	AnnounceStore {
+		/// The store's base URL.
+		store: String,
+	},
+	/// Withdraw this account's file store (releases its deposit).
+	WithdrawStore,
 	/// Run a provider: register (if needed), compute assigned tasks, commit, reveal.
 	Provider {
 		/// Directory of the daemon's persistent state.
@@ -316,6 +350,68 @@ fn write_params(out: &std::path::Path, params: &[i32]) -> Result<()> {
 		.with_context(|| format!("writing {}", out.display()))
 }
 
+impl Cli {
+	/// The command's own file store.
+	fn store(&self) -> Result<Files> {
+		Files::open_with(
+			&self.files,
+			opml_worker::distribution::Limits {
+				max_bytes: self.max_file_bytes,
+				..Default::default()
+			},
+		)
+	}
+
+	/// Where requester commands upload.
+	fn targets(&self) -> opml_worker::distribution::Targets {
+		opml_worker::distribution::Targets {
+			urls: self.upload_to.clone(),
+			replicas: self.replicas,
+			skip: self.no_upload,
+		}
+	}
+
+	/// What `--serve-files` asks.
+	fn serving(&self) -> Serving {
+		Serving {
+			addr: self.serve_files,
+			public_url: self.public_url.clone(),
+		}
+	}
+}
+
+/// `--serve-files` and `--public-url`.
+struct Serving {
+	addr: Option<std::net::SocketAddr>,
+	public_url: Option<String>,
+}
+
+impl Serving {
+	/// Serve and announce the store with `--serve-files`.
+	async fn start(&self, client: &Client, files: &Files) -> Result<()> {
+		let Some(addr) = self.addr else {
+			return Ok(());
+		};
+		let bound = opml_worker::serve::serve(
+			addr,
+			opml_worker::serve::Store {
+				files: files.clone(),
+				client: client.clone(),
+			},
+		)
+		.await?;
+		let url = match &self.public_url {
+			Some(u) => u.clone(),
+			None if bound.ip().is_unspecified() => anyhow::bail!(
+				"--serve-files {addr} listens on every interface: say where others reach \
+				 it with --public-url"
+			),
+			None => format!("http://{bound}"),
+		};
+		opml_worker::distribution::announce(client, &url).await
+	}
+}
+
 fn parse_capacity(s: &str) -> Result<(u32, u32), String> {
 	let (m, u) = s.split_once(':').ok_or("expected MODEL:UNITS")?;
 	Ok((
@@ -382,7 +478,36 @@ async fn main() -> Result<()> {
 		.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
 		.init();
 	let cli = Cli::parse();
+	match &cli.cmd {
+		Cmd::Serve => {
+			if cli.serve_files.is_none() {
+				anyhow::bail!("opml-worker serve needs --serve-files ADDR");
+			}
+			let client = Client::connect_patiently(&cli.url, &cli.suri, DAEMON_PATIENCE).await?;
+			cli.serving().start(&client, &cli.store()?).await?;
+			tokio::signal::ctrl_c().await?;
+			return Ok(());
+		}
+		_ => {}
+	}
+	let store = cli.store()?;
+	let targets = cli.targets();
+	let serving = cli.serving();
 	match cli.cmd {
+		Cmd::Serve => {}
+		Cmd::AnnounceStore { store } => {
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			opml_worker::distribution::announce(&client, &store).await?;
+			println!("file store {store} announced");
+		}
+		Cmd::WithdrawStore => {
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let tx = opml_worker::chain::api::transactions()
+				.market()
+				.withdraw_store();
+			client.submit("Market.withdraw_store", &tx).await?;
+			println!("file store withdrawn");
+		}
 		Cmd::Train(TrainCmd::Start {
 			digits,
 			pools,
@@ -435,8 +560,8 @@ async fn main() -> Result<()> {
 				valuation,
 			};
 			let client = Client::connect(&cli.url, &cli.suri).await?;
-			let files = Files::open(&cli.files)?;
-			let started = opml_worker::training::start(&client, &files, &plan).await?;
+			let files = store.clone();
+			let started = opml_worker::training::start(&client, &files, &plan, &targets).await?;
 			if json {
 				println!(
 					"{}",
@@ -505,7 +630,7 @@ async fn main() -> Result<()> {
 			follow: FollowArgs { out, json, timeout },
 		}) => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
-			let files = Files::open(&cli.files)?;
+			let files = store.clone();
 			let params = opml_worker::training::follow(
 				&client,
 				&files,
@@ -529,7 +654,7 @@ async fn main() -> Result<()> {
 		}
 		Cmd::Train(TrainCmd::Fetch { job, out }) => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
-			let files = Files::open(&cli.files)?;
+			let files = store.clone();
 			let params = opml_worker::training::fetch(&client, &files, job).await?;
 			write_params(&out, &params)?;
 			println!(
@@ -555,6 +680,7 @@ async fn main() -> Result<()> {
 		} => {
 			// a daemon may start before its node answers
 			let client = Client::connect_patiently(&cli.url, &cli.suri, DAEMON_PATIENCE).await?;
+			serving.start(&client, &store).await?;
 			let engine = Engine::open(backend)?;
 			if let Some(addr) = cli.prometheus {
 				opml_worker::metrics::serve(addr);
@@ -569,7 +695,7 @@ async fn main() -> Result<()> {
 			let p = Provider::new(
 				client,
 				State::open(&state)?,
-				Files::open(&cli.files)?,
+				store,
 				engine,
 				Faults {
 					wrong_result: fault,
@@ -591,13 +717,14 @@ async fn main() -> Result<()> {
 			bond,
 		} => {
 			let client = Client::connect_patiently(&cli.url, &cli.suri, DAEMON_PATIENCE).await?;
+			serving.start(&client, &store).await?;
 			if let Some(addr) = cli.prometheus {
 				opml_worker::metrics::serve(addr);
 			}
 			let v = opml_worker::verifier::Verifier::new(
 				client,
 				State::open(&state)?,
-				Files::open(&cli.files)?,
+				store,
 				Engine::open(backend)?,
 				bond,
 			)?;
@@ -611,7 +738,7 @@ async fn main() -> Result<()> {
 			json,
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
-			let files = Files::open(&cli.files)?;
+			let files = store.clone();
 			let (id, c) = requester::register_model(
 				&client,
 				&files,
@@ -619,6 +746,7 @@ async fn main() -> Result<()> {
 				calibration.as_deref(),
 				weight,
 				&name,
+				&targets,
 			)
 			.await?;
 			if json {
@@ -643,7 +771,7 @@ async fn main() -> Result<()> {
 			timeout,
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
-			let files = Files::open(&cli.files)?;
+			let files = store.clone();
 			let input: Vec<i8> = match input_format {
 				InputFormat::I8 => std::fs::read(&input)
 					.with_context(|| format!("reading {}", input.display()))?
@@ -662,7 +790,8 @@ async fn main() -> Result<()> {
 				redundancy,
 				deadline,
 			};
-			let (task, block) = requester::submit_task(&client, &files, &req, &input).await?;
+			let (task, block) =
+				requester::submit_task(&client, &files, &req, &input, &targets).await?;
 			if !json {
 				println!("task {task} submitted");
 			}
@@ -687,7 +816,7 @@ async fn main() -> Result<()> {
 			timeout,
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
-			let files = Files::open(&cli.files)?;
+			let files = store.clone();
 			let o = requester::watch(
 				&client,
 				&files,

@@ -11,12 +11,14 @@
 //! | `opml_worker_moves_total` | counter | `kind`: post_states, choose, handoff, one_step, timeout |
 //! | `opml_worker_compute_seconds` | histogram | — (one task's inference) |
 //! | `opml_worker_tx_seconds` | histogram | `call` (submission to finalized success) |
+//! | `opml_worker_fetched_bytes_total` | counter | — (files fetched from stores, checked) |
+//! | `opml_worker_served_bytes_total` | counter | — (files served by `--serve-files`) |
 
 use anyhow::Result;
 use std::{net::SocketAddr, sync::OnceLock};
 use substrate_prometheus_endpoint::{
-	exponential_buckets, register, CounterVec, Gauge, Histogram, HistogramOpts, HistogramVec, Opts,
-	Registry, U64,
+	exponential_buckets, register, Counter, CounterVec, Gauge, Histogram, HistogramOpts,
+	HistogramVec, Opts, Registry, U64,
 };
 
 /// The daemon's metrics.
@@ -37,6 +39,10 @@ pub struct Metrics {
 	pub compute: Histogram,
 	/// Latency of our transactions to finalized success, by call.
 	pub tx: HistogramVec,
+	/// Bytes of files fetched from stores (each checked against its root).
+	pub fetched_bytes: Counter<U64>,
+	/// Bytes of files this daemon's store served.
+	pub served_bytes: Counter<U64>,
 	/// UNIX time at which the daemon started (as `substrate_process_start_time_seconds`
 	/// of the node; zombienet's `is up` reads it).
 	pub start_time: Gauge<U64>,
@@ -91,6 +97,20 @@ impl Metrics {
 					)
 					.buckets(exponential_buckets(0.25, 2.0, 10)?),
 					&["call"],
+				)?,
+				r,
+			)?,
+			fetched_bytes: register(
+				Counter::new(
+					"opml_worker_fetched_bytes_total",
+					"Bytes of model and input files fetched from stores and checked",
+				)?,
+				r,
+			)?,
+			served_bytes: register(
+				Counter::new(
+					"opml_worker_served_bytes_total",
+					"Bytes of files served by this daemon's file store",
 				)?,
 				r,
 			)?,

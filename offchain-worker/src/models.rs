@@ -1,7 +1,10 @@
-//! Model and input files: a directory holding model files by commitment
-//! (`<hex>.opml`) and task inputs by tensor root (`<hex>.input`, raw int8). Requesters
-//! put files here when they register or submit; providers and verifiers read them.
+//! A daemon's own file store: a directory holding model files by commitment
+//! (`<hex>.opml`) and task inputs by tensor root (`<hex>.input`, canonical bytes).
+//! Requesters put files here when they register or submit and upload them to the
+//! stores announced on chain; providers and verifiers fetch what they lack
+//! ([`crate::distribution`]). A file enters only whole and checked against its root.
 
+use crate::distribution::{FileId, Limits};
 use anyhow::{anyhow, Context, Result};
 use opml_nn::{
 	commit::{model_commitment, tensor_root},
@@ -15,20 +18,70 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub struct Files {
 	dir: PathBuf,
+	limits: Limits,
 }
 
 impl Files {
-	/// Open (or create) the directory.
+	/// Open (or create) the directory, with the default transfer limits.
 	pub fn open(dir: &Path) -> Result<Self> {
+		Self::open_with(dir, Limits::default())
+	}
+
+	/// Open (or create) the directory; files move in and out within `limits`.
+	pub fn open_with(dir: &Path, limits: Limits) -> Result<Self> {
 		std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
 		Ok(Files {
 			dir: dir.to_path_buf(),
+			limits,
 		})
+	}
+
+	/// The limits of this store's transfers.
+	pub fn limits(&self) -> Limits {
+		self.limits
 	}
 
 	/// The directory.
 	pub fn dir(&self) -> &Path {
 		&self.dir
+	}
+
+	/// Where `file` is (or would be) kept.
+	pub fn path(&self, file: &FileId) -> PathBuf {
+		self.dir.join(file.name())
+	}
+
+	/// Whether `file` is here (every file entered whole and checked).
+	pub fn has(&self, file: &FileId) -> bool {
+		self.path(file).is_file()
+	}
+
+	/// Check `bytes` against `file`'s root (a model: decoded, and its commitment
+	/// recomputed; an input: its tensor root) and store them.
+	pub fn put_checked(&self, file: &FileId, bytes: &[u8]) -> Result<()> {
+		match file {
+			FileId::Model(c) => {
+				let model = decode_model(bytes).map_err(|e| anyhow!("not a model file: {e}"))?;
+				let got =
+					model_commitment(&model).map_err(|e| anyhow!("model commitment: {e:?}"))?;
+				if &got != c {
+					return Err(anyhow!(
+						"wrong bytes: the model's commitment is 0x{}",
+						hex::encode(got)
+					));
+				}
+			}
+			FileId::Input(r) => {
+				let got = tensor_root(bytes).0;
+				if &got != r {
+					return Err(anyhow!(
+						"wrong bytes: their tensor root is 0x{}",
+						hex::encode(got)
+					));
+				}
+			}
+		}
+		write_atomic(&self.path(file), bytes)
 	}
 
 	/// Store a model; returns its commitment.
@@ -79,11 +132,21 @@ impl Files {
 }
 
 /// Write `bytes` to `path` through a temporary file and a rename, so that a reader
-/// (another daemon sharing the directory) never sees a partial file.
+/// (another daemon sharing the directory, a store serving it) never sees a partial
+/// file; a failed write leaves no file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-	let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-	std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-	std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+	static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+	let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+	let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
+	let res = std::fs::write(&tmp, bytes)
+		.with_context(|| format!("writing {}", tmp.display()))
+		.and_then(|()| {
+			std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+		});
+	if res.is_err() {
+		let _ = std::fs::remove_file(&tmp);
+	}
+	res
 }
 
 /// Read a model: an `.opml` file, or an ONNX file (`.onnx`) quantized to int8 with

@@ -65,7 +65,22 @@ pub struct Provider {
 	/// How long the last computation of each model took, by commitment (C3: a task
 	/// whose deadline leaves less is declined).
 	compute_times: std::sync::Mutex<std::collections::HashMap<[u8; 32], std::time::Duration>>,
+	/// When finalized blocks arrived lately (the block time deadlines are counted in).
+	blocks: std::sync::Mutex<BlockClock>,
 }
+
+/// Arrival times of finalized blocks.
+#[derive(Default)]
+struct BlockClock {
+	last: Option<std::time::Instant>,
+	intervals: std::collections::VecDeque<std::time::Duration>,
+}
+
+/// Block intervals the block time is the median of.
+const BLOCK_SAMPLES: usize = 16;
+
+/// How long a provider keeps trying to fetch a model it declared capacity for.
+const PREFETCH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Blocks kept free of computing before a deadline: the chain's `MaxFinalityLag` (5),
 /// as this daemon sees blocks once final, plus two for the commit's inclusion.
@@ -99,6 +114,7 @@ impl Provider {
 			audit,
 			outputs: Default::default(),
 			compute_times: Default::default(),
+			blocks: Default::default(),
 		})
 	}
 
@@ -146,11 +162,27 @@ impl Provider {
 		for (game, task) in self.state.games()? {
 			self.defend(&mut games, game, task).await;
 		}
+		// the models we declared capacity for, fetched now (those registered later: when
+		// their registration is final)
+		for m in self.capacity().await? {
+			self.prefetch(m);
+		}
 		let mut follower =
 			crate::chain::Follower::resume(&self.client, self.state.cursor()?).await?;
 		loop {
 			let (number, events) = follower.next(&self.client).await?;
 			tracing::debug!(number, events = events.len(), "block");
+			self.note_block();
+			for ev in events.iter() {
+				if let Some(r) = ev?
+					.decode_fields_as::<api::market::events::ModelRegistered>()
+					.transpose()?
+				{
+					if self.capacity().await?.contains(&r.model) {
+						self.prefetch(r.model);
+					}
+				}
+			}
 			if let Err(e) = self.payloads.observe(&self.client, number, &events).await {
 				tracing::warn!(number, "payloads of the block not read: {e:#}");
 			}
@@ -222,6 +254,66 @@ impl Provider {
 		}
 	}
 
+	/// Note that a finalized block arrived now (the block time [`Self::block_time`]
+	/// measures).
+	fn note_block(&self) {
+		let now = std::time::Instant::now();
+		let mut b = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
+		if let Some(last) = b.last.replace(now) {
+			if b.intervals.len() == BLOCK_SAMPLES {
+				b.intervals.pop_front();
+			}
+			b.intervals.push_back(now - last);
+		}
+	}
+
+	/// The time a block takes: the median of the last [`BLOCK_SAMPLES`] intervals
+	/// between finalized blocks as they arrived here, at most `nominal` (the runtime's
+	/// slot), which serves until a few were seen. A dev chain seals faster than its
+	/// slot, and a daemon catching up sees blocks faster than they come: both only
+	/// shorten the time a deadline is thought to leave.
+	fn block_time(&self, nominal: std::time::Duration) -> std::time::Duration {
+		let b = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
+		if b.intervals.len() < 4 {
+			return nominal;
+		}
+		let mut v: Vec<_> = b.intervals.iter().copied().collect();
+		v.sort();
+		v[v.len() / 2].min(nominal)
+	}
+
+	/// The models (task types) this provider declared capacity for.
+	async fn capacity(&self) -> Result<Vec<u32>> {
+		Ok(self
+			.client
+			.fetch(api::storage().providers().providers(), (self.me(),))
+			.await?
+			.map(|p| p.capacity.0.iter().map(|c| c.task_type).collect())
+			.unwrap_or_default())
+	}
+
+	/// Fetch `model`'s file in the background (for up to [`PREFETCH_PATIENCE`]: its
+	/// owner uploads it after the registration), so that a task of it finds it here.
+	fn prefetch(&self, model: u32) {
+		let (client, files) = (self.client.clone(), self.files.clone());
+		tokio::spawn(async move {
+			let until = std::time::Instant::now() + PREFETCH_PATIENCE;
+			match crate::distribution::ensure(
+				&client,
+				&files,
+				crate::distribution::Reference::Model(model),
+				until,
+				crate::distribution::Show::Log,
+			)
+			.await
+			{
+				Ok(Some(f)) => tracing::info!(model, file = %f, "model ready"),
+				Ok(None) => tracing::debug!(model, "model not registered (yet)"),
+				Err(e) => tracing::warn!(model, "model not fetched: {e:#}"),
+			}
+		});
+	}
+
 	async fn defend(&self, games: &mut crate::game::Games, game: u64, task: u64) {
 		match crate::game::player_for_task(
 			&self.client,
@@ -253,11 +345,11 @@ impl Provider {
 		let max_node_steps = at
 			.constants()
 			.entry(api::constants().arbitration().max_node_steps())?;
-		let block = std::time::Duration::from_millis(
+		let block = self.block_time(std::time::Duration::from_millis(
 			2 * at
 				.constants()
 				.entry(api::constants().timestamp().minimum_period())?,
-		);
+		));
 		let blocks_left = u64::from(due).saturating_sub(seen);
 		let estimate = |c: &[u8; 32]| {
 			self.compute_times
@@ -267,17 +359,29 @@ impl Provider {
 				.copied()
 		};
 		let started = std::time::Instant::now();
+		// files we lack are fetched while the deadline leaves room for the commit; a
+		// requester's unpublished input makes us decline, not miss (issue 21)
+		let until = started
+			+ block.saturating_mul(blocks_left.saturating_sub(DEADLINE_MARGIN_BLOCKS) as u32);
 		let run = crate::compute::run_task_checked(
 			&self.client,
 			&self.files,
 			&self.engine,
 			task,
 			self.faults.wrong_result,
+			until,
 			|c, model| {
 				crate::compute::check_defensible(&model.model, max_node_steps)?;
 				let estimate =
 					estimate(c).unwrap_or_else(|| crate::compute::first_run_estimate(&model.model));
-				crate::compute::check_deadline(estimate, blocks_left, DEADLINE_MARGIN_BLOCKS, block)
+				// the blocks a fetch of the model took are gone
+				let spent = (started.elapsed().as_millis() / block.as_millis().max(1)) as u64;
+				crate::compute::check_deadline(
+					estimate,
+					blocks_left.saturating_sub(spent),
+					DEADLINE_MARGIN_BLOCKS,
+					block,
+				)
 			},
 		)
 		.await?;

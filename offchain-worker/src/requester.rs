@@ -2,6 +2,7 @@
 
 use crate::{
 	chain::{api, Client, Event},
+	distribution::{Reference, Show, Targets},
 	models::{read_model, Files},
 };
 use anyhow::{anyhow, Context, Result};
@@ -15,8 +16,8 @@ fn field(e: &Event, name: &str) -> Option<u128> {
 }
 
 /// Register the model in `path` (an `.opml` file, or an `.onnx` file quantized with
-/// the f32 samples in `calibration`), copying it into `files`; returns the model id
-/// and commitment.
+/// the f32 samples in `calibration`), copying it into `files` and uploading it to
+/// file stores (`publish`); returns the model id and commitment.
 pub async fn register_model(
 	client: &Client,
 	files: &Files,
@@ -24,18 +25,41 @@ pub async fn register_model(
 	calibration: Option<&Path>,
 	weight: u32,
 	name: &str,
+	publish: &Targets,
 ) -> Result<(u32, [u8; 32])> {
 	let model = read_model(path, calibration)?;
-	register(client, files, &model, weight, name).await
+	register(client, files, &model, weight, name, publish).await
 }
 
-/// Register `model`, copying it into `files`; returns the model id and commitment.
+/// Upload the file `reference` refers to as `publish` asks (nothing with
+/// `publish.skip`).
+pub async fn publish_file(
+	client: &Client,
+	files: &Files,
+	reference: Reference,
+	publish: &Targets,
+) -> Result<()> {
+	if publish.skip {
+		return Ok(());
+	}
+	let held = crate::distribution::upload(client, files, reference, publish, Show::Bar)
+		.await
+		.with_context(|| format!("uploading the file of {reference:?}"))?;
+	if !held.is_empty() {
+		eprintln!("{reference:?}: file held by {}", held.join(", "));
+	}
+	Ok(())
+}
+
+/// Register `model`, copying it into `files` and uploading it (`publish`); returns
+/// the model id and commitment.
 pub async fn register(
 	client: &Client,
 	files: &Files,
 	model: &opml_nn::Model,
 	weight: u32,
 	name: &str,
+	publish: &Targets,
 ) -> Result<(u32, [u8; 32])> {
 	let commitment = files.put_model(model)?;
 	let program_root = Guest::builtin()
@@ -54,6 +78,7 @@ pub async fn register(
 		.find(|e| e.pallet == "Market" && e.name == "ModelRegistered")
 		.and_then(|e| field(e, "model"))
 		.ok_or_else(|| anyhow!("no Market.ModelRegistered event"))?;
+	publish_file(client, files, Reference::Model(id as u32), publish).await?;
 	Ok((id as u32, commitment))
 }
 
@@ -73,13 +98,15 @@ pub struct TaskRequest {
 }
 
 /// Submit a task with `input` (int8): inline if small, else by root (the bytes go to
-/// `files`). Returns the task id and the block that included it (watch from there:
-/// the assignment may be finalized before a watcher starts).
+/// `files` and are uploaded as `publish` asks). Returns the task id and the block
+/// that included it (watch from there: the assignment may be finalized before a
+/// watcher starts).
 pub async fn submit_task(
 	client: &Client,
 	files: &Files,
 	req: &TaskRequest,
 	input: &[i8],
+	publish: &Targets,
 ) -> Result<(u64, u64)> {
 	use api::runtime_types::{
 		bounded_collections::bounded_vec::BoundedVec, pallet_opml_market::types::TaskInput,
@@ -91,7 +118,8 @@ pub async fn submit_task(
 		.constants()
 		.entry(api::constants().market().max_inline_input())?;
 	let bytes: Vec<u8> = input.iter().map(|&b| b as u8).collect();
-	let task_input = if bytes.len() <= max_inline as usize {
+	let inline = bytes.len() <= max_inline as usize;
+	let task_input = if inline {
 		TaskInput::Inline(BoundedVec(bytes))
 	} else {
 		TaskInput::Root(H256(files.put_input(input)?))
@@ -110,6 +138,9 @@ pub async fn submit_task(
 		.find(|e| e.pallet == "Market" && e.name == "TaskSubmitted")
 		.and_then(|e| field(e, "task"))
 		.ok_or_else(|| anyhow!("no Market.TaskSubmitted event"))?;
+	if !inline {
+		publish_file(client, files, Reference::Task(id as u64), publish).await?;
+	}
 	Ok((id as u64, block))
 }
 
@@ -164,12 +195,20 @@ async fn read_output(client: &Client, task: u64, result: [u8; 32]) -> Result<Opt
 }
 
 /// The output tensor's description (shape, scale) of `task`'s model, if the task is
-/// still on chain and its model file is in `files`.
+/// still on chain and its model file is in `files` or can be fetched.
 async fn output_desc(client: &Client, files: &Files, task: u64) -> Option<(Vec<u32>, f32)> {
 	let info = client
 		.fetch(api::storage().market().tasks(), (task,))
 		.await
 		.ok()??;
+	let file = crate::distribution::FileId::Model(info.commitment.0);
+	let until = std::time::Instant::now() + files.limits().patience;
+	if let Err(e) =
+		crate::distribution::fetch_file(client, files, file, &[info.requester], until, Show::Bar)
+			.await
+	{
+		tracing::warn!("the output's shape is not known: {e:#}");
+	}
 	let model = files.model(&info.commitment.0).ok()?;
 	let out = &model.model.graph.nodes.last()?.output;
 	Some((out.shape.clone(), f32::from_bits(out.scale)))
@@ -327,6 +366,14 @@ pub async fn quantize_input(
 		.fetch(api::storage().market().models(), (model,))
 		.await?
 		.ok_or_else(|| anyhow!("no model {model} on chain"))?;
+	crate::distribution::ensure(
+		client,
+		files,
+		Reference::Model(model),
+		std::time::Instant::now() + files.limits().patience,
+		Show::Bar,
+	)
+	.await?;
 	let p = files.model(&info.commitment.0)?;
 	let n = p.model.graph.input.elements().unwrap_or(0);
 	if x.len() != n {

@@ -78,7 +78,14 @@ pub struct Started {
 
 /// Register the plan's graphs, store the initial parameters in `files` and create the
 /// job.
-pub async fn start(client: &Client, files: &Files, plan: &Plan) -> Result<Started> {
+/// The models and the initial parameters are uploaded to file stores as `publish`
+/// asks.
+pub async fn start(
+	client: &Client,
+	files: &Files,
+	plan: &Plan,
+	publish: &crate::distribution::Targets,
+) -> Result<Started> {
 	if fl::param_count(&plan.spec.sizes) != plan.init.len() {
 		bail!(
 			"the initial parameters have {} entries, the MLP {:?} has {}",
@@ -91,10 +98,12 @@ pub async fn start(client: &Client, files: &Files, plan: &Plan) -> Result<Starte
 	let mut models = Vec::new();
 	for (i, m) in pools.iter().enumerate() {
 		let (id, _) =
-			crate::requester::register(client, files, m, 1, &format!("fl-pool-{i}")).await?;
+			crate::requester::register(client, files, m, 1, &format!("fl-pool-{i}"), publish)
+				.await?;
 		models.push(id);
 	}
-	let (aggregator, _) = crate::requester::register(client, files, &avg, 1, "fl-fedavg").await?;
+	let (aggregator, _) =
+		crate::requester::register(client, files, &avg, 1, "fl-fedavg", publish).await?;
 	let init = plan.initial();
 	let root = files.put_input_bytes(&TensorData::I32(init.clone()).to_bytes())?;
 	use api::runtime_types::{
@@ -119,6 +128,13 @@ pub async fn start(client: &Client, files: &Files, plan: &Plan) -> Result<Starte
 			e.fields.at("job").and_then(|v| v.as_u128())
 		})
 		.ok_or_else(|| anyhow!("no Training.JobCreated event"))? as u64;
+	crate::requester::publish_file(
+		client,
+		files,
+		crate::distribution::Reference::Job(job),
+		publish,
+	)
+	.await?;
 	models.push(aggregator);
 	Ok(Started { job, block, models })
 }

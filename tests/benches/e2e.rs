@@ -124,7 +124,10 @@ fn main() {
 	std::fs::write(&input_path, input).expect("input file");
 
 	let (dave_m, bob_m) = (free_port(), free_port());
+	// each daemon has its own file store, served and announced on chain
 	let daemon = |name: &str, role: &str, suri: &str, extra: &[String]| {
+		let own = dir.path().join(format!("{name}-files"));
+		let serve = format!("127.0.0.1:{}", free_port());
 		let mut args: Vec<String> = [
 			role,
 			"--url",
@@ -132,7 +135,9 @@ fn main() {
 			"--suri",
 			suri,
 			"--files",
-			&files,
+			own.to_str().unwrap(),
+			"--serve-files",
+			&serve,
 			"--state",
 			dir.path().join(name).to_str().unwrap(),
 			"--backend",

@@ -267,18 +267,20 @@ impl Worker {
 	}
 
 	/// Start a daemon: `role` (`provider` or `verifier`) signing as `suri` on the node
-	/// at `url`, on the CPU backend, sharing the files directory `files`, its state in
-	/// `state_dir/name`, with `extra` arguments.
+	/// at `url`, on the CPU backend, its state in `state_dir/name` and its own file
+	/// store in `state_dir/name-files`, served and announced on a free port (nothing
+	/// is shared between daemons: each fetches what it needs), with `extra` arguments.
 	pub fn daemon(
 		name: &str,
 		role: &str,
 		url: &str,
 		suri: &str,
-		files: &Path,
 		state_dir: &Path,
 		extra: &[&str],
 	) -> Result<Worker> {
 		let state = state_dir.join(name);
+		let files = Self::files_of(name, state_dir);
+		let serve = format!("127.0.0.1:{}", free_port());
 		let (files, state) = (files.to_string_lossy(), state.to_string_lossy());
 		let mut args = vec![
 			role,
@@ -288,6 +290,8 @@ impl Worker {
 			suri,
 			"--files",
 			&*files,
+			"--serve-files",
+			&serve,
 			"--state",
 			&*state,
 			"--backend",
@@ -295,6 +299,11 @@ impl Worker {
 		];
 		args.extend(extra);
 		Self::start(name, &args)
+	}
+
+	/// The file store of the daemon `name` started with [`Self::daemon`].
+	pub fn files_of(name: &str, state_dir: &Path) -> PathBuf {
+		state_dir.join(format!("{name}-files"))
 	}
 
 	fn spawn(args: &[String], log: &tempfile::NamedTempFile) -> Result<Child> {

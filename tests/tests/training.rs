@@ -39,7 +39,7 @@ fn a_federated_job_trains_on_chain_and_the_liar_is_banned() {
 		if fault {
 			extra.push("--inject-fault");
 		}
-		Worker::daemon(name, "provider", &url, suri, &files_dir, dir.path(), &extra).unwrap()
+		Worker::daemon(name, "provider", &url, suri, dir.path(), &extra).unwrap()
 	};
 	// Bob is the cheapest (in every pool) and lies; Eve is the dearest (she replaces him)
 	let mut workers = vec![

@@ -41,7 +41,6 @@ fn a_task_is_computed_by_a_provider_daemon_and_paid() {
 		"provider",
 		&url,
 		"//Bob",
-		&dir.path().join("files"),
 		dir.path(),
 		&["--capacity", "0:100"],
 	)
@@ -170,7 +169,7 @@ impl Dispute {
 			.result_root();
 		let dave_metrics = opml_tests::free_port();
 		let daemon = |name: &str, role: &str, suri: &str, extra: &[&str]| {
-			Worker::daemon(name, role, &url, suri, &files, dir.path(), extra).unwrap()
+			Worker::daemon(name, role, &url, suri, dir.path(), extra).unwrap()
 		};
 		// Bob lies; Charlie is honest; Dave verifies. Seats are drawn by stake among the
 		// providers whose unit cost fits (docs/security.md H2), so Charlie asks 10.5

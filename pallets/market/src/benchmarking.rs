@@ -2,7 +2,7 @@
 //! bounds (`clear_round(t, p)`: `t` open tasks, `p` providers, every task won).
 
 use super::*;
-use crate::pallet::{CurrentRound, Pallet as Market};
+use crate::pallet::{CurrentRound, Pallet as Market, Stores};
 use alloc::vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
@@ -272,6 +272,30 @@ mod benchmarks {
 			Market::<T>::step_round();
 		}
 		assert!(CurrentRound::<T>::get().is_none());
+	}
+
+	#[benchmark]
+	fn announce_store() {
+		let who = funded::<T>("store", 0);
+		let mut url = b"http://".to_vec();
+		url.resize(T::MaxStoreUrlLen::get() as usize, b'a');
+		let url: BoundedVec<u8, T::MaxStoreUrlLen> = BoundedVec::truncate_from(url);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), url);
+		assert!(Stores::<T>::contains_key(&who));
+	}
+
+	#[benchmark]
+	fn withdraw_store() {
+		let who = funded::<T>("store", 0);
+		Market::<T>::announce_store(
+			RawOrigin::Signed(who.clone()).into(),
+			BoundedVec::truncate_from(b"http://store.example:8000".to_vec()),
+		)
+		.expect("announces");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+		assert!(!Stores::<T>::contains_key(&who));
 	}
 
 	impl_benchmark_test_suite!(Market, crate::mock::new_test_ext(), crate::mock::Test);

@@ -78,6 +78,43 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	pub(crate) fn do_announce_store(
+		who: T::AccountId,
+		url: BoundedVec<u8, T::MaxStoreUrlLen>,
+	) -> DispatchResult {
+		ensure!(valid_store_url(&url), Error::<T>::BadStoreUrl);
+		let deposit = match Stores::<T>::get(&who) {
+			Some(s) => s.deposit,
+			None => {
+				let d = T::StoreDeposit::get();
+				T::Currency::hold(&HoldReason::StoreDeposit.into(), &who, d)
+					.map_err(|_| Error::<T>::InsufficientBalance)?;
+				d
+			}
+		};
+		Stores::<T>::insert(
+			&who,
+			StoreInfo {
+				url: url.clone(),
+				deposit,
+			},
+		);
+		Self::deposit_event(Event::StoreAnnounced { who, url });
+		Ok(())
+	}
+
+	pub(crate) fn do_withdraw_store(who: T::AccountId) -> DispatchResult {
+		let s = Stores::<T>::take(&who).ok_or(Error::<T>::NoStore)?;
+		T::Currency::release(
+			&HoldReason::StoreDeposit.into(),
+			&who,
+			s.deposit,
+			Precision::BestEffort,
+		)?;
+		Self::deposit_event(Event::StoreWithdrawn { who });
+		Ok(())
+	}
+
 	pub(crate) fn do_deregister_model(who: T::AccountId, model: ModelId) -> DispatchResult {
 		let m = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
 		ensure!(m.owner == who, Error::<T>::NotModelOwner);
@@ -883,6 +920,16 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::ModelDeposit.into(), &who) == total,
 				"model deposit hold differs"
+			);
+		}
+		for (who, st) in Stores::<T>::iter() {
+			ensure!(
+				valid_store_url(&st.url),
+				"a store URL the chain would refuse"
+			);
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::StoreDeposit.into(), &who) == st.deposit,
+				"store deposit hold differs"
 			);
 		}
 		if let Some(r) = CurrentRound::<T>::get() {

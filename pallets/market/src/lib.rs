@@ -26,6 +26,15 @@
 //!   round's seed beacon (below).
 //! - [`Pallet::forget_seed`]: signed, anyone — drops the seed commitment of an
 //!   account without a bond.
+//! - [`Pallet::announce_store`], [`Pallet::withdraw_store`]: signed, any account — the
+//!   file stores daemons fetch model files and task inputs from (below).
+//!
+//! ## File stores
+//! Model files and large task inputs stay off chain; the chain holds their roots (a
+//! model's commitment, an input's tensor root) and [`Stores`]: HTTP base URLs, one per
+//! account for a deposit, that serve files by root. Providers, verifiers and
+//! requesters fetch from them and check every byte against the root before use, so
+//! a store can withhold but never forge (docs/distribution.md).
 //!
 //! ## Round seeds
 //! A round's seats are drawn from a seed nobody can choose (docs/security.md H2): the
@@ -84,6 +93,8 @@ pub mod pallet {
 		<T as Config>::MaxInlineInput,
 		<T as Config>::MaxRedundancy,
 	>;
+	/// A file store record.
+	pub type StoreOf<T> = StoreInfo<BalanceOf<T>, <T as Config>::MaxStoreUrlLen>;
 	/// A round record.
 	pub type RoundOf<T> = Round<
 		<T as frame_system::Config>::AccountId,
@@ -107,6 +118,8 @@ pub mod pallet {
 		ModelDeposit,
 		/// An open task's book deposit, until it is first assigned.
 		BookDeposit,
+		/// A file store's announcement deposit, until it is withdrawn.
+		StoreDeposit,
 	}
 
 	#[pallet::config]
@@ -131,6 +144,13 @@ pub mod pallet {
 		/// Longest inline task input.
 		#[pallet::constant]
 		type MaxInlineInput: Get<u32>;
+		/// Deposit held for a file store's announcement ([`Pallet::announce_store`]):
+		/// what one entry in [`Stores`] costs, so the list daemons read stays short.
+		#[pallet::constant]
+		type StoreDeposit: Get<BalanceOf<Self>>;
+		/// Longest store URL.
+		#[pallet::constant]
+		type MaxStoreUrlLen: Get<u32>;
 		/// Most open tasks (the auction's task side).
 		#[pallet::constant]
 		type MaxOpenTasks: Get<u32>;
@@ -253,6 +273,14 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Declined<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, TaskId, Blake2_128Concat, T::AccountId, (), OptionQuery>;
+
+	/// File stores by the account that announced them: HTTP base URLs that serve model
+	/// files and task inputs by their on-chain roots (`<url>/<hex>.opml`,
+	/// `<url>/<hex>.input`; docs/distribution.md). One per account, each holding
+	/// `StoreDeposit`. Daemons fetch what they need from these and check every byte
+	/// against its root, so a store is trusted for availability only.
+	#[pallet::storage]
+	pub type Stores<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, StoreOf<T>>;
 
 	/// The oldest block whose deadlines are not yet fully processed (the hook and
 	/// `expire` advance it; at most `4 × MaxDeadlinesPerBlock + 1` empty blocks per call).
@@ -417,6 +445,18 @@ pub mod pallet {
 			/// Refunded to the requester.
 			refunded: BalanceOf<T>,
 		},
+		/// An account announced (or moved) its file store.
+		StoreAnnounced {
+			/// The account.
+			who: T::AccountId,
+			/// The store's base URL.
+			url: BoundedVec<u8, T::MaxStoreUrlLen>,
+		},
+		/// An account withdrew its file store; its deposit was released.
+		StoreWithdrawn {
+			/// The account.
+			who: T::AccountId,
+		},
 		/// Blocks of a task's commit window were full (no room for a commit): the
 		/// deadline check moves to `until`, and the commit and reveal windows with it
 		/// (docs/security.md H3).
@@ -484,6 +524,11 @@ pub mod pallet {
 		NoSeedCommit,
 		/// The account still has a bond: its seed commitment stays.
 		StillBonded,
+		/// A store URL must be `http://` or `https://` and a host, in printable ASCII
+		/// without spaces, `?` or `#`.
+		BadStoreUrl,
+		/// The account has announced no file store.
+		NoStore,
 	}
 
 	#[pallet::hooks]
@@ -669,6 +714,37 @@ pub mod pallet {
 		pub fn forget_seed(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_forget_seed(who)
+		}
+
+		/// Announce the caller's file store, or move it: an HTTP base URL serving model
+		/// files and task inputs by root (`opml-worker --serve-files`;
+		/// docs/distribution.md). The first announcement holds `StoreDeposit`.
+		///
+		/// - `origin`: signed, any account with the deposit.
+		/// - `url`: `http://` or `https://`, then a host (and port, path), in printable
+		///   ASCII without spaces, `?` or `#`, up to `MaxStoreUrlLen` bytes.
+		///
+		/// Emits [`Event::StoreAnnounced`].
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::announce_store())]
+		pub fn announce_store(
+			origin: OriginFor<T>,
+			url: BoundedVec<u8, T::MaxStoreUrlLen>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_announce_store(who, url)
+		}
+
+		/// Withdraw the caller's file store; releases its deposit.
+		///
+		/// - `origin`: signed by an account with a store.
+		///
+		/// Emits [`Event::StoreWithdrawn`].
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::withdraw_store())]
+		pub fn withdraw_store(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_withdraw_store(who)
 		}
 	}
 }

@@ -4,11 +4,15 @@
 use crate::{
 	auction::Mode,
 	mock::*,
-	pallet::{CurrentRound, Event, HoldReason, Models, OpenTasks, SeedCommits, Tasks},
+	pallet::{CurrentRound, Event, HoldReason, Models, OpenTasks, SeedCommits, Stores, Tasks},
 	types::*,
 	Error,
 };
-use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, BoundedVec};
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::{fungible::InspectHold, ConstU32},
+	BoundedVec,
+};
 use pallet_opml_providers::Capacity;
 use sp_core::H256;
 
@@ -108,6 +112,77 @@ fn register_and_deregister_models() {
 			Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE),
 			0
 		);
+	});
+}
+
+fn url(s: &str) -> BoundedVec<u8, ConstU32<64>> {
+	BoundedVec::truncate_from(s.as_bytes().to_vec())
+}
+
+#[test]
+fn stores_are_announced_moved_and_withdrawn_for_one_deposit() {
+	test(|| {
+		let held = || Balances::balance_on_hold(&HoldReason::StoreDeposit.into(), &BOB);
+		assert_ok!(Market::announce_store(
+			RuntimeOrigin::signed(BOB),
+			url("http://10.0.0.2:8000")
+		));
+		assert_eq!(held(), 5);
+		assert_eq!(
+			Stores::<Test>::get(BOB).unwrap().url,
+			url("http://10.0.0.2:8000")
+		);
+		// moving the store keeps the one deposit
+		assert_ok!(Market::announce_store(
+			RuntimeOrigin::signed(BOB),
+			url("https://files.example/opml")
+		));
+		assert_eq!(held(), 5);
+		assert_eq!(
+			Stores::<Test>::get(BOB).unwrap().url,
+			url("https://files.example/opml")
+		);
+		assert!(events().contains(&Event::StoreAnnounced {
+			who: BOB,
+			url: url("https://files.example/opml")
+		}));
+		assert_ok!(Market::withdraw_store(RuntimeOrigin::signed(BOB)));
+		assert_eq!(held(), 0);
+		assert!(Stores::<Test>::get(BOB).is_none());
+		assert!(events().contains(&Event::StoreWithdrawn { who: BOB }));
+		assert_noop!(
+			Market::withdraw_store(RuntimeOrigin::signed(BOB)),
+			Error::<Test>::NoStore
+		);
+	});
+}
+
+#[test]
+fn a_store_url_must_be_http_and_a_deposit_must_be_free() {
+	test(|| {
+		for bad in [
+			"",
+			"http://",
+			"ftp://host",
+			"http:///path",
+			"http://host/a b",
+			"http://host/?x=1",
+			"http://host/#top",
+			"http://host/\u{7f}",
+			"HTTP://host",
+		] {
+			assert_noop!(
+				Market::announce_store(RuntimeOrigin::signed(BOB), url(bad)),
+				Error::<Test>::BadStoreUrl
+			);
+		}
+		// an account whose balance cannot cover the deposit
+		assert_noop!(
+			Market::announce_store(RuntimeOrigin::signed(99), url("http://host")),
+			Error::<Test>::InsufficientBalance
+		);
+		assert!(crate::valid_store_url(b"http://127.0.0.1:9000/files/"));
+		assert!(crate::valid_store_url(b"https://h"));
 	});
 }
 

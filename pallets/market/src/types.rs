@@ -67,6 +67,45 @@ pub struct ModelInfo<
 	pub deposit: Balance,
 }
 
+/// A file store: an HTTP base URL serving model files and task inputs by root.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxUrl))]
+pub struct StoreInfo<Balance: Clone + PartialEq + Eq + core::fmt::Debug, MaxUrl: Get<u32>> {
+	/// The base URL (`http://host:port/path`).
+	pub url: BoundedVec<u8, MaxUrl>,
+	/// Deposit held from the account.
+	pub deposit: Balance,
+}
+
+/// Whether `url` is a store URL the chain accepts: `http://` or `https://`, then a
+/// non-empty rest of printable ASCII without spaces, `?` or `#` (a daemon appends
+/// `/<hex>.opml` to it, so a query or fragment would break the file's address).
+pub fn valid_store_url(url: &[u8]) -> bool {
+	let rest = url
+		.strip_prefix(b"https://")
+		.or_else(|| url.strip_prefix(b"http://"));
+	match rest {
+		Some(rest) => {
+			!rest.is_empty()
+				&& rest[0] != b'/'
+				&& rest
+					.iter()
+					.all(|&b| (0x21..=0x7e).contains(&b) && b != b'?' && b != b'#')
+		}
+		None => false,
+	}
+}
+
 /// A task's input: a root of data held off chain, or small inline bytes.
 #[derive(
 	CloneNoBound,

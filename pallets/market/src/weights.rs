@@ -49,6 +49,8 @@ pub trait WeightInfo {
 	fn reveal_seed() -> Weight;
 	fn forget_seed() -> Weight;
 	fn seed_round(p: u32, ) -> Weight;
+	fn announce_store() -> Weight;
+	fn withdraw_store() -> Weight;
 }
 
 /// Weights for `pallet_opml_market` with the runtime's database weights.
@@ -230,6 +232,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(p.into())))
 	}
+	/// Storage: `Market::Stores` (r:1 w:1), `Balances::Holds` (r:1 w:1), `System::Account`
+	/// (r:1 w:1). Hand-estimated like `register_model` (no benchmark run yet:
+	/// docs/security.md L1).
+	fn announce_store() -> Weight {
+		Weight::from_parts(60_000_000, 3_851)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Market::Stores` (r:1 w:1), `Balances::Holds` (r:1 w:1), `System::Account`
+	/// (r:1 w:1). Hand-estimated like `deregister_model`.
+	fn withdraw_store() -> Weight {
+		Weight::from_parts(55_000_000, 3_851)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
 }
 
 /// The same weights with ParityDB's database weights (tests and mocks).
@@ -303,5 +320,20 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(p.into())))
+	}
+	/// Storage: `Market::Stores` (r:1 w:1), `Balances::Holds` (r:1 w:1), `System::Account`
+	/// (r:1 w:1). Hand-estimated like `register_model` (no benchmark run yet:
+	/// docs/security.md L1).
+	fn announce_store() -> Weight {
+		Weight::from_parts(60_000_000, 3_851)
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Market::Stores` (r:1 w:1), `Balances::Holds` (r:1 w:1), `System::Account`
+	/// (r:1 w:1). Hand-estimated like `deregister_model`.
+	fn withdraw_store() -> Weight {
+		Weight::from_parts(55_000_000, 3_851)
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 }

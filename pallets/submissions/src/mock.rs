@@ -68,6 +68,8 @@ impl pallet_opml_market::Config for Test {
 	type Delivery = Submissions;
 	type ModelDeposit = ConstU64<10>;
 	type MaxMetadataLen = ConstU32<64>;
+	type StoreDeposit = ConstU64<5>;
+	type MaxStoreUrlLen = ConstU32<64>;
 	type MaxInlineInput = ConstU32<256>;
 	type MaxOpenTasks = ConstU32<64>;
 	type MaxProviders = ConstU32<16>;

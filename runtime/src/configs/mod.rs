@@ -207,6 +207,11 @@ impl pallet_opml_market::Config for Runtime {
 	type ModelDeposit = ConstU128<{ 10 * crate::UNIT }>;
 	type MaxMetadataLen = ConstU32<256>;
 	type MaxInlineInput = ConstU32<4096>;
+	/// A file store's announcement holds what a model's does: a daemon tries every
+	/// announced store when the model owner's and the providers' fail, so a long list
+	/// of dead stores costs its announcers (docs/distribution.md).
+	type StoreDeposit = ConstU128<{ 10 * crate::UNIT }>;
+	type MaxStoreUrlLen = ConstU32<256>;
 	// The task book takes up to 1024 tasks and the auction clears every block, so the
 	// market keeps up with the node's transaction throughput (docs/benchmarks.md,
 	// "Throughput"); a full round of 1024 tasks and 64 providers weighs ~0.16 s.
