@@ -145,7 +145,7 @@ pub async fn run_task_checked(
 	use api::runtime_types::pallet_opml_market::types::{TaskInput, TaskStatus};
 	// the stores likeliest to hold the files: the requester's, the model owner's, the
 	// other providers of the task and of the model
-	let mut first = vec![info.requester.clone()];
+	let mut first = vec![info.requester];
 	if let Some(m) = client
 		.fetch(api::storage().market().models(), (info.model,))
 		.await?
@@ -153,7 +153,7 @@ pub async fn run_task_checked(
 		first.push(m.owner);
 	}
 	if let TaskStatus::Assigned { providers, .. } = &info.status {
-		first.extend(providers.0.iter().map(|(p, _)| p.clone()));
+		first.extend(providers.0.iter().map(|(p, _)| *p));
 	}
 	let model_file = FileId::Model(info.commitment.0);
 	fetch_file(client, files, model_file, &first, until, Show::Log)

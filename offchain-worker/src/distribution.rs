@@ -172,14 +172,24 @@ pub async fn stores(client: &Client) -> Result<Vec<(AccountId, String)>> {
 			String::from_utf8_lossy(&info.url.0).into_owned(),
 		));
 	}
-	out.sort_by(|a, b| a.0.cmp(&b.0));
+	out.sort_by_key(|a| a.0);
 	Ok(out)
 }
 
 /// The store URLs to try for a file, best first: the stores of `first` (in order),
-/// then every other announced store; at most [`MAX_SOURCES`].
-pub async fn sources(client: &Client, first: &[AccountId]) -> Result<Vec<String>> {
-	let all = stores(client).await?;
+/// then every other announced store, but not those of `skip`; at most
+/// [`MAX_SOURCES`].
+pub async fn sources(
+	client: &Client,
+	first: &[AccountId],
+	skip: Option<&AccountId>,
+) -> Result<Vec<String>> {
+	let mut all = stores(client).await?;
+	if let Some(me) = skip {
+		if let Some(mine) = all.iter().find(|(a, _)| a == me).map(|(_, u)| u.clone()) {
+			all.retain(|(_, u)| *u != mine);
+		}
+	}
 	let mut out: Vec<String> = Vec::new();
 	for who in first {
 		if let Some((_, url)) = all.iter().find(|(a, _)| a == who) {
@@ -366,7 +376,7 @@ pub async fn ensure(
 /// Make sure `files` holds `file`, fetching it if not: the stores of the accounts
 /// `first`, then the other announced stores (see [`sources`]), every answer checked
 /// against the file's root before it is stored; passes over all stores are repeated
-/// (every 2 s) until `until`.
+/// (after 0.25 s, doubling up to every 2 s) until `until`.
 pub async fn fetch_file(
 	client: &Client,
 	files: &Files,
@@ -382,8 +392,11 @@ pub async fn fetch_file(
 	let started = Instant::now();
 	let agent = agent(&limits);
 	let mut failures: Vec<String> = Vec::new();
+	// a file is often asked for just before its upload arrives: retry soon at first
+	let mut pause = Duration::from_millis(250);
 	loop {
-		let urls = sources(client, first).await?;
+		// not our own store: what it holds is in `files`
+		let urls = sources(client, first, Some(&client.account())).await?;
 		if urls.is_empty() {
 			failures.push("no file store is announced on chain".into());
 		}
@@ -420,7 +433,8 @@ pub async fn fetch_file(
 		if left.is_zero() {
 			break;
 		}
-		tokio::time::sleep(left.min(Duration::from_secs(2))).await;
+		tokio::time::sleep(left.min(pause)).await;
+		pause = (pause * 2).min(Duration::from_secs(2));
 		if files.has(&file) {
 			// another task of this daemon fetched it meanwhile
 			return Ok(());
@@ -470,7 +484,7 @@ pub async fn upload(
 	let (urls, want) = if targets.urls.is_empty() {
 		let mut me = vec![client.account()];
 		me.extend(first);
-		let urls = sources(client, &me).await?;
+		let urls = sources(client, &me, None).await?;
 		let want = targets.replicas.clamp(1, urls.len().max(1));
 		(urls, want)
 	} else {
@@ -592,7 +606,7 @@ mod tests {
 			"x.opml",
 			&format!("{}.onnx", hex::encode([0u8; 32])),
 			&format!("{}.opml", hex::encode([0u8; 31])),
-			&format!("{}.opml", hex::encode([0u8; 32]).to_uppercase()),
+			&format!("{}.opml", hex::encode([0xabu8; 32]).to_uppercase()),
 			&format!("../{}.opml", hex::encode([0u8; 31])),
 		] {
 			assert_eq!(FileId::parse(bad), None, "{bad}");
@@ -601,6 +615,121 @@ mod tests {
 			file_url("http://h:1/", &m),
 			format!("http://h:1/{}", m.name())
 		);
+	}
+
+	/// A one-connection-at-a-time HTTP server answering each request with `reply`
+	/// (the raw response); its base URL.
+	fn fake_store(reply: Vec<u8>) -> String {
+		let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+		let url = format!("http://{}", l.local_addr().unwrap());
+		std::thread::spawn(move || {
+			for c in l.incoming() {
+				let Ok(mut c) = c else { continue };
+				let mut buf = [0u8; 2048];
+				let _ = std::io::Read::read(&mut c, &mut buf);
+				let _ = std::io::Write::write_all(&mut c, &reply);
+			}
+		});
+		url
+	}
+
+	fn ok_with(body: &[u8], len: usize) -> Vec<u8> {
+		let mut r =
+			format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n")
+				.into_bytes();
+		r.extend_from_slice(body);
+		r
+	}
+
+	fn limits(max_bytes: u64) -> Limits {
+		Limits {
+			max_bytes,
+			timeout: Duration::from_secs(5),
+			patience: Duration::from_secs(1),
+		}
+	}
+
+	#[test]
+	fn a_store_answer_is_refused_when_truncated_oversized_or_missing() {
+		let file = FileId::Input([7; 32]);
+		let a = agent(&limits(1000));
+		// the whole body
+		let good = fake_store(ok_with(b"0123456789", 10));
+		assert_eq!(
+			fetch_from(&a, &good, &file, &limits(1000), Show::Log).unwrap(),
+			b"0123456789"
+		);
+		// a body shorter than its Content-Length
+		let short = fake_store(ok_with(b"01234", 10));
+		let e = fetch_from(&a, &short, &file, &limits(1000), Show::Log).unwrap_err();
+		assert!(
+			format!("{e:#}").contains("truncated") || format!("{e:#}").contains("reading"),
+			"{e:#}"
+		);
+		// announced larger than allowed: refused unread
+		let big = fake_store(ok_with(b"", 5000));
+		let e = fetch_from(&a, &big, &file, &limits(1000), Show::Log).unwrap_err();
+		assert!(format!("{e:#}").contains("more than the 1000"), "{e:#}");
+		// no Content-Length, more bytes than allowed
+		let mut r = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+		r.extend_from_slice(&[1u8; 1500]);
+		let e = fetch_from(&a, &fake_store(r), &file, &limits(1000), Show::Log).unwrap_err();
+		assert!(format!("{e:#}").contains("more than the 1000"), "{e:#}");
+		// an error status, and nobody listening
+		let gone = fake_store(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec());
+		let e = fetch_from(&a, &gone, &file, &limits(1000), Show::Log).unwrap_err();
+		assert!(format!("{e:#}").contains("404"), "{e:#}");
+		let port = std::net::TcpListener::bind("127.0.0.1:0")
+			.unwrap()
+			.local_addr()
+			.unwrap()
+			.port();
+		assert!(fetch_from(
+			&a,
+			&format!("http://127.0.0.1:{port}"),
+			&file,
+			&limits(1000),
+			Show::Log
+		)
+		.is_err());
+	}
+
+	#[test]
+	fn a_store_keeps_only_bytes_that_match_their_root() {
+		let dir = tempfile::tempdir().unwrap();
+		let files = Files::open(dir.path()).unwrap();
+		let bytes = b"some input bytes".to_vec();
+		let root = opml_nn::commit::tensor_root(&bytes).0;
+		let wrong = FileId::Input([0; 32]);
+		let e = files.put_checked(&wrong, &bytes).unwrap_err();
+		assert!(format!("{e:#}").contains("wrong bytes"), "{e:#}");
+		assert!(!files.has(&wrong));
+		let right = FileId::Input(root);
+		files.put_checked(&right, &bytes).unwrap();
+		assert_eq!(files.input_bytes(&root).unwrap(), bytes);
+		// a model: decoded and its commitment recomputed
+		let model = opml_nn::zoo::mlp(&[8, 4], 1);
+		let enc = opml_nn::encode_model(&model);
+		let c = opml_nn::commit::model_commitment(&model).unwrap();
+		let mut bad = enc.clone();
+		let at = bad.len() - 1;
+		bad[at] ^= 1;
+		assert!(files.put_checked(&FileId::Model(c), &bad).is_err());
+		assert!(files
+			.put_checked(&FileId::Model(c), b"not a model")
+			.is_err());
+		assert!(!files.has(&FileId::Model(c)));
+		files.put_checked(&FileId::Model(c), &enc).unwrap();
+		assert!(files.model(&c).is_ok());
+		// nothing but the two files: no temporary file left by the refused writes
+		let mut names: Vec<String> = std::fs::read_dir(dir.path())
+			.unwrap()
+			.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+			.collect();
+		names.sort();
+		let mut want = vec![right.name(), FileId::Model(c).name()];
+		want.sort();
+		assert_eq!(names, want);
 	}
 
 	#[test]

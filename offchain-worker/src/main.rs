@@ -478,17 +478,14 @@ async fn main() -> Result<()> {
 		.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
 		.init();
 	let cli = Cli::parse();
-	match &cli.cmd {
-		Cmd::Serve => {
-			if cli.serve_files.is_none() {
-				anyhow::bail!("opml-worker serve needs --serve-files ADDR");
-			}
-			let client = Client::connect_patiently(&cli.url, &cli.suri, DAEMON_PATIENCE).await?;
-			cli.serving().start(&client, &cli.store()?).await?;
-			tokio::signal::ctrl_c().await?;
-			return Ok(());
+	if let Cmd::Serve = &cli.cmd {
+		if cli.serve_files.is_none() {
+			anyhow::bail!("opml-worker serve needs --serve-files ADDR");
 		}
-		_ => {}
+		let client = Client::connect_patiently(&cli.url, &cli.suri, DAEMON_PATIENCE).await?;
+		cli.serving().start(&client, &cli.store()?).await?;
+		tokio::signal::ctrl_c().await?;
+		return Ok(());
 	}
 	let store = cli.store()?;
 	let targets = cli.targets();

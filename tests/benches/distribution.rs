@@ -25,7 +25,10 @@ fn model_of(mb: u64, seed: u64) -> opml_nn::Model {
 		(((bytes as f64).sqrt() as u32).max(64), 1)
 	} else {
 		let w = 4000u32.min(((bytes / 4) as f64).sqrt() as u32);
-		(w, (bytes / (w as u64 * w as u64)).max(1) as usize)
+		(
+			w,
+			((bytes as f64 / (w as f64 * w as f64)).round() as usize).max(1),
+		)
 	};
 	let mut sizes = vec![w; k + 1];
 	sizes.push(10);

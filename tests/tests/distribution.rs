@@ -82,6 +82,16 @@ fn big_model() -> Model {
 	zoo::mlp(&[4100, 2048, 2048, 2048, 2048, 10], 21)
 }
 
+/// The URL a daemon announced its store at (from its log).
+fn store_url(w: &Worker) -> String {
+	let log = w.log();
+	let i = log
+		.find("file store announced url=\"")
+		.expect("store announced")
+		+ 26;
+	log[i..].split('"').next().unwrap().to_string()
+}
+
 fn hex_of(b: &[u8; 32]) -> String {
 	b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -309,9 +319,51 @@ fn a_store_serving_corrupted_bytes_is_passed_over_own_store() {
 		hex_of(&want.result_root()),
 		"{out}"
 	);
+	// Bob's store refuses uploads the chain does not back: wrong bytes for a registered
+	// model, a file no record names, no record named, and answers 404 for what it lacks
+	let store = store_url(&bob);
+	let c = opml_nn::commit::model_commitment(&zoo::mlp(&[64, 32, 10], 8)).unwrap();
+	let put = |name: &str, query: &str, body: &[u8]| -> u16 {
+		match ureq::put(&format!("{store}/{name}{query}")).send_bytes(body) {
+			Ok(r) => r.status(),
+			Err(ureq::Error::Status(code, _)) => code,
+			Err(e) => panic!("{e}"),
+		}
+	};
+	let other = zoo::mlp(&[64, 10], 1);
+	let other_bytes = encode_model(&other);
+	let other_c = opml_nn::commit::model_commitment(&other).unwrap();
+	assert_eq!(
+		put(
+			&format!("{}.opml", hex_of(&other_c)),
+			"?model=0",
+			&other_bytes
+		),
+		403
+	);
+	assert_eq!(
+		put(&format!("{}.opml", hex_of(&other_c)), "", &other_bytes),
+		400
+	);
+	// (Bob holds model 0 already: the upload is answered from his copy)
+	assert_eq!(
+		put(&format!("{}.opml", hex_of(&c)), "?model=0", b"junk"),
+		200
+	);
+	assert_eq!(
+		put(&format!("{}.input", hex_of(&[3; 32])), "?task=99", b"x"),
+		403
+	);
+	let missing = ureq::get(&format!("{store}/{}.opml", hex_of(&other_c))).call();
+	assert!(
+		matches!(missing, Err(ureq::Error::Status(404, _))),
+		"{missing:?}"
+	);
+	assert!(!Worker::files_of("bob", s.dir.path())
+		.join(format!("{}.opml", hex_of(&other_c)))
+		.exists());
 	// one model file in Bob's store, the true one; no partial or temporary file
 	let held = store_files(&Worker::files_of("bob", s.dir.path()));
-	let c = opml_nn::commit::model_commitment(&zoo::mlp(&[64, 32, 10], 8)).unwrap();
 	let models: Vec<_> = held.iter().filter(|f| f.contains(".opml")).collect();
 	assert_eq!(models, [&format!("{}.opml", hex_of(&c))], "{held:?}");
 	assert!(!held.iter().any(|f| f.contains(".tmp")), "{held:?}");
@@ -353,6 +405,15 @@ fn an_input_never_published_is_declined_without_penalty_own_store() {
 	assert!(names.iter().any(|n| n == "AssignmentDeclined"), "{names:?}");
 	assert!(names.iter().any(|n| n == "TaskAssigned"), "{names:?}");
 	assert!(!names.iter().any(|n| n == "DeadlineMissed"), "{names:?}");
+	// wrong bytes for the task's input are refused by Bob's store (422)
+	let root = opml_nn::commit::tensor_root(&[1u8; 5000]).0;
+	let r = ureq::put(&format!(
+		"{}/{}.input?task=0",
+		store_url(&bob),
+		hex_of(&root)
+	))
+	.send_bytes(&[2u8; 5000]);
+	assert!(matches!(r, Err(ureq::Error::Status(422, _))), "{r:?}");
 	assert!(
 		!Worker::files_of("bob", s.dir.path())
 			.read_dir()
