@@ -328,6 +328,7 @@ pub const MAX_REPLAY: u64 = 250;
 /// from a starting point, in order, none skipped.
 pub struct Follower {
 	next: u64,
+	at_head: bool,
 }
 
 impl Follower {
@@ -360,7 +361,16 @@ impl Follower {
 				c + 1
 			}
 		};
-		Ok(Follower { next })
+		Ok(Follower {
+			next,
+			at_head: false,
+		})
+	}
+
+	/// Whether the block [`Self::next`] returned last was the finalized head then (not
+	/// one of a backlog being caught up with).
+	pub fn at_head(&self) -> bool {
+		self.at_head
 	}
 
 	/// The next block's number and events (waits for it).
@@ -374,6 +384,7 @@ impl Follower {
 				let n = self.next;
 				let events = client.api.at_block(n).await?.events().fetch().await?;
 				self.next += 1;
+				self.at_head = head == n;
 				crate::metrics::get().block.set(n);
 				return Ok((n, events));
 			}

@@ -155,20 +155,21 @@ pub async fn run_task_checked(
 	if let TaskStatus::Assigned { providers, .. } = &info.status {
 		first.extend(providers.0.iter().map(|(p, _)| *p));
 	}
+	// both files first: the time their fetch took counts in `check`'s deadline
 	let model_file = FileId::Model(info.commitment.0);
 	fetch_file(client, files, model_file, &first, until, Show::Log)
 		.await
 		.with_context(|| format!("task {task}: its model"))?;
+	if let TaskInput::Root(r) = &info.input {
+		fetch_file(client, files, FileId::Input(r.0), &first, until, Show::Log)
+			.await
+			.with_context(|| format!("task {task}: its input"))?;
+	}
 	let model = files.model(&info.commitment.0)?;
 	check(&info.commitment.0, &model).with_context(|| format!("task {task}"))?;
 	let bytes = match info.input {
 		TaskInput::Inline(b) => b.0,
-		TaskInput::Root(r) => {
-			fetch_file(client, files, FileId::Input(r.0), &first, until, Show::Log)
-				.await
-				.with_context(|| format!("task {task}: its input"))?;
-			files.input_bytes(&r.0)?
-		}
+		TaskInput::Root(r) => files.input_bytes(&r.0)?,
 	};
 	let dtype = model.model.graph.input.dtype;
 	let input = TensorData::from_bytes(dtype, &bytes)

@@ -55,6 +55,17 @@ impl FileId {
 	}
 }
 
+impl FileId {
+	/// The largest such file a store fetches or takes: `limits.max_bytes`, and for a
+	/// model at most the model format's limit.
+	pub fn max_bytes(&self, limits: &Limits) -> u64 {
+		match self {
+			FileId::Model(_) => limits.max_bytes.min(opml_nn::types::MAX_MODEL_BYTES as u64),
+			FileId::Input(_) => limits.max_bytes,
+		}
+	}
+}
+
 impl std::fmt::Display for FileId {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		match self {
@@ -95,6 +106,30 @@ impl Reference {
 			"job" => v.parse().ok().map(Reference::Job),
 			_ => None,
 		}
+	}
+
+	/// The file the chain's record refers to (`None`: no such record, or an inline
+	/// input), without the lookups [`Self::resolve`] adds.
+	pub async fn file(&self, client: &Client) -> Result<Option<FileId>> {
+		use api::runtime_types::pallet_opml_market::types::TaskInput;
+		Ok(match *self {
+			Reference::Model(m) => client
+				.fetch(api::storage().market().models(), (m,))
+				.await?
+				.map(|i| FileId::Model(i.commitment.0)),
+			Reference::Task(t) => match client
+				.fetch(api::storage().market().tasks(), (t,))
+				.await?
+				.map(|i| i.input)
+			{
+				Some(TaskInput::Root(r)) => Some(FileId::Input(r.0)),
+				_ => None,
+			},
+			Reference::Job(j) => client
+				.fetch(api::storage().training().jobs(), (j,))
+				.await?
+				.map(|j| FileId::Input(j.params.0)),
+		})
 	}
 
 	/// The file the chain's record refers to, and the accounts whose stores are
@@ -153,7 +188,7 @@ async fn providers_serving(client: &Client, model: u32) -> Result<Vec<AccountId>
 }
 
 /// Most stores tried for one file in one pass: those of the accounts a reference
-/// names, then the others in account order, up to this many in all (each announced
+/// names, then the others in random order, up to this many in all (each announced
 /// store costs its announcer `StoreDeposit`, but a daemon's time is bounded anyway).
 pub const MAX_SOURCES: usize = 32;
 
@@ -177,8 +212,8 @@ pub async fn stores(client: &Client) -> Result<Vec<(AccountId, String)>> {
 }
 
 /// The store URLs to try for a file, best first: the stores of `first` (in order),
-/// then every other announced store, but not those of `skip`; at most
-/// [`MAX_SOURCES`].
+/// then every other announced store in random order, but not those of `skip`; at
+/// most [`MAX_SOURCES`].
 pub async fn sources(
 	client: &Client,
 	first: &[AccountId],
@@ -198,11 +233,17 @@ pub async fn sources(
 			}
 		}
 	}
-	for (_, url) in &all {
-		if !out.contains(url) {
-			out.push(url.clone());
-		}
-	}
+	// the others in random order: no account can sort its stores first
+	let mut others: Vec<String> = all
+		.into_iter()
+		.map(|(_, u)| u)
+		.filter(|u| !out.contains(u))
+		.collect();
+	others.sort();
+	others.dedup();
+	use rand::seq::SliceRandom;
+	others.shuffle(&mut rand::thread_rng());
+	out.extend(others);
 	out.truncate(MAX_SOURCES);
 	Ok(out)
 }
@@ -312,13 +353,22 @@ fn fetch_from(
 	base: &str,
 	file: &FileId,
 	limits: &Limits,
+	timeout: Duration,
 	show: Show,
 ) -> Result<Vec<u8>> {
 	let url = file_url(base, file);
-	let resp = agent.get(&url).call().map_err(|e| match e {
-		ureq::Error::Status(code, r) => anyhow!("{url}: HTTP {code} {}", r.status_text()),
-		e => anyhow!("{url}: {e}"),
-	})?;
+	let limits = &Limits {
+		max_bytes: file.max_bytes(limits),
+		..*limits
+	};
+	let resp = agent
+		.get(&url)
+		.timeout(timeout)
+		.call()
+		.map_err(|e| match e {
+			ureq::Error::Status(code, r) => anyhow!("{url}: HTTP {code} {}", r.status_text()),
+			e => anyhow!("{url}: {e}"),
+		})?;
 	let len: Option<u64> = resp.header("Content-Length").and_then(|l| l.parse().ok());
 	if let Some(len) = len {
 		if len > limits.max_bytes {
@@ -401,9 +451,15 @@ pub async fn fetch_file(
 			failures.push("no file store is announced on chain".into());
 		}
 		for base in urls {
+			// no request outlives the caller's deadline
+			let left = until.saturating_duration_since(Instant::now());
+			if left.is_zero() {
+				break;
+			}
+			let timeout = limits.timeout.min(left).max(Duration::from_secs(1));
 			let (a, b, f, fs) = (agent.clone(), base.clone(), file, files.clone());
 			let got = tokio::task::spawn_blocking(move || -> Result<usize> {
-				let bytes = fetch_from(&a, &b, &f, &limits, show)?;
+				let bytes = fetch_from(&a, &b, &f, &limits, timeout, show)?;
 				let n = bytes.len();
 				fs.put_checked(&f, &bytes)
 					.with_context(|| format!("{b} served {f}"))?;
@@ -656,28 +712,68 @@ mod tests {
 		// the whole body
 		let good = fake_store(ok_with(b"0123456789", 10));
 		assert_eq!(
-			fetch_from(&a, &good, &file, &limits(1000), Show::Log).unwrap(),
+			fetch_from(
+				&a,
+				&good,
+				&file,
+				&limits(1000),
+				Duration::from_secs(5),
+				Show::Log
+			)
+			.unwrap(),
 			b"0123456789"
 		);
 		// a body shorter than its Content-Length
 		let short = fake_store(ok_with(b"01234", 10));
-		let e = fetch_from(&a, &short, &file, &limits(1000), Show::Log).unwrap_err();
+		let e = fetch_from(
+			&a,
+			&short,
+			&file,
+			&limits(1000),
+			Duration::from_secs(5),
+			Show::Log,
+		)
+		.unwrap_err();
 		assert!(
 			format!("{e:#}").contains("truncated") || format!("{e:#}").contains("reading"),
 			"{e:#}"
 		);
 		// announced larger than allowed: refused unread
 		let big = fake_store(ok_with(b"", 5000));
-		let e = fetch_from(&a, &big, &file, &limits(1000), Show::Log).unwrap_err();
+		let e = fetch_from(
+			&a,
+			&big,
+			&file,
+			&limits(1000),
+			Duration::from_secs(5),
+			Show::Log,
+		)
+		.unwrap_err();
 		assert!(format!("{e:#}").contains("more than the 1000"), "{e:#}");
 		// no Content-Length, more bytes than allowed
 		let mut r = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
 		r.extend_from_slice(&[1u8; 1500]);
-		let e = fetch_from(&a, &fake_store(r), &file, &limits(1000), Show::Log).unwrap_err();
+		let e = fetch_from(
+			&a,
+			&fake_store(r),
+			&file,
+			&limits(1000),
+			Duration::from_secs(5),
+			Show::Log,
+		)
+		.unwrap_err();
 		assert!(format!("{e:#}").contains("more than the 1000"), "{e:#}");
 		// an error status, and nobody listening
 		let gone = fake_store(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec());
-		let e = fetch_from(&a, &gone, &file, &limits(1000), Show::Log).unwrap_err();
+		let e = fetch_from(
+			&a,
+			&gone,
+			&file,
+			&limits(1000),
+			Duration::from_secs(5),
+			Show::Log,
+		)
+		.unwrap_err();
 		assert!(format!("{e:#}").contains("404"), "{e:#}");
 		let port = std::net::TcpListener::bind("127.0.0.1:0")
 			.unwrap()
@@ -689,6 +785,7 @@ mod tests {
 			&format!("http://127.0.0.1:{port}"),
 			&file,
 			&limits(1000),
+			Duration::from_secs(5),
 			Show::Log
 		)
 		.is_err());

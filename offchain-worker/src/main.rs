@@ -89,6 +89,19 @@ enum Cmd {
 	},
 	/// Withdraw this account's file store (releases its deposit).
 	WithdrawStore,
+	/// Upload (again) the file a model, task or training job refers to, from
+	/// `--files` to file stores (`--upload-to`, or the announced ones).
+	Upload {
+		/// A registered model.
+		#[arg(long, conflicts_with_all = ["task", "job"])]
+		model: Option<u32>,
+		/// A task with its input by root.
+		#[arg(long, conflicts_with = "job")]
+		task: Option<u64>,
+		/// A training job (its current parameters).
+		#[arg(long)]
+		job: Option<u64>,
+	},
 	/// Run a provider: register (if needed), compute assigned tasks, commit, reveal.
 	Provider {
 		/// Directory of the daemon's persistent state.
@@ -387,8 +400,9 @@ struct Serving {
 }
 
 impl Serving {
-	/// Serve and announce the store with `--serve-files`.
-	async fn start(&self, client: &Client, files: &Files) -> Result<()> {
+	/// Serve and announce the store with `--serve-files`; `only_capacity`: take
+	/// uploads of the models this account serves only (a provider's store).
+	async fn start(&self, client: &Client, files: &Files, only_capacity: bool) -> Result<()> {
 		let Some(addr) = self.addr else {
 			return Ok(());
 		};
@@ -397,6 +411,7 @@ impl Serving {
 			opml_worker::serve::Store {
 				files: files.clone(),
 				client: client.clone(),
+				only_capacity,
 			},
 		)
 		.await?;
@@ -406,7 +421,15 @@ impl Serving {
 				"--serve-files {addr} listens on every interface: say where others reach \
 				 it with --public-url"
 			),
-			None => format!("http://{bound}"),
+			None => {
+				if bound.ip().is_loopback() {
+					tracing::warn!(
+						"announcing http://{bound}: only this machine can reach it (pass \
+						 --public-url for a store others use)"
+					);
+				}
+				format!("http://{bound}")
+			}
 		};
 		opml_worker::distribution::announce(client, &url).await
 	}
@@ -483,7 +506,7 @@ async fn main() -> Result<()> {
 			anyhow::bail!("opml-worker serve needs --serve-files ADDR");
 		}
 		let client = Client::connect_patiently(&cli.url, &cli.suri, DAEMON_PATIENCE).await?;
-		cli.serving().start(&client, &cli.store()?).await?;
+		cli.serving().start(&client, &cli.store()?, false).await?;
 		tokio::signal::ctrl_c().await?;
 		return Ok(());
 	}
@@ -496,6 +519,25 @@ async fn main() -> Result<()> {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
 			opml_worker::distribution::announce(&client, &store).await?;
 			println!("file store {store} announced");
+		}
+		Cmd::Upload { model, task, job } => {
+			use opml_worker::distribution::Reference;
+			let reference = match (model, task, job) {
+				(Some(m), _, _) => Reference::Model(m),
+				(_, Some(t), _) => Reference::Task(t),
+				(_, _, Some(j)) => Reference::Job(j),
+				_ => anyhow::bail!("name what to upload: --model N, --task N or --job N"),
+			};
+			let client = Client::connect(&cli.url, &cli.suri).await?;
+			let held = opml_worker::distribution::upload(
+				&client,
+				&store,
+				reference,
+				&targets,
+				opml_worker::distribution::Show::Bar,
+			)
+			.await?;
+			println!("{reference:?}: held by {}", held.join(", "));
 		}
 		Cmd::WithdrawStore => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
@@ -677,7 +719,7 @@ async fn main() -> Result<()> {
 		} => {
 			// a daemon may start before its node answers
 			let client = Client::connect_patiently(&cli.url, &cli.suri, DAEMON_PATIENCE).await?;
-			serving.start(&client, &store).await?;
+			serving.start(&client, &store, true).await?;
 			let engine = Engine::open(backend)?;
 			if let Some(addr) = cli.prometheus {
 				opml_worker::metrics::serve(addr);
@@ -714,7 +756,7 @@ async fn main() -> Result<()> {
 			bond,
 		} => {
 			let client = Client::connect_patiently(&cli.url, &cli.suri, DAEMON_PATIENCE).await?;
-			serving.start(&client, &store).await?;
+			serving.start(&client, &store, false).await?;
 			if let Some(addr) = cli.prometheus {
 				opml_worker::metrics::serve(addr);
 			}

@@ -30,6 +30,19 @@ impl Files {
 	/// Open (or create) the directory; files move in and out within `limits`.
 	pub fn open_with(dir: &Path, limits: Limits) -> Result<Self> {
 		std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+		// temporary files a crash left behind (an hour old: not a write of another
+		// process sharing the directory)
+		for e in std::fs::read_dir(dir)?.flatten() {
+			let old = e
+				.metadata()
+				.and_then(|m| m.modified())
+				.ok()
+				.and_then(|t| t.elapsed().ok())
+				.is_some_and(|a| a > std::time::Duration::from_secs(3600));
+			if old && e.file_name().to_string_lossy().contains(".tmp") {
+				let _ = std::fs::remove_file(e.path());
+			}
+		}
 		Ok(Files {
 			dir: dir.to_path_buf(),
 			limits,

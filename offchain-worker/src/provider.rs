@@ -69,10 +69,10 @@ pub struct Provider {
 	blocks: std::sync::Mutex<BlockClock>,
 }
 
-/// Arrival times of finalized blocks.
+/// Arrival times of finalized heads.
 #[derive(Default)]
 struct BlockClock {
-	last: Option<std::time::Instant>,
+	last: Option<(std::time::Instant, u64)>,
 	intervals: std::collections::VecDeque<std::time::Duration>,
 }
 
@@ -172,7 +172,7 @@ impl Provider {
 		loop {
 			let (number, events) = follower.next(&self.client).await?;
 			tracing::debug!(number, events = events.len(), "block");
-			self.note_block();
+			self.note_block(number, follower.at_head());
 			for ev in events.iter() {
 				if let Some(r) = ev?
 					.decode_fields_as::<api::market::events::ModelRegistered>()
@@ -254,24 +254,30 @@ impl Provider {
 		}
 	}
 
-	/// Note that a finalized block arrived now (the block time [`Self::block_time`]
-	/// measures).
-	fn note_block(&self) {
+	/// Note that finalized block `number` arrived now; `at_head`: it was the finalized
+	/// head (not a block of a backlog, whose arrival says nothing of the block time).
+	fn note_block(&self, number: u64, at_head: bool) {
+		if !at_head {
+			return;
+		}
 		let now = std::time::Instant::now();
 		let mut b = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
-		if let Some(last) = b.last.replace(now) {
-			if b.intervals.len() == BLOCK_SAMPLES {
-				b.intervals.pop_front();
+		if let Some((then, n)) = b.last.replace((now, number)) {
+			if number > n {
+				if b.intervals.len() == BLOCK_SAMPLES {
+					b.intervals.pop_front();
+				}
+				let per_block = (now - then) / (number - n).min(u64::from(u32::MAX)) as u32;
+				b.intervals.push_back(per_block);
 			}
-			b.intervals.push_back(now - last);
 		}
 	}
 
-	/// The time a block takes: the median of the last [`BLOCK_SAMPLES`] intervals
-	/// between finalized blocks as they arrived here, at most `nominal` (the runtime's
-	/// slot), which serves until a few were seen. A dev chain seals faster than its
-	/// slot, and a daemon catching up sees blocks faster than they come: both only
-	/// shorten the time a deadline is thought to leave.
+	/// The time a block takes: the median of the last [`BLOCK_SAMPLES`] per-block
+	/// intervals between finalized heads as they arrived here (several blocks finalized
+	/// at once count as one interval over their number), at most `nominal` (the
+	/// runtime's slot), which serves until a few were seen. A dev chain seals faster
+	/// than its slot; a backlog being caught up with is not sampled.
 	fn block_time(&self, nominal: std::time::Duration) -> std::time::Duration {
 		let b = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
 		if b.intervals.len() < 4 {

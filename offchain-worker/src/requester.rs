@@ -32,7 +32,8 @@ pub async fn register_model(
 }
 
 /// Upload the file `reference` refers to as `publish` asks (nothing with
-/// `publish.skip`).
+/// `publish.skip`). A failed upload is reported as a warning (the record is on chain
+/// already; `opml-worker upload` retries it).
 pub async fn publish_file(
 	client: &Client,
 	files: &Files,
@@ -42,11 +43,27 @@ pub async fn publish_file(
 	if publish.skip {
 		return Ok(());
 	}
-	let held = crate::distribution::upload(client, files, reference, publish, Show::Bar)
-		.await
-		.with_context(|| format!("uploading the file of {reference:?}"))?;
-	if !held.is_empty() {
-		eprintln!("{reference:?}: file held by {}", held.join(", "));
+	// the record is on chain already: a failed upload is a warning with the way to
+	// retry it, not an error that would hide the record's id
+	match crate::distribution::upload(client, files, reference, publish, Show::Bar).await {
+		Ok(held) if !held.is_empty() => {
+			eprintln!("{reference:?}: file held by {}", held.join(", "))
+		}
+		Ok(_) => {}
+		Err(e) => {
+			let arg = match reference {
+				Reference::Model(m) => format!("--model {m}"),
+				Reference::Task(t) => format!("--task {t}"),
+				Reference::Job(j) => format!("--job {j}"),
+			};
+			tracing::warn!(
+				"{reference:?} is on chain but its file was not uploaded: {e:#}; retry with \
+				 `opml-worker upload {arg}`"
+			);
+			eprintln!(
+				"warning: {reference:?}: file not uploaded; retry with `opml-worker upload {arg}`"
+			);
+		}
 	}
 	Ok(())
 }

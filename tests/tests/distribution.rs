@@ -46,6 +46,29 @@ impl Scene {
 		w
 	}
 
+	/// A store daemon (`opml-worker serve`) signing as `suri`, its store in
+	/// `name-files`; returns it and its URL.
+	fn store_daemon(&self, name: &str, suri: &str) -> (Worker, String) {
+		let files = self.dir.path().join(format!("{name}-files"));
+		let addr = format!("127.0.0.1:{}", opml_tests::free_port());
+		let w = Worker::start(
+			name,
+			&[
+				"serve",
+				"--url",
+				&self.url,
+				"--suri",
+				suri,
+				"--files",
+				files.to_str().unwrap(),
+				"--serve-files",
+				&addr,
+			],
+		)
+		.unwrap();
+		(w, format!("http://{addr}"))
+	}
+
 	/// The requester's own store (Alice's).
 	fn requester_files(&self) -> String {
 		self.dir.path().join("alice-files").to_str().unwrap().into()
@@ -67,6 +90,37 @@ impl Scene {
 				)
 			}
 		}
+	}
+
+	/// Submit a task of model 0 (`model`) with a random 64-byte input (`seed`) and
+	/// watch it: its final result is the offline run's.
+	fn task_is_final_and_correct(&self, model: Model, seed: u64, daemons: &[&Worker]) {
+		let input: Vec<i8> = zoo::Rng(seed).i8s(64);
+		let input_path = self.write(
+			"input.bin",
+			&input.iter().map(|&b| b as u8).collect::<Vec<u8>>(),
+		);
+		let want = Prepared::new(model).unwrap().run(&Cpu, &input).unwrap();
+		let path = input_path.to_str().unwrap();
+		let out = self.cli(
+			&[
+				"submit",
+				"--model",
+				"0",
+				"--input",
+				path,
+				"--deadline",
+				"20",
+				"--watch",
+				"--json",
+			],
+			daemons,
+		);
+		assert_eq!(
+			last_json(&out)["result"],
+			hex_of(&want.result_root()),
+			"{out}"
+		);
 	}
 
 	fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
@@ -117,6 +171,12 @@ fn store_files(dir: &Path) -> Vec<String> {
 fn a_21_mb_model_task_is_final_and_correct_own_store() {
 	let mut s = Scene::start("dist-big");
 	let bob = s.provider("bob", "//Bob", &[]);
+	// the requester uploads to a store daemon of its own (Ferdie's), so Bob fetches
+	// both files from it
+	let (mut ferdie, ferdie_url) = s.store_daemon("ferdie", "//Ferdie");
+	ferdie
+		.wait_for("file store announced", Duration::from_secs(120))
+		.unwrap();
 	let model = big_model();
 	let bytes = encode_model(&model);
 	assert!(bytes.len() >= 20 << 20, "{} bytes", bytes.len());
@@ -126,13 +186,20 @@ fn a_21_mb_model_task_is_final_and_correct_own_store() {
 		"input.bin",
 		&input.iter().map(|&b| b as u8).collect::<Vec<u8>>(),
 	);
+	let c = opml_nn::commit::model_commitment(&model).unwrap();
 	let want = Prepared::new(model).unwrap().run(&Cpu, &input).unwrap();
 
-	// registration uploads to the announced store (Bob's); the input (4100 bytes,
-	// beyond MaxInlineInput) travels by root and is uploaded when submitted
+	// the input (4100 bytes, beyond MaxInlineInput) travels by root and is uploaded
+	// when submitted
 	let out = s.cli(
-		&["register-model", model_path.to_str().unwrap(), "--json"],
-		&[&bob],
+		&[
+			"register-model",
+			model_path.to_str().unwrap(),
+			"--json",
+			"--upload-to",
+			&ferdie_url,
+		],
+		&[&bob, &ferdie],
 	);
 	assert_eq!(last_json(&out)["model"], 0, "{out}");
 	let out = s.cli(
@@ -148,17 +215,26 @@ fn a_21_mb_model_task_is_final_and_correct_own_store() {
 			"--json",
 			"--timeout",
 			"300",
+			"--upload-to",
+			&ferdie_url,
 		],
-		&[&bob],
+		&[&bob, &ferdie],
 	);
 	let last = last_json(&out);
 	assert_eq!(last["result"], hex_of(&want.result_root()), "{out}");
 	assert_ne!(last["paid"], "0", "{out}");
 	let values: Vec<i8> = serde_json::from_value(last["output"]["values"].clone()).unwrap();
 	assert_eq!(values, want.output(), "{out}");
-	// Bob's store holds the model and the input, whole (no temporary file is left)
+	// Bob fetched both from Ferdie's store; his holds them whole (no temporary file)
+	let log = bob.log();
+	for f in [format!("model 0x{}", hex_of(&c)), "input 0x".into()] {
+		assert!(
+			log.lines()
+				.any(|l| l.contains("fetched") && l.contains(&f) && l.contains(&ferdie_url)),
+			"no fetch of {f} from {ferdie_url}:\n{log}"
+		);
+	}
 	let held = store_files(&Worker::files_of("bob", s.dir.path()));
-	let c = opml_nn::commit::model_commitment(&big_model()).unwrap();
 	let root = opml_nn::commit::tensor_root(&input.iter().map(|&b| b as u8).collect::<Vec<_>>()).0;
 	assert!(held.contains(&format!("{}.opml", hex_of(&c))), "{held:?}");
 	assert!(
@@ -174,22 +250,7 @@ fn a_provider_started_after_the_registration_fetches_the_model_own_store() {
 	let s = Scene::start("dist-late");
 	// a store daemon (Ferdie's) is the only store when the model is registered
 	let ferdie_files = s.dir.path().join("ferdie-files");
-	let serve = format!("127.0.0.1:{}", opml_tests::free_port());
-	let mut ferdie = Worker::start(
-		"ferdie",
-		&[
-			"serve",
-			"--url",
-			&s.url,
-			"--suri",
-			"//Ferdie",
-			"--files",
-			ferdie_files.to_str().unwrap(),
-			"--serve-files",
-			&serve,
-		],
-	)
-	.unwrap();
+	let (mut ferdie, serve) = s.store_daemon("ferdie", "//Ferdie");
 	ferdie
 		.wait_for("file store announced", Duration::from_secs(120))
 		.unwrap();
@@ -210,31 +271,7 @@ fn a_provider_started_after_the_registration_fetches_the_model_own_store() {
 		"fetched from Ferdie:\n{}",
 		bob.log()
 	);
-	let input: Vec<i8> = zoo::Rng(4).i8s(64);
-	let input_path = s.write(
-		"input.bin",
-		&input.iter().map(|&b| b as u8).collect::<Vec<u8>>(),
-	);
-	let want = Prepared::new(model).unwrap().run(&Cpu, &input).unwrap();
-	let out = s.cli(
-		&[
-			"submit",
-			"--model",
-			"0",
-			"--input",
-			input_path.to_str().unwrap(),
-			"--deadline",
-			"20",
-			"--watch",
-			"--json",
-		],
-		&[&ferdie, &bob],
-	);
-	assert_eq!(
-		last_json(&out)["result"],
-		hex_of(&want.result_root()),
-		"{out}"
-	);
+	s.task_is_final_and_correct(model, 4, &[&ferdie, &bob]);
 }
 
 /// An HTTP server that answers every GET with `body` and refuses every upload (a
@@ -270,7 +307,7 @@ fn a_store_serving_corrupted_bytes_is_passed_over_own_store() {
 	// the model: a real one's bytes with one weight changed are served by the store
 	// of the model's owner (Alice), which is asked first
 	let model = zoo::mlp(&[64, 32, 10], 8);
-	let mut bytes = encode_model(&model);
+	let bytes = encode_model(&model);
 	let mut corrupted = bytes.clone();
 	let at = corrupted.len() - 100;
 	corrupted[at] ^= 0x55;
@@ -288,39 +325,15 @@ fn a_store_serving_corrupted_bytes_is_passed_over_own_store() {
 		],
 		&[&charlie],
 	);
-	bytes.clear();
 	let mut bob = s.provider("bob", "//Bob", &[]);
 	bob.wait_for("model ready", Duration::from_secs(60))
 		.unwrap();
 	let log = bob.log();
 	assert!(log.contains(&format!("{bad} served")), "{log}");
-	let input: Vec<i8> = zoo::Rng(9).i8s(64);
-	let input_path = s.write(
-		"input.bin",
-		&input.iter().map(|&b| b as u8).collect::<Vec<u8>>(),
-	);
-	let want = Prepared::new(model).unwrap().run(&Cpu, &input).unwrap();
-	let out = s.cli(
-		&[
-			"submit",
-			"--model",
-			"0",
-			"--input",
-			input_path.to_str().unwrap(),
-			"--deadline",
-			"20",
-			"--watch",
-			"--json",
-		],
-		&[&charlie, &bob],
-	);
-	assert_eq!(
-		last_json(&out)["result"],
-		hex_of(&want.result_root()),
-		"{out}"
-	);
-	// Bob's store refuses uploads the chain does not back: wrong bytes for a registered
-	// model, a file no record names, no record named, and answers 404 for what it lacks
+	s.task_is_final_and_correct(model, 9, &[&charlie, &bob]);
+	// Bob's store refuses uploads the chain does not back (a file no record names, no
+	// record named), answers an upload of a file it holds from its own checked copy, and
+	// 404 for what it lacks
 	let store = store_url(&bob);
 	let c = opml_nn::commit::model_commitment(&zoo::mlp(&[64, 32, 10], 8)).unwrap();
 	let put = |name: &str, query: &str, body: &[u8]| -> u16 {
@@ -354,6 +367,23 @@ fn a_store_serving_corrupted_bytes_is_passed_over_own_store() {
 		put(&format!("{}.input", hex_of(&[3; 32])), "?task=99", b"x"),
 		403
 	);
+	// an upload announcing more than the store takes, or no length, is refused unread
+	let raw = |head: &str| -> String {
+		let addr = store.trim_start_matches("http://");
+		let mut c = std::net::TcpStream::connect(addr).unwrap();
+		let req = format!(
+			"PUT /{}.opml?model=0 HTTP/1.1\r\nHost: {addr}\r\n{head}\r\n",
+			hex_of(&other_c)
+		);
+		c.write_all(req.as_bytes()).unwrap();
+		let mut buf = [0u8; 64];
+		let n = c.read(&mut buf).unwrap();
+		String::from_utf8_lossy(&buf[..n]).into_owned()
+	};
+	let r = raw("Content-Length: 99999999999\r\n");
+	assert!(r.starts_with("HTTP/1.1 413"), "{r}");
+	let r = raw("Transfer-Encoding: chunked\r\n");
+	assert!(r.starts_with("HTTP/1.1 411"), "{r}");
 	let missing = ureq::get(&format!("{store}/{}.opml", hex_of(&other_c))).call();
 	assert!(
 		matches!(missing, Err(ureq::Error::Status(404, _))),
