@@ -709,86 +709,42 @@ mod tests {
 	fn a_store_answer_is_refused_when_truncated_oversized_or_missing() {
 		let file = FileId::Input([7; 32]);
 		let a = agent(&limits(1000));
-		// the whole body
-		let good = fake_store(ok_with(b"0123456789", 10));
-		assert_eq!(
+		let get = |base: &str| {
 			fetch_from(
 				&a,
-				&good,
+				base,
 				&file,
 				&limits(1000),
 				Duration::from_secs(5),
-				Show::Log
+				Show::Log,
 			)
-			.unwrap(),
-			b"0123456789"
-		);
+		};
+		let err = |base: &str| format!("{:#}", get(base).unwrap_err());
+		// the whole body
+		let good = fake_store(ok_with(b"0123456789", 10));
+		assert_eq!(get(&good).unwrap(), b"0123456789");
 		// a body shorter than its Content-Length
-		let short = fake_store(ok_with(b"01234", 10));
-		let e = fetch_from(
-			&a,
-			&short,
-			&file,
-			&limits(1000),
-			Duration::from_secs(5),
-			Show::Log,
-		)
-		.unwrap_err();
-		assert!(
-			format!("{e:#}").contains("truncated") || format!("{e:#}").contains("reading"),
-			"{e:#}"
-		);
+		let e = err(&fake_store(ok_with(b"01234", 10)));
+		assert!(e.contains("truncated") || e.contains("reading"), "{e}");
 		// announced larger than allowed: refused unread
-		let big = fake_store(ok_with(b"", 5000));
-		let e = fetch_from(
-			&a,
-			&big,
-			&file,
-			&limits(1000),
-			Duration::from_secs(5),
-			Show::Log,
-		)
-		.unwrap_err();
-		assert!(format!("{e:#}").contains("more than the 1000"), "{e:#}");
+		let e = err(&fake_store(ok_with(b"", 5000)));
+		assert!(e.contains("more than the 1000"), "{e}");
 		// no Content-Length, more bytes than allowed
 		let mut r = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
 		r.extend_from_slice(&[1u8; 1500]);
-		let e = fetch_from(
-			&a,
-			&fake_store(r),
-			&file,
-			&limits(1000),
-			Duration::from_secs(5),
-			Show::Log,
-		)
-		.unwrap_err();
-		assert!(format!("{e:#}").contains("more than the 1000"), "{e:#}");
+		let e = err(&fake_store(r));
+		assert!(e.contains("more than the 1000"), "{e}");
 		// an error status, and nobody listening
-		let gone = fake_store(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec());
-		let e = fetch_from(
-			&a,
-			&gone,
-			&file,
-			&limits(1000),
-			Duration::from_secs(5),
-			Show::Log,
-		)
-		.unwrap_err();
-		assert!(format!("{e:#}").contains("404"), "{e:#}");
+		let e = err(&fake_store(
+			b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+		));
+		assert!(e.contains("404"), "{e}");
 		let port = std::net::TcpListener::bind("127.0.0.1:0")
 			.unwrap()
 			.local_addr()
 			.unwrap()
 			.port();
-		assert!(fetch_from(
-			&a,
-			&format!("http://127.0.0.1:{port}"),
-			&file,
-			&limits(1000),
-			Duration::from_secs(5),
-			Show::Log
-		)
-		.is_err());
+		assert!(get(&format!("http://127.0.0.1:{port}")).is_err());
 	}
 
 	#[test]
