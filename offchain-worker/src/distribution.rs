@@ -109,27 +109,9 @@ impl Reference {
 	}
 
 	/// The file the chain's record refers to (`None`: no such record, or an inline
-	/// input), without the lookups [`Self::resolve`] adds.
+	/// input), without the provider scan [`Self::resolve`] adds.
 	pub async fn file(&self, client: &Client) -> Result<Option<FileId>> {
-		use api::runtime_types::pallet_opml_market::types::TaskInput;
-		Ok(match *self {
-			Reference::Model(m) => client
-				.fetch(api::storage().market().models(), (m,))
-				.await?
-				.map(|i| FileId::Model(i.commitment.0)),
-			Reference::Task(t) => match client
-				.fetch(api::storage().market().tasks(), (t,))
-				.await?
-				.map(|i| i.input)
-			{
-				Some(TaskInput::Root(r)) => Some(FileId::Input(r.0)),
-				_ => None,
-			},
-			Reference::Job(j) => client
-				.fetch(api::storage().training().jobs(), (j,))
-				.await?
-				.map(|j| FileId::Input(j.params.0)),
-		})
+		Ok(self.record(client).await?.map(|(f, _)| f))
 	}
 
 	/// The file the chain's record refers to, and the accounts whose stores are
@@ -137,16 +119,24 @@ impl Reference {
 	/// serve the model or were given the task). `None`: no such record, or an inline
 	/// input (nothing to fetch).
 	pub async fn resolve(&self, client: &Client) -> Result<Option<(FileId, Vec<AccountId>)>> {
+		let Some((file, mut first)) = self.record(client).await? else {
+			return Ok(None);
+		};
+		if let Reference::Model(m) = *self {
+			first.extend(providers_serving(client, m).await?);
+		}
+		Ok(Some((file, first)))
+	}
+
+	/// The file the record refers to and the accounts the record itself names: a
+	/// model's owner; a task's requester, then its assigned providers; a job's owner.
+	async fn record(&self, client: &Client) -> Result<Option<(FileId, Vec<AccountId>)>> {
 		use api::runtime_types::pallet_opml_market::types::{TaskInput, TaskStatus};
-		match *self {
-			Reference::Model(m) => {
-				let Some(info) = client.fetch(api::storage().market().models(), (m,)).await? else {
-					return Ok(None);
-				};
-				let mut first = vec![info.owner];
-				first.extend(providers_serving(client, m).await?);
-				Ok(Some((FileId::Model(info.commitment.0), first)))
-			}
+		Ok(match *self {
+			Reference::Model(m) => client
+				.fetch(api::storage().market().models(), (m,))
+				.await?
+				.map(|i| (FileId::Model(i.commitment.0), vec![i.owner])),
 			Reference::Task(t) => {
 				let Some(info) = client.fetch(api::storage().market().tasks(), (t,)).await? else {
 					return Ok(None);
@@ -158,15 +148,13 @@ impl Reference {
 				if let TaskStatus::Assigned { providers, .. } = info.status {
 					first.extend(providers.0.into_iter().map(|(p, _)| p));
 				}
-				Ok(Some((FileId::Input(root.0), first)))
+				Some((FileId::Input(root.0), first))
 			}
-			Reference::Job(j) => {
-				let Some(job) = client.fetch(api::storage().training().jobs(), (j,)).await? else {
-					return Ok(None);
-				};
-				Ok(Some((FileId::Input(job.params.0), vec![job.owner])))
-			}
-		}
+			Reference::Job(j) => client
+				.fetch(api::storage().training().jobs(), (j,))
+				.await?
+				.map(|j| (FileId::Input(j.params.0), vec![j.owner])),
+		})
 	}
 }
 
