@@ -206,6 +206,10 @@ impl Backend for Gpu {
 		let ds: Vec<&[u32]> = node.inputs.iter().map(|i| &i.desc.shape[..]).collect();
 		let n_out = out.len();
 		let res = match &node.op {
+			Op::FullyConnected { .. } if inputs.len() == 4 => {
+				// per-channel multipliers: not in the shader
+				return Cpu.run_node(node, inputs, out);
+			}
 			Op::FullyConnected { requant, relu } => {
 				let (n, k) = (ds[1][0], ds[1][1]);
 				let m = (n_out as u32) / n.max(1);

@@ -52,7 +52,12 @@ pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 	let is_i8 = |d: &TensorDesc| d.dtype == DType::I8;
 	let is_i32 = |d: &TensorDesc| d.dtype == DType::I32;
 	let x = inputs[0];
-	if !is_i8(x) {
+	// Add, LayerNorm and MaskedSoftmax also take a wide (i32) first input
+	let wide_in = matches!(
+		op,
+		Op::Add { .. } | Op::LayerNorm { .. } | Op::MaskedSoftmax { .. }
+	);
+	if !is_i8(x) && !wide_in {
 		return Err(e());
 	}
 	let requant_check = |rq: &Requant| if requant_ok(*rq) { Ok(()) } else { Err(e()) };
@@ -67,6 +72,12 @@ pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 			let n = w.shape[0];
 			if w.shape[1] as usize != k || b.shape[0] != n || k > MAX_REDUCTION {
 				return Err(e());
+			}
+			// per-channel multipliers
+			if let Some(m) = inputs.get(3) {
+				if !is_i32(m) || m.shape != [n] {
+					return Err(e());
+				}
 			}
 			let mut out = x.shape.clone();
 			*out.last_mut().ok_or_else(e)? = n;
@@ -104,8 +115,7 @@ pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 		} => {
 			let b = inputs[1];
 			const LIM: i32 = 1 << 22;
-			if !is_i8(b)
-				|| b.shape != x.shape
+			if b.shape != x.shape
 				|| !(-LIM..=LIM).contains(a_mult)
 				|| !(-LIM..=LIM).contains(b_mult)
 				|| *shift > 31
@@ -198,10 +208,42 @@ pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 		}
 		Op::Lut => {
 			let t = inputs[1];
-			if !is_i8(t) || t.shape != [256] {
+			let per_channel = t.shape == [x.last_dim() as u32, 256];
+			if !is_i8(t) || !(t.shape == [256] || per_channel) {
 				return Err(e());
 			}
 			Ok(x.shape.clone())
+		}
+		Op::Gather => {
+			let ids = inputs[1];
+			if x.shape.len() != 2 || !is_i32(ids) || ids.shape.len() >= MAX_RANK {
+				return Err(e());
+			}
+			let mut out = ids.shape.clone();
+			out.push(x.shape[1]);
+			Ok(out)
+		}
+		Op::MaskedSoftmax { shift, .. } => {
+			let (t, ids) = (inputs[1], inputs[2]);
+			let s = x.last_dim();
+			if !is_i32(t) || t.shape != [256] || s > MAX_REDUCTION || *shift > 31 {
+				return Err(e());
+			}
+			if !is_i32(ids) || ids.shape.len() != 1 || ids.shape[0] as usize != s {
+				return Err(e());
+			}
+			Ok(x.shape.clone())
+		}
+		Op::PoolNormalize { multiplier, .. } => {
+			let ids = inputs[1];
+			if x.shape.len() != 2 || !is_i32(ids) || ids.shape != [x.shape[0]] {
+				return Err(e());
+			}
+			let (s, d) = (x.shape[0] as usize, x.shape[1] as usize);
+			if s > MAX_REDUCTION || d > MAX_REDUCTION || !(1..=1 << 16).contains(multiplier) {
+				return Err(e());
+			}
+			Ok(alloc::vec![x.shape[1]])
 		}
 		_ => Err(e()),
 	}
@@ -242,7 +284,12 @@ pub fn check_node(node: &Node) -> Result<(), NnError> {
 	}
 	let shape = infer(&node.op, &descs)?;
 	check_tensor(&node.output)?;
-	let out_ok = node.output.dtype == output_dtype(&node.op, &descs)
+	// FullyConnected, Add and LayerNorm may write a wide (i32) output
+	let wide_ok = matches!(
+		node.op,
+		Op::FullyConnected { .. } | Op::Add { .. } | Op::LayerNorm { .. } | Op::MatMul { .. }
+	) && node.output.dtype == DType::I32;
+	let out_ok = (wide_ok || node.output.dtype == output_dtype(&node.op, &descs))
 		&& match node.op {
 			Op::Reshape | Op::Concat => node.output.elements() == elements(&shape),
 			Op::Slice { offset } => match (node.output.elements(), elements(&shape)) {

@@ -35,10 +35,18 @@ pub fn node_work(node: &Node) -> u64 {
 	};
 	let elements = |d: &TensorDesc| d.elements().map_or(u64::MAX, |n| n as u64);
 	let out = elements(&node.output);
-	let reads = node
-		.inputs
-		.iter()
-		.fold(0u64, |n, x| n.saturating_add(elements(&x.desc)));
+	let reads = match node.op {
+		// a lookup reads its ids and one table row per output row, not the table
+		Op::Gather => node
+			.inputs
+			.get(1)
+			.map_or(0, |ids| elements(&ids.desc))
+			.saturating_add(out),
+		_ => node
+			.inputs
+			.iter()
+			.fold(0u64, |n, x| n.saturating_add(elements(&x.desc))),
+	};
 	out.saturating_mul(reduction)
 		.saturating_add(reads)
 		.saturating_add(out)
@@ -47,20 +55,22 @@ pub fn node_work(node: &Node) -> u64 {
 /// VM steps per unit of [`node_work`] at most, per op: about twice the most measured on
 /// large nodes of real architectures (`tests/ops.rs`,
 /// `the_step_bound_holds_on_large_nodes`: fully connected 2.4–5.3, convolution 11–13,
-/// max pooling 15–16, batched matmul 7–10, softmax 15, layer norm 48, add 8.4, table
+/// max pooling 15–16, batched matmul 7–10, softmax 15, layer norm 48, add 8.4 (25 with
+/// a wide input: MiniLM's residual sums), table
 /// lookups 4, transpose 5, reshape 1.4; in a training round: dense 12, its input
 /// gradient 16, SGD 13–16, the cross-entropy gradient 93, slices and concatenations of
 /// i32 vectors 9–14), and never below what the random small nodes of every op need past
 /// [`STEPS_BASE`].
 pub fn steps_per_work(op: &Op) -> u64 {
 	match op {
-		Op::FullyConnected { .. } | Op::Lut => 12,
+		Op::FullyConnected { .. } | Op::Lut | Op::Gather => 12,
 		Op::Reshape => 8,
 		Op::Relu | Op::Transpose { .. } => 16,
-		Op::MatMul { .. } | Op::Add { .. } => 24,
+		Op::MatMul { .. } => 24,
 		Op::Slice { .. } | Op::Concat => 32,
 		Op::Conv2d { .. } | Op::Dense { .. } | Op::DenseGradInput { .. } => 32,
 		Op::MaxPool { .. } | Op::AvgPool { .. } | Op::Softmax => 40,
+		Op::MaskedSoftmax { .. } | Op::PoolNormalize { .. } | Op::Add { .. } => 48,
 		Op::SgdWeight { .. } | Op::SgdBias { .. } | Op::MeanRows => 48,
 		Op::LayerNorm { .. } => 128,
 		Op::SoftmaxXentGrad => 192,

@@ -33,6 +33,10 @@ impl Backend for Cpu {
 	fn run_node(&self, node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
 		let x = inputs[0].as_i8().unwrap_or(&[]);
 		match &node.op {
+			Op::FullyConnected { .. } if inputs.len() == 4 => {
+				// per-channel multipliers: the reference kernel
+				kernels::run_checked(node, inputs, out)
+			}
 			Op::FullyConnected { requant: rq, relu } => {
 				let w = inputs[1].as_i8().unwrap_or(&[]);
 				let b = inputs[2].as_i32().unwrap_or(&[]);

@@ -9,7 +9,7 @@
 use crate::{
 	check::check_node,
 	error::NnError,
-	quant::{div_round, isqrt, requant, round_shift, sat32, sat8},
+	quant::{div_round, isqrt, isqrt128, requant, round_shift, sat32, sat8},
 	types::*,
 };
 
@@ -38,9 +38,86 @@ pub fn run_node_data(node: &Node, inputs: &[TensorRef]) -> Result<TensorData, Nn
 pub fn run_checked_data(node: &Node, inputs: &[TensorRef], out: &mut TensorData) {
 	if node.op.is_training() {
 		crate::train::run_checked(node, inputs, out);
-	} else if let TensorData::I8(o) = out {
-		run_checked(node, inputs, o);
+	} else {
+		match out {
+			TensorData::I8(o) => run_checked(node, inputs, o),
+			TensorData::I32(o) => run_wide(node, inputs, o),
+		}
 	}
+}
+
+/// Compute a checked inference node with a wide (i32) output: `FullyConnected`,
+/// `MatMul`, `Add` and `LayerNorm` (nothing else may have one).
+fn run_wide(node: &Node, inputs: &[TensorRef], out: &mut [i32]) {
+	match &node.op {
+		Op::FullyConnected { requant: rq, relu } => {
+			let (x, w, b) = (i8s(&inputs[0]), i8s(&inputs[1]), i32s(&inputs[2]));
+			let s = &node.inputs[1].desc.shape;
+			let (n, k) = (s[0] as usize, s[1] as usize);
+			let m = inputs.get(3).map(i32s);
+			for (xr, orow) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+				for (j, ((o, wr), &bias)) in
+					orow.iter_mut().zip(w.chunks_exact(k)).zip(b).enumerate()
+				{
+					let rq = Requant {
+						multiplier: m.map_or(rq.multiplier, |m| m[j]),
+						shift: rq.shift,
+					};
+					let y = requant_wide(bias.wrapping_add(dot(xr, wr)), rq);
+					*o = if *relu { y.max(0) } else { y };
+				}
+			}
+		}
+		Op::Add {
+			a_mult,
+			b_mult,
+			shift,
+			relu,
+		} => {
+			for (i, o) in out.iter_mut().enumerate() {
+				let y = sat32(add_one(&inputs[0], &inputs[1], i, *a_mult, *b_mult, *shift));
+				*o = if *relu { y.max(0) } else { y };
+			}
+		}
+		Op::LayerNorm { eps, requant: rq } => {
+			let (g, b) = (i8s(&inputs[1]), i32s(&inputs[2]));
+			let d = node.output.last_dim();
+			layer_norm_rows(&inputs[0], g, b, d, *eps, |i, acc| {
+				out[i] = requant_wide(acc, *rq)
+			});
+		}
+		Op::MatMul {
+			transpose_b,
+			requant: rq,
+		} => {
+			let (a, b) = (i8s(&inputs[0]), i8s(&inputs[1]));
+			let s = &node.inputs[0].desc.shape;
+			let r = s.len();
+			let batch = if r == 3 { s[0] as usize } else { 1 };
+			let (m, k) = (s[r - 2] as usize, s[r - 1] as usize);
+			let n = node.output.shape[r - 1] as usize;
+			matmul_acc(a, b, batch, m, k, n, *transpose_b, |i, acc| {
+				out[i] = requant_wide(acc, *rq)
+			});
+		}
+		_ => {}
+	}
+}
+
+/// Element `i` of a tensor of either type, widened.
+#[inline(always)]
+fn at(t: &TensorRef, i: usize) -> i64 {
+	match t {
+		TensorRef::I8(x) => x[i] as i64,
+		TensorRef::I32(x) => x[i] as i64,
+	}
+}
+
+/// One element of `Add` before saturation: `round_shift(a × am + b × bm, shift)` in
+/// i64 (`|a|, |b| < 2^31`, `|am|, |bm| <= 2^22`: no overflow).
+#[inline(always)]
+fn add_one(a: &TensorRef, b: &TensorRef, i: usize, am: i32, bm: i32, shift: u8) -> i64 {
+	round_shift(at(a, i) * am as i64 + at(b, i) * bm as i64, shift as u32)
 }
 
 /// Check that data matches a (checked) node's descriptors.
@@ -90,7 +167,23 @@ pub fn run_checked(node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
 		Op::FullyConnected { requant: rq, relu } => {
 			let (w, b) = (i8s(&inputs[1]), i32s(&inputs[2]));
 			let (n, k) = (ds[1][0] as usize, ds[1][1] as usize);
-			fully_connected(x, w, b, k, n, *rq, *relu, out);
+			match inputs.get(3) {
+				Some(m) => {
+					let m = i32s(m);
+					for (xr, orow) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+						for (((o, wr), &bias), &mj) in
+							orow.iter_mut().zip(w.chunks_exact(k)).zip(b).zip(m)
+						{
+							let rq = Requant {
+								multiplier: mj,
+								shift: rq.shift,
+							};
+							*o = finish(bias.wrapping_add(dot(xr, wr)), rq, *relu);
+						}
+					}
+				}
+				None => fully_connected(x, w, b, k, n, *rq, *relu, out),
+			}
 		}
 		Op::MatMul {
 			transpose_b,
@@ -108,10 +201,15 @@ pub fn run_checked(node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
 			b_mult,
 			shift,
 			relu,
-		} => {
-			let b = i8s(&inputs[1]);
-			add(x, b, *a_mult, *b_mult, *shift, *relu, out);
-		}
+		} => match (&inputs[0], &inputs[1]) {
+			(TensorRef::I8(a), TensorRef::I8(b)) => add(a, b, *a_mult, *b_mult, *shift, *relu, out),
+			(a, b) => {
+				for (i, o) in out.iter_mut().enumerate() {
+					let v = sat8(add_one(a, b, i, *a_mult, *b_mult, *shift));
+					*o = if *relu { v.max(0) } else { v };
+				}
+			}
+		},
 		Op::Relu => {
 			for (o, &v) in out.iter_mut().zip(x) {
 				*o = v.max(0);
@@ -158,13 +256,39 @@ pub fn run_checked(node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
 		Op::Softmax => softmax(x, i32s(&inputs[1]), node.output.last_dim(), out),
 		Op::LayerNorm { eps, requant: rq } => {
 			let (g, b) = (i8s(&inputs[1]), i32s(&inputs[2]));
-			layer_norm(x, g, b, node.output.last_dim(), *eps, *rq, out)
+			let d = node.output.last_dim();
+			layer_norm_rows(&inputs[0], g, b, d, *eps, |i, acc| {
+				out[i] = requant(acc, *rq)
+			});
 		}
 		Op::Lut => {
 			let t = i8s(&inputs[1]);
-			for (o, &v) in out.iter_mut().zip(x) {
-				*o = t[(v as i32 + 128) as usize];
+			if t.len() == 256 {
+				for (o, &v) in out.iter_mut().zip(x) {
+					*o = t[(v as i32 + 128) as usize];
+				}
+			} else {
+				// one table per channel of the last axis
+				let c = node.output.last_dim();
+				for (orow, xr) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+					for ((o, &v), tj) in orow.iter_mut().zip(xr).zip(t.chunks_exact(256)) {
+						*o = tj[(v as i32 + 128) as usize];
+					}
+				}
 			}
+		}
+		Op::Gather => gather(x, i32s(&inputs[1]), ds[0][1] as usize, out),
+		Op::MaskedSoftmax { pad, shift } => masked_softmax(
+			&inputs[0],
+			i32s(&inputs[1]),
+			i32s(&inputs[2]),
+			*pad,
+			*shift,
+			out,
+		),
+		Op::PoolNormalize { pad, multiplier } => {
+			let d = ds[0][1] as usize;
+			pool_normalize(x, i32s(&inputs[1]), *pad, d, *multiplier, out)
 		}
 		// handled above
 		Op::Slice { .. }
@@ -245,10 +369,26 @@ pub fn matmul(
 	rq: Requant,
 	out: &mut [i8],
 ) {
+	matmul_acc(a, b, batch, m, k, n, transpose_b, |i, acc| {
+		out[i] = requant(acc, rq)
+	});
+}
+
+/// `MatMul`'s accumulators by output index (see [`Op::MatMul`]).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_acc(
+	a: &[i8],
+	b: &[i8],
+	batch: usize,
+	m: usize,
+	k: usize,
+	n: usize,
+	transpose_b: bool,
+	mut emit: impl FnMut(usize, i32),
+) {
 	for bi in 0..batch {
 		let a_b = &a[bi * m * k..(bi + 1) * m * k];
 		let b_b = &b[bi * k * n..(bi + 1) * k * n];
-		let o_b = &mut out[bi * m * n..(bi + 1) * m * n];
 		for i in 0..m {
 			let ar = &a_b[i * k..(i + 1) * k];
 			for j in 0..n {
@@ -261,7 +401,7 @@ pub fn matmul(
 					}
 					acc
 				};
-				o_b[i * n + j] = requant(acc, rq);
+				emit((bi * m + i) * n + j, acc);
 			}
 		}
 	}
@@ -448,7 +588,7 @@ pub fn softmax(x: &[i8], table: &[i32], d: usize, out: &mut [i8]) {
 	}
 }
 
-/// `LayerNorm` (see [`Op::LayerNorm`]).
+/// `LayerNorm` (see [`Op::LayerNorm`]) of an int8 input to an int8 output.
 pub fn layer_norm(
 	x: &[i8],
 	gamma: &[i8],
@@ -458,21 +598,230 @@ pub fn layer_norm(
 	rq: Requant,
 	out: &mut [i8],
 ) {
-	let dn = d as i32;
-	for (xr, orow) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-		let sum: i32 = xr.iter().map(|&v| v as i32).sum();
-		let mut sq = 0u64;
-		for &v in xr {
-			let c = (dn * v as i32 - sum) as i64;
-			sq += (c * c) as u64;
+	layer_norm_rows(&TensorRef::I8(x), gamma, beta, d, eps, |i, acc| {
+		out[i] = requant(acc, rq)
+	});
+}
+
+/// `LayerNorm` (see [`Op::LayerNorm`]): every output element's accumulator
+/// `acc = sat32(z_j γ_j + β_j)`, by index, from an int8 or a wide input.
+pub fn layer_norm_rows(
+	x: &TensorRef,
+	gamma: &[i8],
+	beta: &[i32],
+	d: usize,
+	eps: u64,
+	mut emit: impl FnMut(usize, i32),
+) {
+	let d = d.max(1);
+	match x {
+		TensorRef::I8(x) => {
+			let dn = d as i32;
+			for (r, xr) in x.chunks_exact(d).enumerate() {
+				let sum: i32 = xr.iter().map(|&v| v as i32).sum();
+				let mut sq = 0u64;
+				for &v in xr {
+					let c = (dn * v as i32 - sum) as i64;
+					sq += (c * c) as u64;
+				}
+				let var = (sq / d as u64).saturating_add(eps);
+				let sd = isqrt(var) as i64;
+				for (j, (&v, (&g, &b))) in xr.iter().zip(gamma.iter().zip(beta)).enumerate() {
+					let c = (dn * v as i32 - sum) as i64;
+					let z = if sd == 0 { 0 } else { (c << 16) / sd };
+					emit(r * d + j, sat32(z * g as i64 + b as i64));
+				}
+			}
 		}
-		let var = (sq / d as u64).saturating_add(eps);
-		let sd = isqrt(var) as i64;
-		for ((o, &v), (&g, &b)) in orow.iter_mut().zip(xr).zip(gamma.iter().zip(beta)) {
-			let c = (dn * v as i32 - sum) as i64;
-			let z = if sd == 0 { 0 } else { (c << 16) / sd };
-			let acc = sat32(z * g as i64 + b as i64);
-			*o = requant(acc, rq);
+		TensorRef::I32(x) => {
+			const LIM: i64 = 1 << 24;
+			let dn = d as i64;
+			let v = |x: i32| (x as i64).clamp(-LIM, LIM);
+			for (r, xr) in x.chunks_exact(d).enumerate() {
+				// |sum| <= 2^14 · 2^24 = 2^38, |c| <= 2^39, Σ c² < 2^92
+				let sum: i64 = xr.iter().map(|&x| v(x)).sum();
+				let mut sq = 0u128;
+				for &x in xr {
+					let c = (dn * v(x) - sum).unsigned_abs() as u128;
+					sq += c * c;
+				}
+				let var = (sq / d as u128).saturating_add(eps as u128);
+				let sd = isqrt128(var) as i64;
+				for (j, (&x, (&g, &b))) in xr.iter().zip(gamma.iter().zip(beta)).enumerate() {
+					let c = dn * v(x) - sum;
+					// |c| · 2^16 < 2^56; |z| <= 2^16 · sqrt(D) <= 2^23
+					let z = if sd == 0 { 0 } else { (c << 16) / sd };
+					emit(r * d + j, sat32(z * g as i64 + b as i64));
+				}
+			}
+		}
+	}
+}
+
+/// The wide requantization: `sat32(round_shift(acc × multiplier, shift))` in i64.
+#[inline(always)]
+pub fn requant_wide(acc: i32, rq: Requant) -> i32 {
+	sat32(round_shift(
+		acc as i64 * rq.multiplier as i64,
+		rq.shift as u32,
+	))
+}
+
+/// `Gather` (see [`Op::Gather`]): rows of `table` (`d` columns) by `ids`.
+pub fn gather(table: &[i8], ids: &[i32], d: usize, out: &mut [i8]) {
+	let rows = table.len() / d.max(1);
+	for (&id, orow) in ids.iter().zip(out.chunks_exact_mut(d.max(1))) {
+		match usize::try_from(id) {
+			Ok(r) if r < rows => orow.copy_from_slice(&table[r * d..(r + 1) * d]),
+			_ => orow.fill(0),
+		}
+	}
+}
+
+/// `MaskedSoftmax` (see [`Op::MaskedSoftmax`]): rows of `ids.len()` scores, int8 or
+/// wide.
+pub fn masked_softmax(
+	x: &TensorRef,
+	table: &[i32],
+	ids: &[i32],
+	pad: i32,
+	shift: u8,
+	out: &mut [i8],
+) {
+	let d = ids.len();
+	if d == 0 {
+		return;
+	}
+	for (r, orow) in out.chunks_exact_mut(d).enumerate() {
+		let v = |j: usize| at(x, r * d + j);
+		let mut m: Option<i64> = None;
+		for (j, &id) in ids.iter().enumerate() {
+			if id != pad {
+				m = Some(m.map_or(v(j), |m| m.max(v(j))));
+			}
+		}
+		let Some(m) = m else {
+			orow.fill(0);
+			continue;
+		};
+		let e = |j: usize| -> u32 {
+			if ids[j] == pad {
+				0
+			} else {
+				let i = ((m - v(j)) >> shift).min(255) as usize;
+				table[i].clamp(0, 1 << 16) as u32
+			}
+		};
+		let s: u32 = (0..d).map(e).sum();
+		for (j, o) in orow.iter_mut().enumerate() {
+			*o = if s == 0 {
+				0
+			} else {
+				((254 * e(j) + s) / (2 * s)) as i8
+			};
+		}
+	}
+}
+
+/// `PoolNormalize` (see [`Op::PoolNormalize`]): `x` has rows of `d` elements, one
+/// per id.
+pub fn pool_normalize(x: &[i8], ids: &[i32], pad: i32, d: usize, multiplier: i32, out: &mut [i8]) {
+	let mut s = alloc::vec![0i32; d];
+	for (xr, &id) in x.chunks_exact(d.max(1)).zip(ids) {
+		if id != pad {
+			for (a, &v) in s.iter_mut().zip(xr) {
+				*a = a.wrapping_add(v as i32);
+			}
+		}
+	}
+	// |s_j| <= 128 · 2^14 = 2^21, so q < 2^42 · 2^14 = 2^56 and q · 2^32 < 2^88
+	let q: u64 = s.iter().map(|&v| (v as i64 * v as i64) as u64).sum();
+	let n = isqrt128((q as u128) << 32) as i64;
+	for (o, &v) in out.iter_mut().zip(&s) {
+		*o = if n == 0 {
+			0
+		} else {
+			// |v · multiplier · 2^16| <= 2^21 · 2^16 · 2^16 = 2^53
+			sat8(div_round(v as i64 * multiplier as i64 * 65536, n))
+		};
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use proptest::prelude::*;
+
+	fn exp_table(s: f64) -> alloc::vec::Vec<i32> {
+		(0..256)
+			.map(|d| (65536.0 * (-(d as f64) * s).exp()).round() as i32)
+			.collect()
+	}
+
+	proptest! {
+		/// A masked softmax row is the plain softmax of its kept keys, zero elsewhere.
+		#[test]
+		fn masked_softmax_is_softmax_of_the_kept_keys(
+			row in proptest::collection::vec(any::<i8>(), 1..40),
+			keep in proptest::collection::vec(any::<bool>(), 40),
+			s in 1u32..300,
+		) {
+			let table = exp_table(s as f64 / 1000.0);
+			let ids: alloc::vec::Vec<i32> = row.iter().zip(&keep).map(|(_, &k)| i32::from(k)).collect();
+			let mut got = alloc::vec![0i8; row.len()];
+			masked_softmax(&TensorRef::I8(&row), &table, &ids, 0, 0, &mut got);
+			let kept: alloc::vec::Vec<i8> = row.iter().zip(&ids).filter(|(_, &id)| id != 0).map(|(&v, _)| v).collect();
+			let mut want_kept = alloc::vec![0i8; kept.len()];
+			if !kept.is_empty() {
+				softmax(&kept, &table, kept.len(), &mut want_kept);
+			}
+			let mut it = want_kept.iter();
+			for (g, &id) in got.iter().zip(&ids) {
+				let want = if id == 0 { 0 } else { *it.next().unwrap_or(&0) };
+				prop_assert_eq!(*g, want);
+			}
+		}
+
+		/// Pooling with normalization is within one quantum of the exact real value.
+		#[test]
+		fn pool_normalize_is_the_rounded_unit_vector(
+			x in proptest::collection::vec(any::<i8>(), 8 * 6),
+			ids in proptest::collection::vec(0i32..3, 8),
+			m in 1i32..=(1 << 16),
+		) {
+			let (s, d) = (8usize, 6usize);
+			let mut got = alloc::vec![0i8; d];
+			pool_normalize(&x, &ids, 0, d, m, &mut got);
+			let mut sum = alloc::vec![0f64; d];
+			for r in 0..s {
+				if ids[r] != 0 {
+					for j in 0..d {
+						sum[j] += x[r * d + j] as f64;
+					}
+				}
+			}
+			let norm = sum.iter().map(|v| v * v).sum::<f64>().sqrt();
+			for j in 0..d {
+				let want = if norm == 0.0 { 0.0 } else { (sum[j] / norm * m as f64).clamp(-128.0, 127.0) };
+				prop_assert!((got[j] as f64 - want).abs() <= 1.0, "{} vs {}", got[j], want);
+			}
+		}
+
+		/// A lookup copies table rows; ids outside the table give zeros.
+		#[test]
+		fn gather_copies_rows(
+			ids in proptest::collection::vec(-3i32..12, 1..10),
+		) {
+			let (v, d) = (9usize, 3usize);
+			let table: alloc::vec::Vec<i8> = (0..(v * d) as i32).map(|i| i as i8).collect();
+			let mut got = alloc::vec![0i8; ids.len() * d];
+			gather(&table, &ids, d, &mut got);
+			for (i, &id) in ids.iter().enumerate() {
+				for j in 0..d {
+					let want = if (0..v as i32).contains(&id) { table[id as usize * d + j] } else { 0 };
+					prop_assert_eq!(got[i * d + j], want);
+				}
+			}
 		}
 	}
 }

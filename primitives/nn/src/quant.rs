@@ -67,6 +67,26 @@ pub fn isqrt(v: u64) -> u64 {
 	root
 }
 
+/// `floor(sqrt(v))` of a `u128`, bit by bit (exact, no floats).
+pub fn isqrt128(v: u128) -> u128 {
+	let mut rem = v;
+	let mut root = 0u128;
+	let mut bit = 1u128 << 126;
+	while bit > v {
+		bit >>= 2;
+	}
+	while bit != 0 {
+		if rem >= root + bit {
+			rem -= root + bit;
+			root = (root >> 1) + bit;
+		} else {
+			root >>= 1;
+		}
+		bit >>= 2;
+	}
+	root
+}
+
 /// Choose a [`Requant`] approximating the real multiplier `r > 0` (off-chain, at
 /// quantization time): `m = round(r · 2^shift)` with `m` in `[2^30, 2^31)` when
 /// possible.
@@ -134,6 +154,13 @@ mod tests {
 			let r = isqrt(v) as u128;
 			prop_assert!(r * r <= v as u128);
 			prop_assert!((r + 1) * (r + 1) > v as u128);
+		}
+
+		#[test]
+		fn isqrt128_is_floor_sqrt(v in any::<u128>()) {
+			let r = isqrt128(v);
+			prop_assert!(r.checked_mul(r).is_some_and(|s| s <= v));
+			prop_assert!((r + 1).checked_mul(r + 1).is_none_or(|s| s > v));
 		}
 
 		#[test]

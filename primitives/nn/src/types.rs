@@ -139,7 +139,12 @@ pub enum Op {
 	/// `b [N]` i32; output `[.., N]` i8:
 	/// `y = requant(b + Σ_k x_k w_nk)`, then `max(y, 0)` if `relu`.
 	/// Accumulation in i32, k ascending, wrapping (it cannot wrap when `|b| < 2^30`,
-	/// since `K <= MAX_REDUCTION`).
+	/// since `K <= MAX_REDUCTION`). The output may instead be *wide* (i32, for a
+	/// residual stream with outliers): `y = sat32(round_shift(acc × multiplier,
+	/// shift))` in i64, then ReLU if `relu`. An optional fourth input `m [N]` i32
+	/// gives each output channel its own multiplier (per-channel weight scales):
+	/// channel `n` uses `Requant { multiplier: m_n, shift }` (any `m_n`: the i64
+	/// product cannot overflow) and `requant.multiplier` is unused.
 	FullyConnected {
 		/// Requantization to the output scale.
 		requant: Requant,
@@ -148,16 +153,19 @@ pub enum Op {
 	},
 	/// Batched matrix product of two activations (attention): inputs `a [B, M, K]`,
 	/// `b [B, K, N]` (or `b [B, N, K]` when `transpose_b`), both i8; output `[B, M, N]`.
-	/// Rank 2 operands mean `B = 1`. Accumulation as for `FullyConnected`.
+	/// Rank 2 operands mean `B = 1`. Accumulation as for `FullyConnected`; the output
+	/// may be wide (i32) as there.
 	MatMul {
 		/// The second operand is stored transposed (`Q · Kᵀ`).
 		transpose_b: bool,
 		/// Requantization to the output scale.
 		requant: Requant,
 	},
-	/// Element-wise sum of two equal-shape i8 tensors rescaled to the output scale:
-	/// `y = sat8(round_shift(a × a_mult + b × b_mult, shift))` (round half up), then
-	/// ReLU if `relu`. `|a_mult|, |b_mult| <= 2^22`, so the i32 sum cannot overflow.
+	/// Element-wise sum of two equal-shape tensors rescaled to the output scale:
+	/// `y = sat(round_shift(a × a_mult + b × b_mult, shift))` computed in i64 (round
+	/// half up), then ReLU if `relu`. Each input is i8 or i32 (wide); the output is i8
+	/// (`sat8`) or i32 (`sat32`). `|a_mult|, |b_mult| <= 2^22`, so the sum cannot
+	/// overflow.
 	Add {
 		/// Multiplier of the first input.
 		a_mult: i32,
@@ -218,7 +226,9 @@ pub enum Op {
 	/// `gamma [D]` i8, `beta [D]` i32. Per row: `c_j = D x_j - Σ x`,
 	/// `var = floor(Σ c_j² / D) + eps`, `sd = isqrt(var)`,
 	/// `z_j = trunc(c_j · 2^16 / sd)` (0 if `sd = 0`), `acc = sat32(z_j γ_j + β_j)`,
-	/// `y = requant(acc)`.
+	/// `y = requant(acc)`. `x` may be wide (i32): its elements are first clamped to
+	/// `±2^24`, and `Σ c_j²`, `var` and `sd` are computed in u128. The output may be
+	/// wide too: `y = sat32(round_shift(acc × multiplier, shift))` in i64.
 	LayerNorm {
 		/// `ε` in units of `(D · scale_x)²`.
 		eps: u64,
@@ -226,7 +236,9 @@ pub enum Op {
 		requant: Requant,
 	},
 	/// Table lookup (GELU, sigmoid, tanh, ...): inputs `x` i8 and `table [256]` i8;
-	/// `y = table[x + 128]`.
+	/// `y = table[x + 128]`. With `table [C, 256]` (`C` the last dimension of `x`),
+	/// channel `j` of the last axis has its own table: `y_..j = table[j, x_..j + 128]`
+	/// (per-channel scales folded into the lookup).
 	Lut,
 	/// A contiguous run of a tensor (either element type): `y_i = x_(offset + i)` for
 	/// `i < elements(y)`, over the row-major flattening; the output has the input's
@@ -275,6 +287,36 @@ pub enum Op {
 	/// Federated averaging: the mean of the rows of `x [P, M]` i32; output `[M]` i32:
 	/// `y_m = floor((2 Σ_p x_pm + P) / 2P)` (i64, round half up).
 	MeanRows,
+	/// Embedding lookup: inputs `table [V, D]` i8 (usually a weight) and `ids` i32 of
+	/// rank at most 3; output `[ids.., D]` i8 (the ids' shape, then `D`), at the
+	/// table's scale: `y[i, :] = table[ids_i, :]`, zeros for an id outside `0..V`.
+	Gather,
+	/// Softmax over the last axis with a key mask (attention over a padded sequence):
+	/// inputs `x [.., S]` i8 or i32 (wide scores), `table [256]` i32 (as for
+	/// [`Op::Softmax`]) and `ids [S]` i32; key `j` takes part only if `ids_j != pad`.
+	/// Per row: `m` = the greatest kept `x_j`, `e_j = table[min((m - x_j) >> shift,
+	/// 255)]` (i64; clamped into `[0, 2^16]`) for kept keys and 0 for the others,
+	/// `S = Σ e_j`, `y_j = floor((254 e_j + S) / 2S)`; a row with no kept key (or
+	/// `S = 0`) is all zeros. Scale 1/127.
+	MaskedSoftmax {
+		/// The id of a padding token.
+		pad: i32,
+		/// Right shift of the distance to the row's maximum (`0..=31`): the table's
+		/// step is `2^shift` quanta of `x`.
+		shift: u8,
+	},
+	/// Masked sum pooling with L2 normalization (a sentence embedding: the mean's `1/n`
+	/// cancels in the normalization): inputs `x [S, D]` i8 and `ids [S]` i32; output
+	/// `[D]` i8. `s_j = Σ x_rj` over the rows `r` with `ids_r != pad` (i32),
+	/// `q = Σ_j s_j²` (u64), `n = isqrt(q · 2^32)` (u128), then
+	/// `y_j = sat8(floor((2 s_j · multiplier · 2^16 + n) / 2n))` (i64, round half up),
+	/// all zeros if `n = 0`. The output's scale is `1 / multiplier`.
+	PoolNormalize {
+		/// The id of a padding token.
+		pad: i32,
+		/// Quanta per unit length of the output, `1..=2^16`.
+		multiplier: i32,
+	},
 }
 
 impl Op {
@@ -301,6 +343,9 @@ impl Op {
 			Op::SgdWeight { .. } => "SgdWeight",
 			Op::SgdBias { .. } => "SgdBias",
 			Op::MeanRows => "MeanRows",
+			Op::Gather => "Gather",
+			Op::MaskedSoftmax { .. } => "MaskedSoftmax",
+			Op::PoolNormalize { .. } => "PoolNormalize",
 		}
 	}
 
@@ -325,6 +370,8 @@ impl Op {
 		match self {
 			Op::FullyConnected { .. } | Op::Conv2d { .. } | Op::LayerNorm { .. } => 3,
 			Op::MatMul { .. } | Op::Add { .. } | Op::Softmax | Op::Lut => 2,
+			Op::Gather | Op::PoolNormalize { .. } => 2,
+			Op::MaskedSoftmax { .. } => 3,
 			Op::Relu | Op::MaxPool { .. } | Op::AvgPool { .. } | Op::Reshape => 1,
 			Op::Transpose { .. } | Op::Slice { .. } | Op::MeanRows => 1,
 			Op::Concat => MAX_NODE_INPUTS,
@@ -337,6 +384,7 @@ impl Op {
 	pub fn accepts_inputs(&self, n: usize) -> bool {
 		match self {
 			Op::Concat => (1..=MAX_NODE_INPUTS).contains(&n),
+			Op::FullyConnected { .. } => n == 3 || n == 4,
 			_ => n == self.arity(),
 		}
 	}

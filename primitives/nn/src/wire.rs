@@ -177,6 +177,15 @@ impl<'a> Reader<'a> {
 			17 => Op::SgdWeight { lr: self.i32()? },
 			18 => Op::SgdBias { lr: self.i32()? },
 			19 => Op::MeanRows,
+			20 => Op::Gather,
+			21 => Op::MaskedSoftmax {
+				pad: self.i32()?,
+				shift: self.u8()?,
+			},
+			22 => Op::PoolNormalize {
+				pad: self.i32()?,
+				multiplier: self.i32()?,
+			},
 			_ => return Err(NnError::Decode),
 		})
 	}

@@ -131,6 +131,27 @@ proptest! {
 	fn vm_sgdbias(seed in any::<u64>()) { check_vm("sgdbias", seed)?; }
 	#[test]
 	fn vm_meanrows(seed in any::<u64>()) { check_vm("meanrows", seed)?; }
+
+	#[test]
+	fn vm_gather(seed in any::<u64>()) { check_vm("gather", seed)?; }
+
+	#[test]
+	fn vm_maskedsoftmax(seed in any::<u64>()) { check_vm("maskedsoftmax", seed)?; }
+
+	#[test]
+	fn vm_poolnormalize(seed in any::<u64>()) { check_vm("poolnormalize", seed)?; }
+
+	#[test]
+	fn vm_fcwide(seed in any::<u64>()) { check_vm("fcwide", seed)?; }
+
+	#[test]
+	fn vm_addwide(seed in any::<u64>()) { check_vm("addwide", seed)?; }
+
+	#[test]
+	fn vm_layernormwide(seed in any::<u64>()) { check_vm("layernormwide", seed)?; }
+
+	#[test]
+	fn vm_matmulwide(seed in any::<u64>()) { check_vm("matmulwide", seed)?; }
 }
 
 /// Every op kind per seed on the CPU backend at sizes where it runs multithreaded.

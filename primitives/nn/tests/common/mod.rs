@@ -101,6 +101,13 @@ pub const OPS: &[&str] = &[
 	"sgdweight",
 	"sgdbias",
 	"meanrows",
+	"gather",
+	"maskedsoftmax",
+	"poolnormalize",
+	"fcwide",
+	"addwide",
+	"layernormwide",
+	"matmulwide",
 ];
 
 /// Q16 values: mostly realistic (|v| < 4.0), sometimes huge (saturation and
@@ -124,17 +131,25 @@ pub fn random_case(op: &str, seed: u64) -> Case {
 			let mut r = Rng(seed ^ 1);
 			let rq = r.requant(28, 44);
 			let relu = r.next().is_multiple_of(2);
+			let mut ins = vec![i8d(&[m, k]), i8d(&[n, k]), i32d(&[n])];
+			let mut data = vec![
+				TensorData::I8(r.i8s(m * k)),
+				TensorData::I8(r.i8s(n * k)),
+				TensorData::I32(r.i32s(n, 1 << 20)),
+			];
+			// per-channel multipliers (any i32, mostly in the usual range)
+			if r.next().is_multiple_of(2) {
+				ins.push(i32d(&[n]));
+				let lim = if r.next().is_multiple_of(4) {
+					i32::MAX as i64
+				} else {
+					1 << 31
+				};
+				data.push(TensorData::I32(r.i32s(n, lim - 1)));
+			}
 			Case {
-				node: node(
-					Op::FullyConnected { requant: rq, relu },
-					vec![i8d(&[m, k]), i8d(&[n, k]), i32d(&[n])],
-					i8d(&[m, n]),
-				),
-				data: vec![
-					TensorData::I8(r.i8s(m * k)),
-					TensorData::I8(r.i8s(n * k)),
-					TensorData::I32(r.i32s(n, 1 << 20)),
-				],
+				node: node(Op::FullyConnected { requant: rq, relu }, ins, i8d(&[m, n])),
+				data,
 			}
 		}
 		"matmul" => {
@@ -327,11 +342,22 @@ pub fn random_case(op: &str, seed: u64) -> Case {
 		"lut" => {
 			let shape = [dim(1, 5), dim(1, 17)];
 			let mut r = Rng(seed ^ 10);
+			// one table, or one per channel
+			let tables = if r.next().is_multiple_of(2) {
+				1
+			} else {
+				shape[1]
+			};
+			let tshape = if tables == 1 {
+				vec![256]
+			} else {
+				vec![tables, 256]
+			};
 			Case {
-				node: node(Op::Lut, vec![i8d(&shape), i8d(&[256])], i8d(&shape)),
+				node: node(Op::Lut, vec![i8d(&shape), i8d(&tshape)], i8d(&shape)),
 				data: vec![
 					TensorData::I8(r.i8s(shape[0] * shape[1])),
-					TensorData::I8(r.i8s(256)),
+					TensorData::I8(r.i8s(256 * tables)),
 				],
 			}
 		}
@@ -458,6 +484,177 @@ pub fn random_case(op: &str, seed: u64) -> Case {
 			Case {
 				node: node(Op::MeanRows, vec![i32d(&[p, m])], i32d(&[m])),
 				data: vec![TensorData::I32(q16s(&mut r, p * m))],
+			}
+		}
+		"fcwide" => {
+			let (m, k, n) = (dim(1, 3), dim(1, 48), dim(1, 24));
+			let mut r = Rng(seed ^ 21);
+			let relu = r.next().is_multiple_of(2);
+			let rq = r.requant(20, 40);
+			let w = TensorDesc::i8(&[n as u32, k as u32], 0.05);
+			let mut ins = vec![i8d(&[m, k]), w, i32d(&[n])];
+			let mut data = vec![
+				TensorData::I8(r.i8s(m * k)),
+				TensorData::I8(r.i8s(n * k)),
+				TensorData::I32(r.i32s(n, 1 << 20)),
+			];
+			if r.next().is_multiple_of(2) {
+				ins.push(i32d(&[n]));
+				data.push(TensorData::I32(r.i32s(n, i32::MAX as i64)));
+			}
+			Case {
+				node: node(Op::FullyConnected { requant: rq, relu }, ins, i32d(&[m, n])),
+				data,
+			}
+		}
+		"addwide" => {
+			let shape = [dim(1, 4), dim(1, 30)];
+			let n = shape[0] * shape[1];
+			let mut r = Rng(seed ^ 22);
+			let wide = |r: &mut Rng| -> (TensorDesc, TensorData) {
+				if r.next().is_multiple_of(2) {
+					let lim = if r.next().is_multiple_of(4) {
+						i32::MAX as i64
+					} else {
+						1 << 20
+					};
+					(i32d(&shape), TensorData::I32(r.i32s(n, lim)))
+				} else {
+					(i8d(&shape), TensorData::I8(r.i8s(n)))
+				}
+			};
+			let (da, a) = wide(&mut r);
+			let (db, b) = wide(&mut r);
+			let out = if r.next().is_multiple_of(2) {
+				i32d(&shape)
+			} else {
+				i8d(&shape)
+			};
+			let op = Op::Add {
+				a_mult: r.range(-(1 << 22), 1 << 22) as i32,
+				b_mult: r.range(-(1 << 22), 1 << 22) as i32,
+				shift: r.range(0, 31) as u8,
+				relu: r.next().is_multiple_of(2),
+			};
+			Case {
+				node: node(op, vec![da, db], out),
+				data: vec![a, b],
+			}
+		}
+		"layernormwide" => {
+			let (rows, d) = (dim(1, 4), dim(1, 48));
+			let mut r = Rng(seed ^ 23);
+			let eps = r.range(0, 2000) as u64;
+			// realistic (|x| < 2^20) or anything (clamped at 2^24)
+			let lim = if r.next().is_multiple_of(4) {
+				i32::MAX as i64
+			} else {
+				1 << 20
+			};
+			let wide_out = r.next().is_multiple_of(2);
+			Case {
+				node: node(
+					Op::LayerNorm {
+						eps,
+						requant: r.requant(36, 50),
+					},
+					vec![i32d(&[rows, d]), i8d(&[d]), i32d(&[d])],
+					if wide_out {
+						i32d(&[rows, d])
+					} else {
+						i8d(&[rows, d])
+					},
+				),
+				data: vec![
+					TensorData::I32(r.i32s(rows * d, lim)),
+					TensorData::I8(r.i8s(d)),
+					TensorData::I32(r.i32s(d, 1 << 22)),
+				],
+			}
+		}
+		"matmulwide" => {
+			let (b, m, k, n) = (dim(1, 3), dim(1, 8), dim(1, 16), dim(1, 8));
+			let mut r = Rng(seed ^ 24);
+			let t = r.next().is_multiple_of(2);
+			let bshape = if t { [b, n, k] } else { [b, k, n] };
+			Case {
+				node: node(
+					Op::MatMul {
+						transpose_b: t,
+						requant: r.requant(20, 36),
+					},
+					vec![i8d(&[b, m, k]), i8d(&bshape)],
+					i32d(&[b, m, n]),
+				),
+				data: vec![
+					TensorData::I8(r.i8s(b * m * k)),
+					TensorData::I8(r.i8s(b * k * n)),
+				],
+			}
+		}
+		"gather" => {
+			let (v, d) = (dim(1, 40), dim(1, 24));
+			let ids_shape: Vec<usize> = (0..dim(1, 3)).map(|_| dim(1, 5)).collect();
+			let n: usize = ids_shape.iter().product();
+			let mut r = Rng(seed ^ 18);
+			let mut out = ids_shape.clone();
+			out.push(d);
+			// mostly valid ids, some outside 0..V (zero rows)
+			let ids = (0..n)
+				.map(|_| r.range(-2, v as i64 + 2) as i32)
+				.collect::<Vec<_>>();
+			Case {
+				node: node(Op::Gather, vec![i8d(&[v, d]), i32d(&ids_shape)], i8d(&out)),
+				data: vec![TensorData::I8(r.i8s(v * d)), TensorData::I32(ids)],
+			}
+		}
+		"maskedsoftmax" => {
+			let (rows, s) = (dim(1, 6), dim(1, 40));
+			let mut r = Rng(seed ^ 19);
+			let sc = r.range(1, 200) as f64 / 1000.0;
+			let table: Vec<i32> = (0..256)
+				.map(|d| (65536.0 * (-(d as f64) * sc).exp()).round() as i32)
+				.collect();
+			let pad = r.range(-1, 1) as i32;
+			// ids from {pad, others}: sometimes every key masked
+			let ids = (0..s).map(|_| r.range(-1, 3) as i32).collect::<Vec<_>>();
+			// int8 or wide scores (any i32: distances beyond the table saturate)
+			let (xd, x, shift) = if r.next().is_multiple_of(2) {
+				(i8d(&[rows, s]), TensorData::I8(r.i8s(rows * s)), 0)
+			} else {
+				let lim = if r.next().is_multiple_of(4) {
+					i32::MAX as i64
+				} else {
+					1 << 16
+				};
+				let shift = r.range(0, 31) as u8;
+				(
+					i32d(&[rows, s]),
+					TensorData::I32(r.i32s(rows * s, lim)),
+					shift,
+				)
+			};
+			Case {
+				node: node(
+					Op::MaskedSoftmax { pad, shift },
+					vec![xd, i32d(&[256]), i32d(&[s])],
+					i8d(&[rows, s]),
+				),
+				data: vec![x, TensorData::I32(table), TensorData::I32(ids)],
+			}
+		}
+		"poolnormalize" => {
+			let (s, d) = (dim(1, 24), dim(1, 48));
+			let mut r = Rng(seed ^ 20);
+			let multiplier = r.range(1, 1 << 16) as i32;
+			let ids = (0..s).map(|_| r.range(0, 3) as i32).collect::<Vec<_>>();
+			Case {
+				node: node(
+					Op::PoolNormalize { pad: 0, multiplier },
+					vec![i8d(&[s, d]), i32d(&[s])],
+					i8d(&[d]),
+				),
+				data: vec![TensorData::I8(r.i8s(s * d)), TensorData::I32(ids)],
 			}
 		}
 		_ => panic!("unknown op {op}"),
