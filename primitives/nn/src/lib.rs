@@ -18,7 +18,9 @@
 //! - `std` extras: [`cpu`] (multithreaded backend, feature `cpu`), [`onnx`] (import
 //!   with post-training quantization, feature `onnx`), [`vm`] (running nodes in the
 //!   OPML VM, feature `vm`), [`zoo`] (reference architectures with random weights),
-//!   [`fl`] (federated learning: a training round and federated averaging as graphs).
+//!   [`fl`] (federated learning: a training round and federated averaging as graphs),
+//!   [`bert`] (BERT sentence encoders such as all-MiniLM-L6-v2 from their safetensors
+//!   weights, feature `onnx`).
 //!
 //! All committed values are integers: int8 activations and weights, i32 biases and
 //! accumulators, symmetric quantization (zero point 0). Floats appear only off chain,
@@ -42,6 +44,8 @@ pub mod train;
 pub mod types;
 pub mod wire;
 
+#[cfg(feature = "onnx")]
+pub mod bert;
 #[cfg(feature = "cpu")]
 pub mod cpu;
 #[cfg(feature = "std")]

@@ -113,6 +113,42 @@ pub enum FOp {
 	},
 	/// Element-wise function.
 	Unary(Unary),
+	/// Element-wise function with per-channel scales of the last axis:
+	/// `y_..j = f(x_..j · pre_j) · post_j` (a smoothed activation: one lookup table per
+	/// channel once quantized).
+	ScaledUnary {
+		/// The function.
+		f: Unary,
+		/// Input factor per channel.
+		pre: Vec<f32>,
+		/// Output factor per channel.
+		post: Vec<f32>,
+	},
+	/// Embedding lookup: the input holds ids (integers as floats); output
+	/// `[ids.., d]` rows of `table [V, d]` (zeros for an id outside the table).
+	Gather {
+		/// The table `[V, d]`.
+		table: Vec<f32>,
+		/// Its row length.
+		d: usize,
+	},
+	/// `x + c` with a constant of `x`'s shape.
+	AddConst {
+		/// The constant.
+		c: Vec<f32>,
+	},
+	/// Softmax over the last axis where only keys whose id (second input, `[S]`) is
+	/// not `pad` take part; the others get 0.
+	MaskedSoftmax {
+		/// The padding id.
+		pad: i32,
+	},
+	/// `x [S, D]`: the sum of the rows whose id (second input) is not `pad`,
+	/// divided by its L2 norm (0 if the norm is 0).
+	PoolNormalize {
+		/// The padding id.
+		pad: i32,
+	},
 }
 
 /// A float node.
@@ -133,6 +169,9 @@ pub struct FNode {
 pub struct FGraph {
 	/// Input shape.
 	pub input: Vec<usize>,
+	/// The input is token ids (integers carried as floats; an i32 tensor once
+	/// quantized) rather than activations.
+	pub ids: bool,
 	/// Nodes in topological order.
 	pub nodes: Vec<FNode>,
 }
@@ -163,15 +202,17 @@ impl FGraph {
 		let relu_if = |v: f32, r: bool| if r { v.max(0.0) } else { v };
 		match &node.op {
 			FOp::Fc { w, b, n, relu } => {
-				let k = *xs.last().unwrap_or(&1);
-				let mut out = Vec::with_capacity(x.len() / k.max(1) * n);
-				for xr in x.chunks_exact(k) {
-					for j in 0..*n {
-						let wr = &w[j * k..(j + 1) * k];
-						let s: f32 = xr.iter().zip(wr).map(|(a, b)| a * b).sum();
-						out.push(relu_if(s + b[j], *relu));
-					}
-				}
+				use rayon::prelude::*;
+				let k = (*xs.last().unwrap_or(&1)).max(1);
+				let n = (*n).max(1);
+				let mut out = vec![0f32; x.len() / k * n];
+				out.par_chunks_mut(n)
+					.zip(x.par_chunks_exact(k))
+					.for_each(|(orow, xr)| {
+						for ((o, wr), &bj) in orow.iter_mut().zip(w.chunks_exact(k)).zip(b) {
+							*o = relu_if(dot_f32(xr, wr) + bj, *relu);
+						}
+					});
 				out
 			}
 			FOp::MatMul { transpose_b, alpha } => {
@@ -295,8 +336,88 @@ impl FGraph {
 				out
 			}
 			FOp::Unary(f) => x.iter().map(|&v| f.apply(v)).collect(),
+			FOp::ScaledUnary { f, pre, post } => {
+				let c = pre.len().max(1);
+				x.chunks_exact(c)
+					.flat_map(|r| {
+						r.iter()
+							.zip(pre.iter().zip(post))
+							.map(|(&v, (&a, &b))| f.apply(v * a) * b)
+					})
+					.collect()
+			}
+			FOp::Gather { table, d } => {
+				let rows = table.len() / (*d).max(1);
+				let mut out = Vec::with_capacity(x.len() * d);
+				for &id in x {
+					let r = id as i64;
+					if r >= 0 && (r as usize) < rows {
+						let r = r as usize;
+						out.extend_from_slice(&table[r * d..(r + 1) * d]);
+					} else {
+						out.extend(std::iter::repeat_n(0.0, *d));
+					}
+				}
+				out
+			}
+			FOp::AddConst { c } => x.iter().zip(c).map(|(a, b)| a + b).collect(),
+			FOp::MaskedSoftmax { pad } => {
+				let ids = &t[node.inputs[1]];
+				let kept: Vec<bool> = ids.iter().map(|&v| v as i64 != *pad as i64).collect();
+				let d = ids.len().max(1);
+				let mut out = Vec::with_capacity(x.len());
+				for r in x.chunks_exact(d) {
+					let m = r
+						.iter()
+						.zip(&kept)
+						.filter(|(_, &k)| k)
+						.fold(f32::NEG_INFINITY, |m, (&v, _)| m.max(v));
+					let e: Vec<f32> = r
+						.iter()
+						.zip(&kept)
+						.map(|(&v, &k)| if k { (v - m).exp() } else { 0.0 })
+						.collect();
+					let s: f32 = e.iter().sum();
+					out.extend(e.iter().map(|v| if s > 0.0 { v / s } else { 0.0 }));
+				}
+				out
+			}
+			FOp::PoolNormalize { pad } => {
+				let ids = &t[node.inputs[1]];
+				let d = *node.shape.last().unwrap_or(&1);
+				let mut sum = vec![0f64; d];
+				for (r, &id) in x.chunks_exact(d.max(1)).zip(ids) {
+					if id as i64 != *pad as i64 {
+						for (a, &v) in sum.iter_mut().zip(r) {
+							*a += v as f64;
+						}
+					}
+				}
+				let norm = sum.iter().map(|v| v * v).sum::<f64>().sqrt();
+				sum.iter()
+					.map(|&v| if norm > 0.0 { (v / norm) as f32 } else { 0.0 })
+					.collect()
+			}
 		}
 	}
+}
+
+/// f32 dot product over 8 lanes (vectorizes; the float graph is calibration and
+/// reference only, so the summation order is free).
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+	let mut acc = [0f32; 8];
+	let mut ac = a.chunks_exact(8);
+	let mut bc = b.chunks_exact(8);
+	for (x, y) in (&mut ac).zip(&mut bc) {
+		for l in 0..8 {
+			acc[l] += x[l] * y[l];
+		}
+	}
+	let mut s: f32 = acc.iter().sum();
+	for (x, y) in ac.remainder().iter().zip(bc.remainder()) {
+		s += x * y;
+	}
+	s
 }
 
 /// For a transpose of `shape` by `perm`: the input index of every output element.

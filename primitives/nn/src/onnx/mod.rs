@@ -28,7 +28,7 @@ use tract_onnx::{
 /// Why an ONNX model could not be imported.
 #[derive(Debug)]
 pub enum ImportError {
-	/// The file could not be read or parsed as ONNX.
+	/// A file could not be read or parsed (ONNX, safetensors, config).
 	Parse(String),
 	/// An op without a mapping to the integer format.
 	UnsupportedOp {
@@ -53,7 +53,7 @@ pub enum ImportError {
 impl std::fmt::Display for ImportError {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		match self {
-			ImportError::Parse(e) => write!(f, "cannot read the ONNX model: {e}"),
+			ImportError::Parse(e) => write!(f, "cannot read the model: {e}"),
 			ImportError::UnsupportedOp { op, node } => {
 				write!(f, "unsupported ONNX op `{op}` (node `{node}`)")
 			}
@@ -785,6 +785,7 @@ pub fn parse(model: &pb::ModelProto) -> Result<FGraph, ImportError> {
 	let mut c = Conv {
 		g: FGraph {
 			input: vec![],
+			ids: false,
 			nodes: vec![],
 		},
 		vals: HashMap::new(),
@@ -885,6 +886,7 @@ pub fn parse(model: &pb::ModelProto) -> Result<FGraph, ImportError> {
 	}
 	Ok(FGraph {
 		input: c.g.input,
+		ids: false,
 		nodes,
 	})
 }

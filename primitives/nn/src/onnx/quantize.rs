@@ -40,6 +40,70 @@ fn weight_and_bias(w: &[f32], b: &[f32], sx: f32) -> (Vec<u8>, f32, Vec<u8>) {
 	(i8_bytes(&wq), sw, bq)
 }
 
+/// Quantize a weight `[n, k]` per output channel (row) and its bias at each row's
+/// accumulator scale: `(weight bytes, row scales, bias bytes)`.
+fn weight_and_bias_per_channel(
+	w: &[f32],
+	b: &[f32],
+	n: usize,
+	sx: f32,
+) -> (Vec<u8>, Vec<f32>, Vec<u8>) {
+	let k = w.len() / n.max(1);
+	let mut wq = Vec::with_capacity(w.len());
+	let mut sws = Vec::with_capacity(n);
+	let mut bq = Vec::with_capacity(4 * n);
+	for (row, &bj) in w.chunks_exact(k.max(1)).zip(b) {
+		let sw = scale_for(max_abs(row));
+		wq.extend(row.iter().map(|&v| q8(v, sw) as u8));
+		let acc = sx as f64 * sw as f64;
+		bq.extend(((bj as f64 / acc).round().clamp(-1e9, 1e9) as i32).to_le_bytes());
+		sws.push(sw);
+	}
+	(wq, sws, bq)
+}
+
+/// One shift and a multiplier per channel for real multipliers `sx · sw_j / sy`:
+/// the shift of the largest (so every multiplier is below `2^31`).
+fn per_channel_requant(sws: &[f32], sx: f32, sy: f32) -> (u8, Vec<u8>) {
+	let r: Vec<f64> = sws
+		.iter()
+		.map(|&sw| sx as f64 * sw as f64 / sy as f64)
+		.collect();
+	let big = r.iter().cloned().fold(0f64, f64::max);
+	let shift = requant_for(big).shift;
+	let m = r
+		.iter()
+		.flat_map(|&v| {
+			((v * (2f64).powi(shift as i32))
+				.round()
+				.clamp(0.0, 2147483647.0) as i32)
+				.to_le_bytes()
+		})
+		.collect();
+	(shift, m)
+}
+
+/// `Add` multipliers and shift taking inputs at scales `sa` and `sb` to `sy`: the
+/// largest shift keeping both multipliers within `2^22`.
+fn add_multipliers(sa: f32, sb: f32, sy: f32) -> (i32, i32, u8) {
+	let (ra, rb) = (sa as f64 / sy as f64, sb as f64 / sy as f64);
+	let big = ra.abs().max(rb.abs()).max(1e-30);
+	let shift = (22.0 - big.log2().ceil()).clamp(0.0, 31.0) as u8;
+	let m = |r: f64| {
+		(r * (1u64 << shift) as f64)
+			.round()
+			.clamp(-4194304.0, 4194304.0) as i32
+	};
+	(m(ra), m(rb), shift)
+}
+
+/// A softmax table for scores at scale `sx`: `table[d] = round(2^16 · exp(-d · sx))`.
+fn exp_table(sx: f32) -> Vec<u8> {
+	(0..256)
+		.flat_map(|d| ((65536.0 * (-(d as f64) * sx as f64).exp()).round() as i32).to_le_bytes())
+		.collect()
+}
+
 /// Calibrate: max |value| of every tensor over `samples`.
 pub fn calibrate(g: &FGraph, samples: &[Vec<f32>]) -> Result<Vec<f32>, ImportError> {
 	let input_len: usize = g.input.iter().product();
@@ -63,11 +127,32 @@ pub fn calibrate(g: &FGraph, samples: &[Vec<f32>]) -> Result<Vec<f32>, ImportErr
 
 /// Quantize `g` with activation ranges `ranges` (from [`calibrate`]).
 pub fn quantize(g: &FGraph, ranges: &[f32]) -> Result<Model, ImportError> {
+	quantize_wide(g, ranges, &[], false)
+}
+
+/// Quanta of a wide (i32) tensor's calibrated range: `2^20`, so a value may exceed the
+/// calibration 16-fold before `LayerNorm` clamps it (at `2^24`).
+pub const WIDE_QUANTA: f32 = (1u32 << 20) as f32;
+
+/// [`quantize`], with the outputs of the nodes `wide` (`FullyConnected`, `Add` and
+/// `LayerNorm` only: a residual stream with outliers) kept wide, as i32 at
+/// `range / 2^20`, and, if `per_channel`, every fully connected layer's weight
+/// quantized per output channel (a multiplier per channel).
+pub fn quantize_wide(
+	g: &FGraph,
+	ranges: &[f32],
+	wide: &[Id],
+	per_channel: bool,
+) -> Result<Model, ImportError> {
 	let mut scales: Vec<f32> = vec![scale_for(ranges[0])];
 	let mut weights: Vec<Weight> = Vec::new();
 	let mut nodes: Vec<Node> = Vec::new();
 	let u32s = |s: &[usize]| s.iter().map(|&d| d as u32).collect::<Vec<_>>();
-	let input = TensorDesc::i8(&u32s(&g.input), scales[0]);
+	let input = if g.ids {
+		TensorDesc::i32(&u32s(&g.input))
+	} else {
+		TensorDesc::i8(&u32s(&g.input), scales[0])
+	};
 	let mut descs: Vec<TensorDesc> = vec![input.clone()];
 	let mut add_weight = |desc: TensorDesc, data: Vec<u8>| -> NodeInput {
 		weights.push(Weight {
@@ -86,8 +171,49 @@ pub fn quantize(g: &FGraph, ranges: &[f32]) -> Result<Model, ImportError> {
 			desc: descs[i].clone(),
 		};
 		let sx = scales[node.inputs[0]];
-		let calibrated = scale_for(ranges[id]);
+		let is_wide = wide.contains(&id);
+		let wide_op = matches!(
+			node.op,
+			FOp::Fc { .. }
+				| FOp::Add { .. }
+				| FOp::AddConst { .. }
+				| FOp::LayerNorm { .. }
+				| FOp::MatMul { .. }
+		);
+		if is_wide && !wide_op {
+			return Err(ImportError::Unsupported {
+				node: node.name.clone(),
+				what: "a wide output of an op other than FullyConnected, Add and LayerNorm".into(),
+			});
+		}
+		let calibrated = if is_wide {
+			match ranges[id] {
+				r if r > 0.0 && r.is_finite() => r / WIDE_QUANTA,
+				_ => 1.0,
+			}
+		} else {
+			scale_for(ranges[id])
+		};
 		let (op, extra, sy): (Op, Vec<NodeInput>, f32) = match &node.op {
+			FOp::Fc { w, b, n, relu } if per_channel => {
+				let k = w.len() / n;
+				let (wq, sws, bq) = weight_and_bias_per_channel(w, b, *n, sx);
+				let wi = add_weight(TensorDesc::i8(&[*n as u32, k as u32], 1.0), wq);
+				let bi = add_weight(TensorDesc::i32(&[*n as u32]), bq);
+				let (shift, mults) = per_channel_requant(&sws, sx, calibrated);
+				let mi = add_weight(TensorDesc::i32(&[*n as u32]), mults);
+				(
+					Op::FullyConnected {
+						requant: Requant {
+							multiplier: 0,
+							shift,
+						},
+						relu: *relu,
+					},
+					vec![wi, bi, mi],
+					calibrated,
+				)
+			}
 			FOp::Fc { w, b, n, relu } => {
 				let k = w.len() / n;
 				let (wq, sw, bq) = weight_and_bias(w, b, sx);
@@ -140,19 +266,11 @@ pub fn quantize(g: &FGraph, ranges: &[f32]) -> Result<Model, ImportError> {
 			}
 			FOp::Add { relu } => {
 				let sb = scales[node.inputs[1]];
-				let (ra, rb) = (sx as f64 / calibrated as f64, sb as f64 / calibrated as f64);
-				let big = ra.abs().max(rb.abs()).max(1e-30);
-				// largest shift keeping both multipliers within 2^22
-				let shift = (22.0 - big.log2().ceil()).clamp(0.0, 31.0) as u8;
-				let m = |r: f64| {
-					(r * (1u64 << shift) as f64)
-						.round()
-						.clamp(-4194304.0, 4194304.0) as i32
-				};
+				let (a_mult, b_mult, shift) = add_multipliers(sx, sb, calibrated);
 				(
 					Op::Add {
-						a_mult: m(ra),
-						b_mult: m(rb),
+						a_mult,
+						b_mult,
 						shift,
 						relu: *relu,
 					},
@@ -185,12 +303,7 @@ pub fn quantize(g: &FGraph, ranges: &[f32]) -> Result<Model, ImportError> {
 			FOp::Reshape => (Op::Reshape, vec![], sx),
 			FOp::Transpose { perm } => (Op::Transpose { perm: perm.clone() }, vec![], sx),
 			FOp::Softmax => {
-				let table: Vec<u8> = (0..256)
-					.flat_map(|d| {
-						((65536.0 * (-(d as f64) * sx as f64).exp()).round() as i32).to_le_bytes()
-					})
-					.collect();
-				let t = add_weight(TensorDesc::i32(&[256]), table);
+				let t = add_weight(TensorDesc::i32(&[256]), exp_table(sx));
 				(Op::Softmax, vec![t], 1.0 / 127.0)
 			}
 			FOp::LayerNorm { gamma, beta, eps } => {
@@ -223,6 +336,75 @@ pub fn quantize(g: &FGraph, ranges: &[f32]) -> Result<Model, ImportError> {
 					calibrated,
 				)
 			}
+			FOp::Gather { table, d } => {
+				let st = scale_for(max_abs(table));
+				let tq: Vec<i8> = table.iter().map(|&v| q8(v, st)).collect();
+				let rows = (table.len() / (*d).max(1)) as u32;
+				let t = add_weight(TensorDesc::i8(&[rows, *d as u32], st), i8_bytes(&tq));
+				// the table comes first: see below
+				(Op::Gather, vec![t], st)
+			}
+			FOp::AddConst { c } => {
+				let sc = scale_for(max_abs(c));
+				let cq: Vec<i8> = c.iter().map(|&v| q8(v, sc)).collect();
+				let shape = u32s(g.shape(node.inputs[0]));
+				let ci = add_weight(TensorDesc::i8(&shape, sc), i8_bytes(&cq));
+				let (a_mult, b_mult, shift) = add_multipliers(sx, sc, calibrated);
+				(
+					Op::Add {
+						a_mult,
+						b_mult,
+						shift,
+						relu: false,
+					},
+					vec![ci],
+					calibrated,
+				)
+			}
+			FOp::MaskedSoftmax { pad } => {
+				// wide scores: a table step of about 1/16 (256 steps reach e^-16)
+				let shift = if descs[node.inputs[0]].dtype == DType::I32 {
+					((1.0 / 16.0) / sx as f64).log2().round().clamp(0.0, 31.0) as u8
+				} else {
+					0
+				};
+				let step = sx * (1u64 << shift) as f32;
+				let t = add_weight(TensorDesc::i32(&[256]), exp_table(step));
+				let ids = inp(node.inputs[1], &descs);
+				(
+					Op::MaskedSoftmax { pad: *pad, shift },
+					vec![t, ids],
+					1.0 / 127.0,
+				)
+			}
+			FOp::PoolNormalize { pad } => {
+				// y / scale: quanta per unit length, as many as the calibrated range allows
+				let multiplier = (1.0 / calibrated as f64).floor().clamp(1.0, 65536.0) as i32;
+				let ids = inp(node.inputs[1], &descs);
+				(
+					Op::PoolNormalize {
+						pad: *pad,
+						multiplier,
+					},
+					vec![ids],
+					1.0 / multiplier as f32,
+				)
+			}
+			FOp::ScaledUnary { f, pre, post } => {
+				let c = pre.len();
+				let table: Vec<i8> = pre
+					.iter()
+					.zip(post)
+					.flat_map(|(&a, &b)| {
+						(-128i32..128).map(move |q| q8(f.apply(q as f32 * sx * a) * b, calibrated))
+					})
+					.collect();
+				let t = add_weight(
+					TensorDesc::i8(&[c as u32, 256], calibrated),
+					i8_bytes(&table),
+				);
+				(Op::Lut, vec![t], calibrated)
+			}
 			FOp::Unary(f) => {
 				let table: Vec<i8> = (-128i32..128)
 					.map(|q| q8(f.apply(q as f32 * sx), calibrated))
@@ -233,7 +415,19 @@ pub fn quantize(g: &FGraph, ranges: &[f32]) -> Result<Model, ImportError> {
 		};
 		let mut inputs = vec![inp(node.inputs[0], &descs)];
 		inputs.extend(extra);
-		let output = TensorDesc::i8(&u32s(&node.shape), sy);
+		if op == Op::Gather {
+			// table first, then the ids
+			inputs.swap(0, 1);
+		}
+		let output = if is_wide {
+			TensorDesc {
+				shape: u32s(&node.shape),
+				dtype: DType::I32,
+				scale: sy.to_bits(),
+			}
+		} else {
+			TensorDesc::i8(&u32s(&node.shape), sy)
+		};
 		descs.push(output.clone());
 		scales.push(sy);
 		nodes.push(Node { op, inputs, output });

