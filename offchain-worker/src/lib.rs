@@ -17,6 +17,7 @@
 //! - [`training`]: federated-learning jobs (`opml-worker train`).
 //! - [`metrics`]: Prometheus metrics.
 //! - [`faults`]: fault injection for tests and drills.
+//! - [`tools`]: trying a model before paying (`opml-worker model import|inspect|run`).
 
 pub mod chain;
 pub mod compute;
@@ -32,5 +33,6 @@ pub mod requester;
 pub mod seeds;
 pub mod serve;
 pub mod store;
+pub mod tools;
 pub mod training;
 pub mod verifier;

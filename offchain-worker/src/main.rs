@@ -216,8 +216,70 @@ enum Cmd {
 	/// Federated-learning jobs: start one, follow it, fetch the trained model.
 	#[command(subcommand)]
 	Train(TrainCmd),
+	/// Try a model before paying for it: import, inspect, run locally.
+	#[command(subcommand)]
+	Model(ModelCmd),
 	/// Show the GPU adapter the GPU backend would use.
 	GpuInfo,
+}
+
+#[derive(Subcommand)]
+enum ModelCmd {
+	/// Import a model to the opml format: an ONNX file (with `--calibration`), or a
+	/// directory with a BERT sentence encoder's `config.json`, `model.safetensors` and
+	/// `tokenizer.json` (e.g. all-MiniLM-L6-v2).
+	Import {
+		/// The `.onnx` file or the encoder's directory.
+		src: PathBuf,
+		/// Where to write the model (`.opml`).
+		#[arg(short, long)]
+		output: PathBuf,
+		/// ONNX: calibration samples (raw f32 LE, one model input after another).
+		#[arg(long)]
+		calibration: Option<PathBuf>,
+		/// Text models: calibration sentences, one per line (default: 40 built-in).
+		#[arg(long)]
+		calibration_text: Option<PathBuf>,
+		/// Text models: the sequence length (tokens) the model takes.
+		#[arg(long, default_value_t = 128)]
+		seq: usize,
+	},
+	/// Summarize a model file: input and output, nodes per op, parameters, MACs, the
+	/// VM steps of its heaviest node (against the chain's bound), its commitment.
+	Inspect {
+		/// The model (`.opml`).
+		model: PathBuf,
+		/// Print JSON.
+		#[arg(long)]
+		json: bool,
+	},
+	/// Run a model locally on the CPU backend (and with `--vm` every node in the VM,
+	/// checking each node's output root): the output and the result root.
+	Run {
+		/// The model (`.opml`).
+		model: PathBuf,
+		/// The input file (raw int8 bytes, or f32 LE with `--input-format f32`).
+		#[arg(long, conflicts_with = "text")]
+		input: Option<PathBuf>,
+		/// The input file's format.
+		#[arg(long, value_enum, default_value = "i8")]
+		input_format: InputFormat,
+		/// Text models: the text (tokenized with `--tokenizer`).
+		#[arg(long)]
+		text: Option<String>,
+		/// Text models: a second text; prints the cosine similarity of the outputs.
+		#[arg(long, requires = "text")]
+		compare: Option<String>,
+		/// The model's `tokenizer.json`.
+		#[arg(long)]
+		tokenizer: Option<PathBuf>,
+		/// Also run every node in the VM and check its output root.
+		#[arg(long)]
+		vm: bool,
+		/// Print JSON.
+		#[arg(long)]
+		json: bool,
+	},
 }
 
 #[derive(Subcommand)]
@@ -443,6 +505,181 @@ fn parse_capacity(s: &str) -> Result<(u32, u32), String> {
 	))
 }
 
+fn model_cmd(cmd: ModelCmd) -> Result<()> {
+	use opml_worker::tools;
+	match cmd {
+		ModelCmd::Import {
+			src,
+			output,
+			calibration,
+			calibration_text,
+			seq,
+		} => {
+			let t = std::time::Instant::now();
+			let model = tools::import(
+				&src,
+				calibration.as_deref(),
+				calibration_text.as_deref(),
+				seq,
+				|step| eprintln!("{step} ..."),
+			)?;
+			let bytes = opml_nn::encode_model(&model);
+			opml_worker::models::write_atomic(&output, &bytes)?;
+			let s = tools::summarize(&model)?;
+			println!(
+				"{}: {} nodes, {} parameters, {} bytes, commitment 0x{} ({:.1} s)",
+				output.display(),
+				s.nodes,
+				s.parameters,
+				bytes.len(),
+				hex::encode(s.commitment),
+				t.elapsed().as_secs_f64()
+			);
+		}
+		ModelCmd::Inspect { model, json } => {
+			let m = opml_worker::models::read_model(&model, None)?;
+			let s = tools::summarize(&m)?;
+			let limit = opml_nn::layout::MAX_NODE_STEPS;
+			if json {
+				let heaviest = s.heaviest.map(
+					|(j, op, steps)| serde_json::json!({ "node": j, "op": op, "vm_steps_bound": steps }),
+				);
+				println!(
+					"{}",
+					serde_json::json!({
+						"commitment": hex::encode(s.commitment),
+						"input": { "shape": s.input.shape, "dtype": format!("{:?}", s.input.dtype) },
+						"output": { "shape": s.output.shape, "dtype": format!("{:?}", s.output.dtype) },
+						"nodes": s.nodes,
+						"ops": s.ops,
+						"weights": s.weights,
+						"parameters": s.parameters,
+						"weight_bytes": s.weight_bytes,
+						"macs": s.macs,
+						"heaviest": heaviest,
+						"max_node_steps": limit,
+					})
+				);
+			} else {
+				println!("commitment  0x{}", hex::encode(s.commitment));
+				println!("input       {:?} {:?}", s.input.dtype, s.input.shape);
+				println!("output      {:?} {:?}", s.output.dtype, s.output.shape);
+				println!("nodes       {}", s.nodes);
+				for (op, n) in &s.ops {
+					println!("  {op:16} {n}");
+				}
+				println!(
+					"parameters  {} in {} weight tensors ({} bytes)",
+					s.parameters, s.weights, s.weight_bytes
+				);
+				println!("MACs        {}", s.macs);
+				if let Some((j, op, steps)) = s.heaviest {
+					let verdict = if steps <= limit { "within" } else { "OVER" };
+					println!(
+						"heaviest    node {j} ({op}): at most {steps} VM steps, {verdict} the \
+						 chain's bound {limit}"
+					);
+				}
+			}
+		}
+		ModelCmd::Run {
+			model,
+			input,
+			input_format,
+			text,
+			compare,
+			tokenizer,
+			vm,
+			json,
+		} => {
+			let m = opml_worker::models::read_model(&model, None)?;
+			let out_desc = m
+				.graph
+				.nodes
+				.last()
+				.map(|n| n.output.clone())
+				.ok_or_else(|| anyhow::anyhow!("the model has no nodes"))?;
+			let p = opml_nn::Prepared::new(m).map_err(|e| anyhow::anyhow!("{e}"))?;
+			let text_of = || -> Result<tools::Text> {
+				let path = tokenizer.clone().ok_or_else(|| {
+					anyhow::anyhow!(
+						"--text needs the model's tokenizer: --tokenizer tokenizer.json"
+					)
+				})?;
+				tools::Text::open(&path)
+			};
+			let inputs: Vec<opml_nn::TensorData> = match (&input, &text) {
+				(Some(path), None) => {
+					let bytes = std::fs::read(path)
+						.with_context(|| format!("reading {}", path.display()))?;
+					let x = match input_format {
+						InputFormat::I8 => bytes.into_iter().map(|b| b as i8).collect(),
+						InputFormat::F32 => opml_nn::onnx::quantize::quantize_input(
+							&p.model,
+							&opml_worker::models::read_f32s(path)?,
+						),
+					};
+					vec![opml_nn::TensorData::I8(x)]
+				}
+				(None, Some(t)) => {
+					let tok = text_of()?;
+					let mut v = vec![tok.input(&p.model, t)?];
+					if let Some(c) = &compare {
+						v.push(tok.input(&p.model, c)?);
+					}
+					v
+				}
+				_ => anyhow::bail!("give the input: --input FILE or --text TEXT"),
+			};
+			let mut outputs = Vec::new();
+			for x in inputs {
+				let r = tools::run_local(&p, x, vm, |j, n, steps| {
+					if !json {
+						eprintln!("VM node {j}/{n}: {steps} steps, root equal");
+					}
+				})?;
+				let values = tools::dequantize(&out_desc, &r.output);
+				if json {
+					println!(
+						"{}",
+						serde_json::json!({
+							"result": hex::encode(r.result_root),
+							"values": values,
+							"native_s": r.native_s,
+							"vm_steps": r.vm.map(|v| v.0),
+							"vm_s": r.vm.map(|v| v.1),
+						})
+					);
+				} else {
+					let shown: Vec<String> =
+						values.iter().take(8).map(|v| format!("{v:.4}")).collect();
+					println!(
+						"output {:?} [{}{}] (result root 0x{}, {:.2} s)",
+						out_desc.shape,
+						shown.join(", "),
+						if values.len() > 8 { ", ..." } else { "" },
+						hex::encode(r.result_root),
+						r.native_s
+					);
+					if let Some((steps, s)) = r.vm {
+						println!("VM: every node's root equal, {steps} steps in {s:.1} s");
+					}
+				}
+				outputs.push(values);
+			}
+			if let [a, b] = &outputs[..] {
+				let c = tools::cosine(a, b);
+				if json {
+					println!("{}", serde_json::json!({ "cosine": c }));
+				} else {
+					println!("cosine similarity {c:.4}");
+				}
+			}
+		}
+	}
+	Ok(())
+}
+
 fn print_outcome(task: u64, o: &requester::Outcome, json: bool) {
 	if json {
 		let output = o.output.as_ref().map(|out| {
@@ -501,6 +738,10 @@ async fn main() -> Result<()> {
 		.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
 		.init();
 	let cli = Cli::parse();
+	// local model tools: no chain, no file store
+	if let Cmd::Model(cmd) = cli.cmd {
+		return model_cmd(cmd);
+	}
 	if let Cmd::Serve = &cli.cmd {
 		if cli.serve_files.is_none() {
 			anyhow::bail!("opml-worker serve needs --serve-files ADDR");
@@ -849,6 +1090,7 @@ async fn main() -> Result<()> {
 				println!("{}", serde_json::json!({ "task": task }));
 			}
 		}
+		Cmd::Model(_) => {}
 		Cmd::Watch {
 			task,
 			json,

