@@ -566,6 +566,69 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
 	cov / (va * vb).sqrt()
 }
 
+/// A quantized sentence encoder against its float graph.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Accuracy {
+	/// Mean cosine of the quantized and the float embedding of each sentence.
+	pub mean: f64,
+	/// The least of those cosines.
+	pub worst: f64,
+	/// Spearman correlation of all pairwise similarities, quantized against float.
+	pub spearman: f64,
+}
+
+/// Compare `model` (an import of `bert` over `seq` tokens) with the float graph on
+/// `sentences` (token ids, each at most `seq` long): the float embedding is computed
+/// at each sentence's own length, the quantized one padded to `seq` on the CPU
+/// backend.
+pub fn accuracy(
+	bert: &Bert,
+	model: &crate::Prepared,
+	seq: usize,
+	sentences: &[Vec<u32>],
+) -> Result<Accuracy, ImportError> {
+	let out = model
+		.model
+		.graph
+		.nodes
+		.last()
+		.map(|n| n.output.scale_f32())
+		.ok_or_else(|| ImportError::Parse("a model without nodes".into()))?;
+	let (mut float, mut quant) = (Vec::new(), Vec::new());
+	for ids in sentences {
+		let g = bert.float_graph(ids.len())?;
+		let f = g.run(&ids.iter().map(|&v| v as f32).collect::<Vec<_>>());
+		float.push(f.last().cloned().unwrap_or_default());
+		let input = crate::TensorData::I32(pad_ids(ids, seq, bert.config.pad_token_id)?);
+		let e = model
+			.run_data(&crate::cpu::Cpu, input)
+			.map_err(ImportError::Nn)?;
+		quant.push(
+			e.output()
+				.iter()
+				.map(|&v| v as f32 * out)
+				.collect::<Vec<f32>>(),
+		);
+	}
+	let cos: Vec<f64> = float
+		.iter()
+		.zip(&quant)
+		.map(|(f, q)| cosine(f, q))
+		.collect();
+	let (mut sf, mut sq) = (Vec::new(), Vec::new());
+	for i in 0..float.len() {
+		for j in i + 1..float.len() {
+			sf.push(cosine(&float[i], &float[j]));
+			sq.push(cosine(&quant[i], &quant[j]));
+		}
+	}
+	Ok(Accuracy {
+		mean: cos.iter().sum::<f64>() / cos.len().max(1) as f64,
+		worst: cos.iter().cloned().fold(1.0, f64::min),
+		spearman: spearman(&sf, &sq),
+	})
+}
+
 /// Token ids padded (or refused if too long) to `seq` as the float graph's input.
 pub fn pad_ids(ids: &[u32], seq: usize, pad: i32) -> Result<Vec<i32>, ImportError> {
 	if ids.len() > seq {
