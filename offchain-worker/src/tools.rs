@@ -298,13 +298,7 @@ pub fn run_local(
 }
 
 /// Real values of an output tensor (its scale times its integers).
-pub fn dequantize(desc: &TensorDesc, data: &TensorData) -> Vec<f32> {
-	let s = desc.scale_f32();
-	match data {
-		TensorData::I8(v) => v.iter().map(|&x| x as f32 * s).collect(),
-		TensorData::I32(v) => v.iter().map(|&x| x as f32 * s).collect(),
-	}
-}
+pub use opml_nn::onnx::quantize::dequantize_data as dequantize;
 
 /// Cosine similarity of two vectors (0 if either is zero).
 pub use opml_nn::bert::cosine;

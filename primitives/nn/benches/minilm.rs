@@ -9,18 +9,12 @@
 use opml_nn::{
 	bert::{accuracy, cosine, models_dir, pad_ids, Bert},
 	cpu::Cpu,
+	onnx::quantize::dequantize_data,
 	Prepared, TensorData,
 };
 use std::{path::PathBuf, time::Instant};
 
 const SEQ: usize = 128;
-
-fn values(t: &TensorData, scale: f32) -> Vec<f32> {
-	match t {
-		TensorData::I8(v) => v.iter().map(|&x| x as f32 * scale).collect(),
-		TensorData::I32(v) => v.iter().map(|&x| x as f32 * scale).collect(),
-	}
-}
 
 fn main() {
 	let dir = models_dir("all-minilm-l6-v2");
@@ -66,7 +60,7 @@ fn main() {
 	println!("node  op              dtype  cosine (real tokens of sentence 0; the int8");
 	println!("                             LayerNorm copies and fc1 are smoothed: not comparable)");
 	for (j, node) in model.graph.nodes.iter().enumerate() {
-		let q = values(&e.outputs[j], node.output.scale_f32());
+		let q = dequantize_data(&node.output, &e.outputs[j]);
 		let f = &ft[j + 1];
 		let rows = node.output.shape[0] as usize;
 		if rows != SEQ || node.output.shape.len() != 2 {

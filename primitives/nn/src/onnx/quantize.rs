@@ -453,3 +453,12 @@ pub fn dequantize(desc: &TensorDesc, x: &[i8]) -> Vec<f32> {
 	let s = desc.scale_f32();
 	x.iter().map(|&v| v as f32 * s).collect()
 }
+
+/// Dequantize a tensor of either element type (int8 or wide) with `desc`'s scale.
+pub fn dequantize_data(desc: &TensorDesc, x: &crate::TensorData) -> Vec<f32> {
+	let s = desc.scale_f32();
+	match x {
+		crate::TensorData::I8(v) => dequantize(desc, v),
+		crate::TensorData::I32(v) => v.iter().map(|&v| v as f32 * s).collect(),
+	}
+}
