@@ -206,8 +206,8 @@ impl Backend for Gpu {
 		let ds: Vec<&[u32]> = node.inputs.iter().map(|i| &i.desc.shape[..]).collect();
 		let n_out = out.len();
 		let res = match &node.op {
-			Op::FullyConnected { .. } if inputs.len() == 4 => {
-				// per-channel multipliers: not in the shader
+			Op::FullyConnected { .. } if inputs.len() == 4 || inputs[0].as_i8().is_none() => {
+				// per-channel multipliers or a wide input: not in the shader
 				return Cpu.run_node(node, inputs, out);
 			}
 			Op::FullyConnected { requant, relu } => {

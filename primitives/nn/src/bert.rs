@@ -13,8 +13,10 @@
 //!   that are not padding; `P·V`; heads merged; output projection; residual Add;
 //!   LayerNorm; feed-forward with the exact (erf) GELU as a table; residual;
 //!   LayerNorm. The residual sums, the projections feeding them, the LayerNorm
-//!   outputs added to them and the attention scores are *wide* (i32): their outlier
-//!   channels would flatten every other channel at int8; the LayerNorm outputs that
+//!   outputs added to them and the attention scores are *wide* (i32 at `range /
+//!   2^20`): their outlier channels would flatten every other channel at int8; so is
+//!   the GELU's output (i32 at `range / 2047`, a table of i32 entries: at int8 it was
+//!   the largest error by far, docs/benchmarks.md); the LayerNorm outputs that
 //!   feed fully connected layers are int8, smoothed per channel into the weights
 //!   ([`smooth`]); every fully connected weight is quantized per output channel;
 //! - mean pooling over the tokens that are not padding, with L2 normalization
@@ -191,7 +193,8 @@ fn f16_to_f32(h: u16) -> f32 {
 /// outputs are smoothed into the fully connected layers they feed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
-	/// Nodes whose outputs are wide (i32): the residual stream.
+	/// Nodes whose outputs are wide (i32): the residual stream, and the feed-forward
+	/// activations (tables with i32 entries).
 	pub wide: Vec<Id>,
 	/// LayerNorm nodes whose int8 output feeds only fully connected layers (listed):
 	/// their channels are rescaled (SmoothQuant) before quantization.
@@ -380,6 +383,8 @@ pub fn float_graph(
 			post: vec![1.0; f],
 		};
 		let act1 = push(&mut g, gelu, vec![i], vec![seq, f], &p);
+		// wide (2^11 quanta): a few channels reach ten times the others
+		plan.wide.push(act1);
 		let o = fc(&mut g, act1, &format!("{p}.output.dense"), d, f)?;
 		plan.ffn.push((i, act1, o));
 		let o2 = push(
@@ -594,22 +599,23 @@ pub fn accuracy(
 		.last()
 		.map(|n| n.output.scale_f32())
 		.ok_or_else(|| ImportError::Parse("a model without nodes".into()))?;
-	let (mut float, mut quant) = (Vec::new(), Vec::new());
-	for ids in sentences {
-		let g = bert.float_graph(ids.len())?;
-		let f = g.run(&ids.iter().map(|&v| v as f32).collect::<Vec<_>>());
-		float.push(f.last().cloned().unwrap_or_default());
-		let input = crate::TensorData::I32(pad_ids(ids, seq, bert.config.pad_token_id)?);
-		let e = model
-			.run_data(&crate::cpu::Cpu, input)
-			.map_err(ImportError::Nn)?;
-		quant.push(
-			e.output()
-				.iter()
-				.map(|&v| v as f32 * out)
-				.collect::<Vec<f32>>(),
-		);
-	}
+	use rayon::prelude::*;
+	// sentences in parallel (the reference kernels the CPU backend falls back on are
+	// single-threaded)
+	let pairs = sentences
+		.par_iter()
+		.map(|ids| -> Result<(Vec<f32>, Vec<f32>), ImportError> {
+			let g = bert.float_graph(ids.len())?;
+			let f = g.run(&ids.iter().map(|&v| v as f32).collect::<Vec<_>>());
+			let input = crate::TensorData::I32(pad_ids(ids, seq, bert.config.pad_token_id)?);
+			let e = model
+				.run_data(&crate::cpu::Cpu, input)
+				.map_err(ImportError::Nn)?;
+			let q = e.output().iter().map(|&v| v as f32 * out).collect();
+			Ok((f.last().cloned().unwrap_or_default(), q))
+		})
+		.collect::<Result<Vec<_>, _>>()?;
+	let (float, quant): (Vec<Vec<f32>>, Vec<Vec<f32>>) = pairs.into_iter().unzip();
 	let cos: Vec<f64> = float
 		.iter()
 		.zip(&quant)

@@ -52,10 +52,14 @@ pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 	let is_i8 = |d: &TensorDesc| d.dtype == DType::I8;
 	let is_i32 = |d: &TensorDesc| d.dtype == DType::I32;
 	let x = inputs[0];
-	// Add, LayerNorm and MaskedSoftmax also take a wide (i32) first input
+	// Add, LayerNorm, MaskedSoftmax and FullyConnected also take a wide (i32) first
+	// input
 	let wide_in = matches!(
 		op,
-		Op::Add { .. } | Op::LayerNorm { .. } | Op::MaskedSoftmax { .. }
+		Op::Add { .. }
+			| Op::LayerNorm { .. }
+			| Op::MaskedSoftmax { .. }
+			| Op::FullyConnected { .. }
 	);
 	if !is_i8(x) && !wide_in {
 		return Err(e());
@@ -209,7 +213,7 @@ pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 		Op::Lut => {
 			let t = inputs[1];
 			let per_channel = t.shape == [x.last_dim() as u32, 256];
-			if !is_i8(t) || !(t.shape == [256] || per_channel) {
+			if !(is_i8(t) || is_i32(t)) || !(t.shape == [256] || per_channel) {
 				return Err(e());
 			}
 			Ok(x.shape.clone())
@@ -271,6 +275,8 @@ pub fn output_dtype(op: &Op, inputs: &[&TensorDesc]) -> DType {
 	match op {
 		Op::Slice { .. } | Op::Concat => inputs.first().map(|d| d.dtype).unwrap_or(DType::I8),
 		op if op.is_training() => DType::I32,
+		// a table of i32 entries gives a wide output
+		Op::Lut => inputs.get(1).map_or(DType::I8, |t| t.dtype),
 		_ => DType::I8,
 	}
 }

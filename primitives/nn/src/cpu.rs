@@ -30,12 +30,52 @@ fn finish(acc: i32, rq: Requant, relu: bool) -> i8 {
 }
 
 impl Backend for Cpu {
+	fn run_node_data(&self, node: &Node, inputs: &[TensorRef], out: &mut TensorData) {
+		match (&node.op, out) {
+			// per-channel multipliers, a wide input or a wide output
+			(Op::FullyConnected { requant: rq, relu }, out)
+				if inputs.len() == 4
+					|| inputs[0].as_i8().is_none()
+					|| matches!(out, TensorData::I32(_)) =>
+			{
+				let w = inputs[1].as_i8().unwrap_or(&[]);
+				let b = inputs[2].as_i32().unwrap_or(&[]);
+				let s = &node.inputs[1].desc.shape;
+				let (n, k) = (s[0] as usize, s[1] as usize);
+				let m = inputs.get(3).and_then(|m| m.as_i32());
+				let rq = |j: usize| Requant {
+					multiplier: m.map_or(rq.multiplier, |m| m[j]),
+					shift: rq.shift,
+				};
+				match out {
+					TensorData::I8(o) => fc_rows(&inputs[0], w, b, k, n, o, |j, acc| {
+						finish(acc, rq(j), *relu)
+					}),
+					TensorData::I32(o) => fc_rows(&inputs[0], w, b, k, n, o, |j, acc| {
+						let y = kernels::requant_wide(acc, rq(j));
+						if *relu {
+							y.max(0)
+						} else {
+							y
+						}
+					}),
+				}
+			}
+			(_, TensorData::I8(o)) if !node.op.is_training() => self.run_node(node, inputs, o),
+			(_, out) => kernels::run_checked_data(node, inputs, out),
+		}
+	}
+
 	fn run_node(&self, node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
 		let x = inputs[0].as_i8().unwrap_or(&[]);
 		match &node.op {
-			Op::FullyConnected { .. } if inputs.len() == 4 => {
-				// per-channel multipliers: the reference kernel
-				kernels::run_checked(node, inputs, out)
+			Op::FullyConnected { .. } if inputs.len() == 4 || inputs[0].as_i8().is_none() => {
+				// per-channel multipliers or a wide input
+				let mut o = TensorData::I8(vec![0; out.len()]);
+				self.run_node_data(node, inputs, &mut o);
+				if let TensorData::I8(o) = o {
+					out.copy_from_slice(&o);
+				}
 			}
 			Op::FullyConnected { requant: rq, relu } => {
 				let w = inputs[1].as_i8().unwrap_or(&[]);
@@ -81,6 +121,40 @@ impl Backend for Cpu {
 			}
 			_ => kernels::run_checked(node, inputs, out),
 		}
+	}
+}
+
+/// A fully connected layer over an int8 or wide input, rows in parallel:
+/// `f(channel, b_n + Σ x_k w_nk)` per output element (the reference kernel's
+/// accumulators, [`kernels::fc_acc`]).
+fn fc_rows<T: Send>(
+	x: &TensorRef,
+	w: &[i8],
+	b: &[i32],
+	k: usize,
+	n: usize,
+	out: &mut [T],
+	f: impl Fn(usize, i32) -> T + Sync,
+) {
+	let k = k.max(1);
+	let row = |r: usize, o: &mut [T]| {
+		for (j, oj) in o.iter_mut().enumerate() {
+			let wr = &w[j * k..(j + 1) * k];
+			let acc = match x {
+				TensorRef::I8(x) => dot(&x[r * k..(r + 1) * k], wr),
+				TensorRef::I32(x) => kernels::dot_wide(&x[r * k..(r + 1) * k], wr),
+			};
+			*oj = f(j, b[j].wrapping_add(acc));
+		}
+	};
+	if out.len() * k < PAR_MIN_MACS {
+		out.chunks_mut(n.max(1))
+			.enumerate()
+			.for_each(|(r, o)| row(r, o));
+	} else {
+		out.par_chunks_mut(n.max(1))
+			.enumerate()
+			.for_each(|(r, o)| row(r, o));
 	}
 }
 

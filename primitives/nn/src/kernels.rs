@@ -47,27 +47,30 @@ pub fn run_checked_data(node: &Node, inputs: &[TensorRef], out: &mut TensorData)
 }
 
 /// Compute a checked inference node with a wide (i32) output: `FullyConnected`,
-/// `MatMul`, `Add` and `LayerNorm` (nothing else may have one).
+/// `MatMul`, `Add`, `LayerNorm` and `Lut` with an i32 table (nothing else may have
+/// one).
 fn run_wide(node: &Node, inputs: &[TensorRef], out: &mut [i32]) {
 	match &node.op {
 		Op::FullyConnected { requant: rq, relu } => {
-			let (x, w, b) = (i8s(&inputs[0]), i8s(&inputs[1]), i32s(&inputs[2]));
+			let (w, b) = (i8s(&inputs[1]), i32s(&inputs[2]));
 			let s = &node.inputs[1].desc.shape;
 			let (n, k) = (s[0] as usize, s[1] as usize);
 			let m = inputs.get(3).map(i32s);
-			for (xr, orow) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
-				for (j, ((o, wr), &bias)) in
-					orow.iter_mut().zip(w.chunks_exact(k)).zip(b).enumerate()
-				{
-					let rq = Requant {
-						multiplier: m.map_or(rq.multiplier, |m| m[j]),
-						shift: rq.shift,
-					};
-					let y = requant_wide(bias.wrapping_add(dot(xr, wr)), rq);
-					*o = if *relu { y.max(0) } else { y };
-				}
-			}
+			fc_acc(&inputs[0], w, b, k, n, |i, j, acc| {
+				let rq = Requant {
+					multiplier: m.map_or(rq.multiplier, |m| m[j]),
+					shift: rq.shift,
+				};
+				let y = requant_wide(acc, rq);
+				out[i] = if *relu { y.max(0) } else { y };
+			});
 		}
+		Op::Lut => lut(
+			i8s(&inputs[0]),
+			i32s(&inputs[1]),
+			node.output.last_dim(),
+			out,
+		),
 		Op::Add {
 			a_mult,
 			b_mult,
@@ -167,22 +170,18 @@ pub fn run_checked(node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
 		Op::FullyConnected { requant: rq, relu } => {
 			let (w, b) = (i8s(&inputs[1]), i32s(&inputs[2]));
 			let (n, k) = (ds[1][0] as usize, ds[1][1] as usize);
-			match inputs.get(3) {
-				Some(m) => {
-					let m = i32s(m);
-					for (xr, orow) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
-						for (((o, wr), &bias), &mj) in
-							orow.iter_mut().zip(w.chunks_exact(k)).zip(b).zip(m)
-						{
-							let rq = Requant {
-								multiplier: mj,
-								shift: rq.shift,
-							};
-							*o = finish(bias.wrapping_add(dot(xr, wr)), rq, *relu);
-						}
-					}
+			match (&inputs[0], inputs.get(3)) {
+				(TensorRef::I8(x), None) => fully_connected(x, w, b, k, n, *rq, *relu, out),
+				(x, m) => {
+					let m = m.map(i32s);
+					fc_acc(x, w, b, k, n, |i, j, acc| {
+						let rq = Requant {
+							multiplier: m.map_or(rq.multiplier, |m| m[j]),
+							shift: rq.shift,
+						};
+						out[i] = finish(acc, rq, *relu);
+					});
 				}
-				None => fully_connected(x, w, b, k, n, *rq, *relu, out),
 			}
 		}
 		Op::MatMul {
@@ -261,22 +260,7 @@ pub fn run_checked(node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
 				out[i] = requant(acc, *rq)
 			});
 		}
-		Op::Lut => {
-			let t = i8s(&inputs[1]);
-			if t.len() == 256 {
-				for (o, &v) in out.iter_mut().zip(x) {
-					*o = t[(v as i32 + 128) as usize];
-				}
-			} else {
-				// one table per channel of the last axis
-				let c = node.output.last_dim();
-				for (orow, xr) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
-					for ((o, &v), tj) in orow.iter_mut().zip(xr).zip(t.chunks_exact(256)) {
-						*o = tj[(v as i32 + 128) as usize];
-					}
-				}
-			}
-		}
+		Op::Lut => lut(x, i8s(&inputs[1]), node.output.last_dim(), out),
 		Op::Gather => gather(x, i32s(&inputs[1]), ds[0][1] as usize, out),
 		Op::MaskedSoftmax { pad, shift } => masked_softmax(
 			&inputs[0],
@@ -325,6 +309,52 @@ pub fn dot(a: &[i8], b: &[i8]) -> i32 {
 		acc = acc.wrapping_add(x as i32 * w as i32);
 	}
 	acc
+}
+
+/// i32 dot product of a wide (i32) and an int8 slice, wrapping.
+#[inline(always)]
+pub fn dot_wide(a: &[i32], b: &[i8]) -> i32 {
+	a.iter().zip(b).fold(0i32, |acc, (&x, &w)| {
+		acc.wrapping_add(x.wrapping_mul(w as i32))
+	})
+}
+
+/// `FullyConnected`'s accumulators `b_n + Σ_k x_k w_nk` (wrapping i32) for an int8 or
+/// wide `x [.., K]` and `w [N, K]`: `emit(output index, channel n, accumulator)`.
+pub fn fc_acc(
+	x: &TensorRef,
+	w: &[i8],
+	b: &[i32],
+	k: usize,
+	n: usize,
+	mut emit: impl FnMut(usize, usize, i32),
+) {
+	let rows = x.len() / k.max(1);
+	for r in 0..rows {
+		for (j, (wr, &bias)) in w.chunks_exact(k).zip(b).enumerate().take(n) {
+			let acc = match x {
+				TensorRef::I8(x) => dot(&x[r * k..(r + 1) * k], wr),
+				TensorRef::I32(x) => dot_wide(&x[r * k..(r + 1) * k], wr),
+			};
+			emit(r * n + j, j, bias.wrapping_add(acc));
+		}
+	}
+}
+
+/// `Lut` (see [`Op::Lut`]): a table `[256]` or one per channel `[C, 256]` (`c` the
+/// last dimension of `x`), of int8 or i32 entries as the output's type.
+pub fn lut<T: Copy>(x: &[i8], t: &[T], c: usize, out: &mut [T]) {
+	if t.len() == 256 {
+		for (o, &v) in out.iter_mut().zip(x) {
+			*o = t[(v as i32 + 128) as usize];
+		}
+	} else {
+		for (orow, xr) in out.chunks_exact_mut(c.max(1)).zip(x.chunks_exact(c.max(1))) {
+			for ((o, &v), tj) in orow.iter_mut().zip(xr).zip(t.chunks_exact(256)) {
+				*o = tj[(v as i32 + 128) as usize];
+			}
+		}
+	}
 }
 
 #[inline(always)]

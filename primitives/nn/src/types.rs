@@ -144,7 +144,9 @@ pub enum Op {
 	/// shift))` in i64, then ReLU if `relu`. An optional fourth input `m [N]` i32
 	/// gives each output channel its own multiplier (per-channel weight scales):
 	/// channel `n` uses `Requant { multiplier: m_n, shift }` (any `m_n`: the i64
-	/// product cannot overflow) and `requant.multiplier` is unused.
+	/// product cannot overflow) and `requant.multiplier` is unused. `x` may be wide
+	/// (i32: a table's wide output, [`Op::Lut`]): the same wrapping i32 sum of
+	/// `x_k w_nk` (the importer keeps `|x| · 127 · K` below `2^30`).
 	FullyConnected {
 		/// Requantization to the output scale.
 		requant: Requant,
@@ -238,7 +240,9 @@ pub enum Op {
 	/// Table lookup (GELU, sigmoid, tanh, ...): inputs `x` i8 and `table [256]` i8;
 	/// `y = table[x + 128]`. With `table [C, 256]` (`C` the last dimension of `x`),
 	/// channel `j` of the last axis has its own table: `y_..j = table[j, x_..j + 128]`
-	/// (per-channel scales folded into the lookup).
+	/// (per-channel scales folded into the lookup). With an i32 table (`[256]` or
+	/// `[C, 256]`) the output is wide (i32): the activation feeding a fully connected
+	/// layer at more than int8's precision (BERT's GELU).
 	Lut,
 	/// A contiguous run of a tensor (either element type): `y_i = x_(offset + i)` for
 	/// `i < elements(y)`, over the row-major flattening; the output has the input's

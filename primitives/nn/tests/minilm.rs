@@ -6,10 +6,9 @@
 //!   embeddings (`fixtures/minilm/reference.json`, made by
 //!   `scripts/minilm-reference.py`), with and without padding;
 //! - the tokenizer gives the reference's ids;
-//! - the quantized model (calibrated on 40 sentences) against the float model on 40
-//!   others: mean and worst cosine, Spearman correlation of all pairwise similarities
-//!   (a regression floor: the issue's target on 200 sentences is not met yet, see
-//!   `benches/minilm.rs`);
+//! - the quantized model (calibrated on 40 sentences) against the float model on the
+//!   200 others: mean cosine at least 0.99, worst at least 0.97, Spearman correlation
+//!   of all pairwise similarities at least 0.98 (issue 22's target);
 //! - the quantized model's nodes give the same output roots natively and in the VM
 //!   (the embedding nodes, every node of the first layer, and the pooling: every op
 //!   the model uses; the other five layers repeat the first's nodes with other
@@ -156,27 +155,28 @@ fn int_input(ids: &[u32]) -> TensorData {
 	TensorData::I32(pad_ids(ids, SEQ, bert().config.pad_token_id).unwrap())
 }
 
-/// A regression floor, not the issue's target: issue 22 asks for a mean cosine of at
-/// least 0.99, a worst of 0.97 and a Spearman correlation of 0.98 on 200 sentences;
-/// the import reaches about 0.987 / 0.974 / 0.982 (`cargo bench -p opml-nn --bench
-/// minilm` prints the figures on 200 sentences and where the error comes from,
-/// docs/benchmarks.md). This keeps what was reached on the first 40 evaluation
-/// sentences.
+/// Issue 22's accuracy target on the 200 evaluation sentences (the calibration saw
+/// none of them): mean cosine with the float embedding at least 0.99, the worst at
+/// least 0.97, Spearman correlation of the 19 900 pairwise similarities at least 0.98
+/// (`cargo bench -p opml-nn --bench minilm` prints the same figures and where along
+/// the graph the error grows; docs/benchmarks.md).
 #[test]
 fn minilm_int8_stays_close_to_float() {
 	let s = sentences();
 	let t = Instant::now();
-	let eval: Vec<Vec<u32>> = s[..40].iter().map(|t| ids(t)).collect();
+	let eval: Vec<Vec<u32>> = s[..200].iter().map(|t| ids(t)).collect();
+	let distinct: std::collections::HashSet<&String> = s[..200].iter().collect();
+	assert_eq!(distinct.len(), 200, "200 distinct sentences");
 	let a = accuracy(bert(), &quantized().1, SEQ, &eval).unwrap();
 	println!(
-		"MiniLM int8 vs float on 40 sentences ({:.1} s): mean cosine {:.4}, worst {:.4}, \
+		"MiniLM int8 vs float on 200 sentences ({:.1} s): mean cosine {:.4}, worst {:.4}, \
 		 Spearman {:.4}",
 		t.elapsed().as_secs_f64(),
 		a.mean,
 		a.worst,
 		a.spearman
 	);
-	assert!(a.mean >= 0.985, "mean cosine {}", a.mean);
+	assert!(a.mean >= 0.99, "mean cosine {}", a.mean);
 	assert!(a.worst >= 0.97, "worst cosine {}", a.worst);
 	assert!(a.spearman >= 0.98, "Spearman {}", a.spearman);
 }

@@ -194,6 +194,26 @@ fn cpu_backend_parallel_paths_equal_reference() {
 		Cpu.run_node(&case.node, &case.refs(), &mut got);
 		assert_eq!(TensorData::I8(got), want);
 	}
+	// MiniLM's feed-forward output: a wide input (a table's), per-channel
+	// multipliers, int8 or wide output
+	for wide_out in [false, true] {
+		let (m, k, n) = (16, 384, 96);
+		let mut case = fc(m, k, n, &mut r);
+		case.node.inputs[0].desc = TensorDesc::i32(&[m as u32, k as u32]);
+		case.data[0] = TensorData::I32(r.i32s(m * k, 1 << 11));
+		case.node.inputs.push(NodeInput {
+			source: Source::Weight(2),
+			desc: TensorDesc::i32(&[n as u32]),
+		});
+		case.data.push(TensorData::I32(r.i32s(n, 1 << 28)));
+		if wide_out {
+			case.node.output = TensorDesc::i32(&[m as u32, n as u32]);
+		}
+		let want = reference(&case);
+		let mut got = TensorData::zeros(want.dtype(), want.len());
+		Cpu.run_node_data(&case.node, &case.refs(), &mut got);
+		assert_eq!(got, want, "wide output: {wide_out}");
+	}
 	let conv = common::Case {
 		node: Node {
 			op: Op::Conv2d {

@@ -188,9 +188,23 @@ impl FGraph {
 
 	/// Run on `input`; returns every tensor (index = id).
 	pub fn run(&self, input: &[f32]) -> Vec<Vec<f32>> {
+		self.run_with(input, |_, _| None)
+	}
+
+	/// Run on `input`, letting `replace(id, tensors so far)` give node `id`'s output
+	/// instead of the float op (`None`: the float op): how a quantized node's error
+	/// alone is measured against the float graph. Returns every tensor (index = id).
+	pub fn run_with(
+		&self,
+		input: &[f32],
+		mut replace: impl FnMut(Id, &[Vec<f32>]) -> Option<Vec<f32>>,
+	) -> Vec<Vec<f32>> {
 		let mut t: Vec<Vec<f32>> = vec![input.to_vec()];
-		for node in &self.nodes {
-			let out = self.run_node(node, &t);
+		for (i, node) in self.nodes.iter().enumerate() {
+			let out = match replace(i + 1, &t) {
+				Some(v) => v,
+				None => self.run_node(node, &t),
+			};
 			t.push(out);
 		}
 		t

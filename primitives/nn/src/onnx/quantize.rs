@@ -5,7 +5,7 @@
 //! layer-norm constants).
 
 use super::{
-	float::{FGraph, FOp, Id},
+	float::{FGraph, FOp, Id, Unary},
 	ImportError,
 };
 use crate::{check::check_model, quant::requant_for, types::*};
@@ -134,9 +134,16 @@ pub fn quantize(g: &FGraph, ranges: &[f32]) -> Result<Model, ImportError> {
 /// calibration 16-fold before `LayerNorm` clamps it (at `2^24`).
 pub const WIDE_QUANTA: f32 = (1u32 << 20) as f32;
 
-/// [`quantize`], with the outputs of the nodes `wide` (`FullyConnected`, `Add` and
-/// `LayerNorm` only: a residual stream with outliers) kept wide, as i32 at
-/// `range / 2^20`, and, if `per_channel`, every fully connected layer's weight
+/// Quanta of a table's wide output (an activation feeding a fully connected layer):
+/// `2^11 - 1` per calibrated range, clamped there, so a fully connected layer over it
+/// sums at most `2047 · 127 · K < 2^30` for `K <= 4128` (checked).
+pub const LUT_WIDE_QUANTA: f32 = 2047.0;
+
+/// [`quantize`], with the outputs of the nodes `wide` kept wide (i32): those of
+/// `FullyConnected`, `MatMul`, `Add`, `AddConst` and `LayerNorm` (a residual stream
+/// with outliers) at `range / 2^20` ([`WIDE_QUANTA`]), those of tables (an activation
+/// with outlier channels feeding a fully connected layer) at `range / 2047`
+/// ([`LUT_WIDE_QUANTA`]); and, if `per_channel`, every fully connected layer's weight
 /// quantized per output channel (a multiplier per channel).
 pub fn quantize_wide(
 	g: &FGraph,
@@ -172,28 +179,54 @@ pub fn quantize_wide(
 		};
 		let sx = scales[node.inputs[0]];
 		let is_wide = wide.contains(&id);
-		let wide_op = matches!(
-			node.op,
-			FOp::Fc { .. }
-				| FOp::Add { .. }
-				| FOp::AddConst { .. }
-				| FOp::LayerNorm { .. }
-				| FOp::MatMul { .. }
-		);
+		let table_op = matches!(node.op, FOp::ScaledUnary { .. } | FOp::Unary(_));
+		let wide_op = table_op
+			|| matches!(
+				node.op,
+				FOp::Fc { .. }
+					| FOp::Add { .. }
+					| FOp::AddConst { .. }
+					| FOp::LayerNorm { .. }
+					| FOp::MatMul { .. }
+			);
 		if is_wide && !wide_op {
 			return Err(ImportError::Unsupported {
 				node: node.name.clone(),
-				what: "a wide output of an op other than FullyConnected, Add and LayerNorm".into(),
+				what: "a wide output of an op other than FullyConnected, MatMul, Add, \
+				       LayerNorm and a table"
+					.into(),
 			});
 		}
+		let quanta = if table_op {
+			LUT_WIDE_QUANTA
+		} else {
+			WIDE_QUANTA
+		};
 		let calibrated = if is_wide {
 			match ranges[id] {
-				r if r > 0.0 && r.is_finite() => r / WIDE_QUANTA,
+				r if r > 0.0 && r.is_finite() => r / quanta,
 				_ => 1.0,
 			}
 		} else {
 			scale_for(ranges[id])
 		};
+		if let FOp::Fc { w, n, .. } = &node.op {
+			// a wide input only from a table, whose |values| are at most 2047
+			let k = w.len() / (*n).max(1);
+			let x = node.inputs[0];
+			let from_table =
+				x > 0 && matches!(g.nodes[x - 1].op, FOp::ScaledUnary { .. } | FOp::Unary(_));
+			let wide_in = descs[x].dtype == DType::I32;
+			if wide_in && (!from_table || LUT_WIDE_QUANTA as u64 * 127 * k as u64 >= 1 << 30) {
+				return Err(ImportError::Unsupported {
+					node: node.name.clone(),
+					what: format!(
+						"a fully connected layer over a wide input that may overflow its \
+						 i32 sums (K = {k}; only a table's wide output with K <= 4128)"
+					),
+				});
+			}
+		}
 		let (op, extra, sy): (Op, Vec<NodeInput>, f32) = match &node.op {
 			FOp::Fc { w, b, n, relu } if per_channel => {
 				let k = w.len() / n;
@@ -390,26 +423,36 @@ pub fn quantize_wide(
 					1.0 / multiplier as f32,
 				)
 			}
-			FOp::ScaledUnary { f, pre, post } => {
-				let c = pre.len();
-				let table: Vec<i8> = pre
-					.iter()
-					.zip(post)
-					.flat_map(|(&a, &b)| {
-						(-128i32..128).map(move |q| q8(f.apply(q as f32 * sx * a) * b, calibrated))
-					})
-					.collect();
-				let t = add_weight(
-					TensorDesc::i8(&[c as u32, 256], calibrated),
-					i8_bytes(&table),
-				);
-				(Op::Lut, vec![t], calibrated)
-			}
-			FOp::Unary(f) => {
-				let table: Vec<i8> = (-128i32..128)
-					.map(|q| q8(f.apply(q as f32 * sx), calibrated))
-					.collect();
-				let t = add_weight(TensorDesc::i8(&[256], calibrated), i8_bytes(&table));
+			FOp::ScaledUnary { .. } | FOp::Unary(_) => {
+				let (f, pre, post, shape) = match &node.op {
+					FOp::ScaledUnary { f, pre, post } => {
+						(*f, pre.clone(), post.clone(), vec![pre.len() as u32, 256])
+					}
+					FOp::Unary(f) => (*f, vec![1.0], vec![1.0], vec![256]),
+					_ => (Unary::Tanh, vec![], vec![], vec![]),
+				};
+				let values = pre.iter().zip(&post).flat_map(|(&a, &b)| {
+					(-128i32..128).map(move |q| f.apply(q as f32 * sx * a) * b / calibrated)
+				});
+				let t = if is_wide {
+					let q = LUT_WIDE_QUANTA;
+					let table: Vec<u8> = values
+						.flat_map(|v| (v.round().clamp(-q, q) as i32).to_le_bytes())
+						.collect();
+					add_weight(
+						TensorDesc {
+							shape,
+							dtype: DType::I32,
+							scale: calibrated.to_bits(),
+						},
+						table,
+					)
+				} else {
+					let table: Vec<i8> = values
+						.map(|v| v.round().clamp(-127.0, 127.0) as i8)
+						.collect();
+					add_weight(TensorDesc::i8(&shape, calibrated), i8_bytes(&table))
+				};
 				(Op::Lut, vec![t], calibrated)
 			}
 		};

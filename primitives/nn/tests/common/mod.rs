@@ -121,6 +121,19 @@ fn q16s(r: &mut Rng, n: usize) -> Vec<i32> {
 	r.i32s(n, lim)
 }
 
+/// A fully connected layer's input `[m, k]`: int8, or wide (i32) as a table's wide
+/// output gives (|x| < 2^11), sometimes any i32 (wrapping sums).
+fn fc_input(r: &mut Rng, m: usize, k: usize) -> (TensorDesc, TensorData) {
+	match r.next() % 4 {
+		0 => (i32d(&[m, k]), TensorData::I32(r.i32s(m * k, 1 << 11))),
+		1 => (
+			i32d(&[m, k]),
+			TensorData::I32(r.i32s(m * k, i32::MAX as i64)),
+		),
+		_ => (i8d(&[m, k]), TensorData::I8(r.i8s(m * k))),
+	}
+}
+
 /// A random valid node of kind `op` (sizes kept small enough for the VM) and its data.
 pub fn random_case(op: &str, seed: u64) -> Case {
 	let mut r = Rng(seed);
@@ -131,9 +144,10 @@ pub fn random_case(op: &str, seed: u64) -> Case {
 			let mut r = Rng(seed ^ 1);
 			let rq = r.requant(28, 44);
 			let relu = r.next().is_multiple_of(2);
-			let mut ins = vec![i8d(&[m, k]), i8d(&[n, k]), i32d(&[n])];
+			let (xd, x) = fc_input(&mut r, m, k);
+			let mut ins = vec![xd, i8d(&[n, k]), i32d(&[n])];
 			let mut data = vec![
-				TensorData::I8(r.i8s(m * k)),
+				x,
 				TensorData::I8(r.i8s(n * k)),
 				TensorData::I32(r.i32s(n, 1 << 20)),
 			];
@@ -353,12 +367,18 @@ pub fn random_case(op: &str, seed: u64) -> Case {
 			} else {
 				vec![tables, 256]
 			};
-			Case {
-				node: node(Op::Lut, vec![i8d(&shape), i8d(&tshape)], i8d(&shape)),
-				data: vec![
-					TensorData::I8(r.i8s(shape[0] * shape[1])),
-					TensorData::I8(r.i8s(256 * tables)),
-				],
+			let x = TensorData::I8(r.i8s(shape[0] * shape[1]));
+			// int8 entries, or i32 entries and a wide output
+			if r.next().is_multiple_of(2) {
+				Case {
+					node: node(Op::Lut, vec![i8d(&shape), i8d(&tshape)], i8d(&shape)),
+					data: vec![x, TensorData::I8(r.i8s(256 * tables))],
+				}
+			} else {
+				Case {
+					node: node(Op::Lut, vec![i8d(&shape), i32d(&tshape)], i32d(&shape)),
+					data: vec![x, TensorData::I32(r.i32s(256 * tables, i32::MAX as i64))],
+				}
 			}
 		}
 		"slice" | "concat" => {
@@ -492,9 +512,10 @@ pub fn random_case(op: &str, seed: u64) -> Case {
 			let relu = r.next().is_multiple_of(2);
 			let rq = r.requant(20, 40);
 			let w = TensorDesc::i8(&[n as u32, k as u32], 0.05);
-			let mut ins = vec![i8d(&[m, k]), w, i32d(&[n])];
+			let (xd, x) = fc_input(&mut r, m, k);
+			let mut ins = vec![xd, w, i32d(&[n])];
 			let mut data = vec![
-				TensorData::I8(r.i8s(m * k)),
+				x,
 				TensorData::I8(r.i8s(n * k)),
 				TensorData::I32(r.i32s(n, 1 << 20)),
 			];
