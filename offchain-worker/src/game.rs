@@ -162,7 +162,13 @@ impl Player {
 			}
 		}
 		crate::metrics::get().moves.with_label_values(&[kind]).inc();
-		tracing::info!(game = id, moves = game.moves + 1, kind, "moved");
+		match &game.phase {
+			// inside a node: say which
+			Phase::Handoff { node, .. } | Phase::Vm { node, .. } | Phase::OneStep { node, .. } => {
+				tracing::info!(game = id, moves = game.moves + 1, kind, node, "moved")
+			}
+			Phase::Graph { .. } => tracing::info!(game = id, moves = game.moves + 1, kind, "moved"),
+		}
 		Ok(true)
 	}
 }

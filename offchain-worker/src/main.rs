@@ -10,6 +10,7 @@ use opml_worker::{
 	provider::{AuditPolicy, Faults, Offer, Provider},
 	requester::{self, TaskRequest},
 	store::State,
+	tools,
 };
 use std::{path::PathBuf, time::Duration};
 
@@ -169,13 +170,27 @@ enum Cmd {
 		json: bool,
 	},
 	/// Submit a task and, with `--watch`, follow it to its final result and output.
+	/// The input is a file (`--input`) or, for a text model, a text (`--text`, token
+	/// ids from `--tokenizer`; `--compare` submits a second text and prints the cosine
+	/// similarity of the two outputs).
 	Submit {
 		/// The model id.
 		#[arg(long)]
 		model: u32,
 		/// The input file.
+		#[arg(long, conflicts_with = "text", required_unless_present = "text")]
+		input: Option<PathBuf>,
+		/// Text models: the text (tokenized with `--tokenizer`, padded to the model's
+		/// sequence; the model file comes from `--files` or the network).
+		#[arg(long, requires = "tokenizer")]
+		text: Option<String>,
+		/// Text models: a second text, submitted as a second task; with `--watch`,
+		/// prints the cosine similarity of the two outputs.
+		#[arg(long, requires = "text")]
+		compare: Option<String>,
+		/// The model's `tokenizer.json` (for `--text`).
 		#[arg(long)]
-		input: PathBuf,
+		tokenizer: Option<PathBuf>,
 		/// The input file's format: raw int8 bytes (already quantized), or f32 LE
 		/// values quantized with the model's input scale (model file in `--files`).
 		#[arg(long, value_enum, default_value = "i8")]
@@ -506,7 +521,6 @@ fn parse_capacity(s: &str) -> Result<(u32, u32), String> {
 }
 
 fn model_cmd(cmd: ModelCmd) -> Result<()> {
-	use opml_worker::tools;
 	match cmd {
 		ModelCmd::Import {
 			src,
@@ -1041,6 +1055,9 @@ async fn main() -> Result<()> {
 		Cmd::Submit {
 			model,
 			input,
+			text,
+			compare,
+			tokenizer,
 			input_format,
 			demand,
 			valuation,
@@ -1052,16 +1069,28 @@ async fn main() -> Result<()> {
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
 			let files = store.clone();
-			let input: Vec<i8> = match input_format {
-				InputFormat::I8 => std::fs::read(&input)
-					.with_context(|| format!("reading {}", input.display()))?
-					.into_iter()
-					.map(|b| b as i8)
-					.collect(),
-				InputFormat::F32 => {
-					let x = opml_worker::models::read_f32s(&input)?;
-					requester::quantize_input(&client, &files, model, &x).await?
+			let inputs: Vec<opml_nn::TensorData> = match (input, text, tokenizer) {
+				(Some(input), _, _) => vec![opml_nn::TensorData::I8(match input_format {
+					InputFormat::I8 => std::fs::read(&input)
+						.with_context(|| format!("reading {}", input.display()))?
+						.into_iter()
+						.map(|b| b as i8)
+						.collect(),
+					InputFormat::F32 => {
+						let x = opml_worker::models::read_f32s(&input)?;
+						requester::quantize_input(&client, &files, model, &x).await?
+					}
+				})],
+				(None, Some(text), Some(tokenizer)) => {
+					let tok = tools::Text::open(&tokenizer)?;
+					let m = requester::model_file(&client, &files, model).await?;
+					let mut v = vec![tok.input(&m.model, &text)?];
+					if let Some(c) = &compare {
+						v.push(tok.input(&m.model, c)?);
+					}
+					v
 				}
+				_ => anyhow::bail!("give the input: --input FILE, or --text TEXT --tokenizer FILE"),
 			};
 			let req = TaskRequest {
 				model,
@@ -1070,24 +1099,46 @@ async fn main() -> Result<()> {
 				redundancy,
 				deadline,
 			};
-			let (task, block) =
-				requester::submit_task(&client, &files, &req, &input, &targets).await?;
-			if !json {
-				println!("task {task} submitted");
+			let mut submitted = Vec::new();
+			for input in &inputs {
+				let (task, block) =
+					requester::submit_task(&client, &files, &req, input, &targets).await?;
+				if !json {
+					println!("task {task} submitted");
+				}
+				submitted.push((task, block));
 			}
 			if watch {
-				let o = requester::watch(
-					&client,
-					&files,
-					task,
-					Some(block),
-					json,
-					Duration::from_secs(timeout),
-				)
-				.await?;
-				print_outcome(task, &o, json);
+				let mut outputs = Vec::new();
+				for &(task, block) in &submitted {
+					let o = requester::watch(
+						&client,
+						&files,
+						task,
+						Some(block),
+						json,
+						Duration::from_secs(timeout),
+					)
+					.await?;
+					print_outcome(task, &o, json);
+					outputs.push(o.output.and_then(|out| out.dequantized()));
+				}
+				if let [Some(a), Some(b)] = &outputs[..] {
+					let c = tools::cosine(a, b);
+					if json {
+						println!("{}", serde_json::json!({ "cosine": c }));
+					} else {
+						println!("cosine similarity of the two texts' outputs: {c:.4}");
+					}
+				} else if compare.is_some() {
+					anyhow::bail!("an output was not published: no cosine similarity");
+				}
 			} else if json {
-				println!("{}", serde_json::json!({ "task": task }));
+				let tasks: Vec<u64> = submitted.iter().map(|(t, _)| *t).collect();
+				match &tasks[..] {
+					[t] => println!("{}", serde_json::json!({ "task": t })),
+					_ => println!("{}", serde_json::json!({ "tasks": tasks })),
+				}
 			}
 		}
 		Cmd::Model(_) => {}

@@ -114,15 +114,15 @@ pub struct TaskRequest {
 	pub deadline: u32,
 }
 
-/// Submit a task with `input` (int8): inline if small, else by root (the bytes go to
-/// `files` and are uploaded as `publish` asks). Returns the task id and the block
-/// that included it (watch from there: the assignment may be finalized before a
-/// watcher starts).
+/// Submit a task with `input` (the model input's type: int8, or i32 token ids):
+/// inline if small, else by root (the bytes go to `files` and are uploaded as
+/// `publish` asks). Returns the task id and the block that included it (watch from
+/// there: the assignment may be finalized before a watcher starts).
 pub async fn submit_task(
 	client: &Client,
 	files: &Files,
 	req: &TaskRequest,
-	input: &[i8],
+	input: &opml_nn::TensorData,
 	publish: &Targets,
 ) -> Result<(u64, u64)> {
 	use api::runtime_types::{
@@ -134,12 +134,12 @@ pub async fn submit_task(
 		.await?
 		.constants()
 		.entry(api::constants().market().max_inline_input())?;
-	let bytes: Vec<u8> = input.iter().map(|&b| b as u8).collect();
+	let bytes = input.to_bytes();
 	let inline = bytes.len() <= max_inline as usize;
 	let task_input = if inline {
 		TaskInput::Inline(BoundedVec(bytes))
 	} else {
-		TaskInput::Root(H256(files.put_input(input)?))
+		TaskInput::Root(H256(files.put_input_bytes(&bytes)?))
 	};
 	let tx = api::transactions().market().submit_task(
 		req.model,
@@ -371,14 +371,9 @@ pub async fn watch(
 	}
 }
 
-/// Quantize a float input for model `model` (id) with its input scale; the model file
-/// must be in `files`.
-pub async fn quantize_input(
-	client: &Client,
-	files: &Files,
-	model: u32,
-	x: &[f32],
-) -> Result<Vec<i8>> {
+/// The file of registered model `model` (id): from `files`, else fetched from the
+/// providers that hold it.
+pub async fn model_file(client: &Client, files: &Files, model: u32) -> Result<opml_nn::Prepared> {
 	let info = client
 		.fetch(api::storage().market().models(), (model,))
 		.await?
@@ -391,7 +386,18 @@ pub async fn quantize_input(
 		Show::Bar,
 	)
 	.await?;
-	let p = files.model(&info.commitment.0)?;
+	files.model(&info.commitment.0)
+}
+
+/// Quantize a float input for model `model` (id) with its input scale (the model file
+/// from `files` or the network).
+pub async fn quantize_input(
+	client: &Client,
+	files: &Files,
+	model: u32,
+	x: &[f32],
+) -> Result<Vec<i8>> {
+	let p = model_file(client, files, model).await?;
 	let n = p.model.graph.input.elements().unwrap_or(0);
 	if x.len() != n {
 		return Err(anyhow!(
