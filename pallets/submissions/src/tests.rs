@@ -338,7 +338,13 @@ fn reveal_errors_each_have_their_own_error() {
 
 /// The result root of a one-node execution with output `payload`, and the output's
 /// slot and siblings in it.
-fn payload_result(payload: &[u8]) -> (H256, u32, BoundedVec<H256, sp_core::ConstU32<8>>) {
+fn payload_result(
+	payload: &[u8],
+) -> (
+	H256,
+	u32,
+	BoundedVec<H256, sp_core::ConstU32<{ opml_nn::commit::STATE_DEPTH }>>,
+) {
 	let (g, proof) = opml_nn::commit::one_node_result(ZERO_HASH, bytes_root(payload).0).unwrap();
 	let siblings = proof.siblings.iter().map(|s| H256(*s)).collect::<Vec<_>>();
 	(

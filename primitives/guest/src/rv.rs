@@ -77,7 +77,8 @@ impl NodeEnv for MemoryEnv {
 		}
 	}
 	fn input(&self, k: usize, len: usize) -> &[u8] {
-		// SAFETY: slot 1 + k, at most MAX_TENSOR_BYTES (checked by the descriptor).
+		// SAFETY: slot 1 + k, at most MAX_WEIGHT_BYTES = SLOT_BYTES (checked by the
+		// descriptor).
 		unsafe { core::slice::from_raw_parts(env_slot(1 + k as u32) as *const u8, len) }
 	}
 	fn output(&mut self, len: usize) -> &mut [u8] {

@@ -11,13 +11,25 @@ fn shape_err(op: &Op) -> NnError {
 	}
 }
 
-/// Check a tensor type against the global bounds.
+/// Check an activation's type (the graph input, a node output) against the global
+/// bounds: at most `MAX_TENSOR_BYTES`.
 pub fn check_tensor(d: &TensorDesc) -> Result<(), NnError> {
+	check_tensor_within(d, MAX_TENSOR_BYTES)
+}
+
+/// Check a weight's type, or any node input's, against the global bounds: at most
+/// `MAX_WEIGHT_BYTES` (one VM slot). Inputs from graph slots are activations, held to
+/// [`check_tensor`] where they are produced.
+pub fn check_weight(d: &TensorDesc) -> Result<(), NnError> {
+	check_tensor_within(d, MAX_WEIGHT_BYTES)
+}
+
+fn check_tensor_within(d: &TensorDesc, max_bytes: usize) -> Result<(), NnError> {
 	if d.shape.is_empty() || d.shape.len() > MAX_RANK || d.shape.contains(&0) {
 		return Err(NnError::BadTensor);
 	}
 	match d.bytes() {
-		Some(b) if b <= MAX_TENSOR_BYTES => Ok(()),
+		Some(b) if b <= max_bytes => Ok(()),
 		_ => Err(NnError::BadTensor),
 	}
 }
@@ -44,7 +56,7 @@ pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 		return Err(NnError::Arity { node: 0 });
 	}
 	for d in inputs {
-		check_tensor(d)?;
+		check_weight(d)?;
 	}
 	if op.is_training() {
 		return crate::train::infer(op, inputs);
@@ -341,7 +353,7 @@ pub fn check_graph(graph: &Graph, weights: &[TensorDesc]) -> Result<(), NnError>
 pub fn check_model(model: &Model) -> Result<(), NnError> {
 	let descs: Vec<TensorDesc> = model.weights.iter().map(|w| w.desc.clone()).collect();
 	for (i, w) in model.weights.iter().enumerate() {
-		check_tensor(&w.desc).map_err(|_| NnError::WeightLength { weight: i })?;
+		check_weight(&w.desc).map_err(|_| NnError::WeightLength { weight: i })?;
 		if w.desc.bytes() != Some(w.data.len()) {
 			return Err(NnError::WeightLength { weight: i });
 		}

@@ -24,14 +24,16 @@ use opml_primitives_core::{
 
 /// Tag of the graph-input leaf.
 pub const GRAPH_INPUT: Tag = Tag::new("opml/graph-input");
-/// Depth of the graph descriptor tree (slot 0 input, 1..=255 nodes).
-pub const GRAPH_DEPTH: u32 = 8;
-/// Depth of the model tree (graph root + 255 weights).
-pub const MODEL_DEPTH: u32 = 8;
-/// Depth of a graph state.
-pub const STATE_DEPTH: u32 = 8;
+/// Depth of the graph descriptor tree (slot 0 input, 1..=4095 nodes).
+pub const GRAPH_DEPTH: u32 = 12;
+/// Depth of the model tree (graph root + 4095 weights).
+pub const MODEL_DEPTH: u32 = 12;
+/// Depth of a graph state (slot 0 input, 1..=4095 node outputs).
+pub const STATE_DEPTH: u32 = 12;
 
-const _: () = assert!(MAX_NODES < 1 << GRAPH_DEPTH && MAX_WEIGHTS < 1 << MODEL_DEPTH);
+const _: () = assert!(
+	MAX_NODES < 1 << GRAPH_DEPTH && MAX_WEIGHTS < 1 << MODEL_DEPTH && MAX_NODES < 1 << STATE_DEPTH
+);
 
 /// A tensor root and the depth it was computed at.
 pub fn tensor_root(bytes: &[u8]) -> (Hash, u32) {

@@ -12,8 +12,9 @@ pub enum NnError {
 	/// The graph has no nodes or more than `MAX_NODES`; or the model more than
 	/// `MAX_WEIGHTS` weights.
 	GraphSize,
-	/// A tensor has rank 0 or more than `MAX_RANK`, a zero dimension, or more than
-	/// `MAX_TENSOR_BYTES` bytes.
+	/// A tensor has rank 0 or more than `MAX_RANK`, a zero dimension, or more bytes
+	/// than its bound (`MAX_TENSOR_BYTES` for activations, `MAX_WEIGHT_BYTES` for
+	/// weights and node inputs).
 	BadTensor,
 	/// Node `node` has the wrong number of inputs for its op.
 	Arity {

@@ -1,15 +1,15 @@
 //! The VM memory map for executing one graph node (DESIGN.md §5), and the roots the
 //! chain computes from it.
 //!
-//! The 4 GiB address space (a depth-27 tree of 32-byte leaves) is cut into 16
-//! *regions* of 256 MiB (subtrees of height 23):
+//! The 4 GiB address space (a depth-27 tree of 32-byte leaves) is cut into 4
+//! *regions* of 1 GiB (subtrees of height 25):
 //!
 //! | region | addresses | contents |
 //! |---|---|---|
-//! | 0 program | `0x0000_0000..0x1000_0000` | the guest ELF (entry [`ENTRY`]), heap from [`HEAP_BASE`], stack below [`STACK_TOP`] |
-//! | 1 environment | `0x1000_0000..0x2000_0000` | 16 *slots* of 16 MiB (height 19): slot 0 the node descriptor (`u32` LE length, then `SCALE(Node)`), slot `1 + k` the node's input `k` (canonical bytes) |
-//! | 2 output | `0x2000_0000..0x3000_0000` | slot 0: the output tensor's canonical bytes (zero at start) |
-//! | 3..15 | | zero |
+//! | 0 program | `0x0000_0000..0x4000_0000` | the guest ELF (entry [`ENTRY`]), heap from [`HEAP_BASE`], stack below [`STACK_TOP`]; the rest zero |
+//! | 1 environment | `0x4000_0000..0x8000_0000` | 16 *slots* of 64 MiB (height 21): slot 0 the node descriptor (`u32` LE length, then `SCALE(Node)`), slot `1 + k` the node's input `k` (canonical bytes; a weight may fill its slot, `MAX_WEIGHT_BYTES`) |
+//! | 2 output | `0x8000_0000..0xC000_0000` | slot 0: the output tensor's canonical bytes (zero at start; at most `MAX_TENSOR_BYTES`) |
+//! | 3 | | zero |
 //!
 //! So the initial memory root of a node is computable from the *program root* (the
 //! region-0 root right after loading the ELF, registered with the model), the
@@ -19,18 +19,18 @@
 #[cfg(feature = "codec")]
 pub use roots::*;
 
-/// Height of a region (256 MiB).
-pub const REGION_HEIGHT: u32 = 23;
+/// Height of a region (1 GiB).
+pub const REGION_HEIGHT: u32 = 25;
 
 /// The program root of the checked-in guest (`primitives/guest/elf/opml-guest.elf`):
 /// region 0's root after loading it. The runtime lets models run only under this root
 /// (docs/security.md M7); `tests/models.rs` checks it against the ELF.
 pub const BUILTIN_GUEST_ROOT: [u8; 32] = [
-	0x8e, 0x61, 0x84, 0xc0, 0x10, 0x96, 0x0b, 0x57, 0x76, 0xec, 0x04, 0x17, 0xd6, 0x44, 0x79, 0xde,
-	0x21, 0x2a, 0xab, 0xe7, 0x46, 0xe5, 0xfd, 0x79, 0xad, 0xe7, 0x26, 0x5f, 0x1b, 0x69, 0xdf, 0xc1,
+	0x19, 0xc8, 0xf2, 0x22, 0xce, 0x67, 0x7a, 0x95, 0xfa, 0xab, 0xc9, 0x2f, 0xab, 0xfe, 0x9a, 0x0d,
+	0x8b, 0xac, 0x68, 0x71, 0xfb, 0x30, 0x06, 0x8e, 0x79, 0xe1, 0x58, 0x8d, 0x0a, 0xa6, 0x19, 0xdd,
 ];
-/// Height of a slot (16 MiB = 2^19 leaves).
-pub const SLOT_HEIGHT: u32 = 19;
+/// Height of a slot (64 MiB = 2^21 leaves).
+pub const SLOT_HEIGHT: u32 = 21;
 /// Bytes per slot.
 pub const SLOT_BYTES: u32 = 1 << (SLOT_HEIGHT + 5);
 /// Depth of the memory tree (as in the VM).
@@ -39,6 +39,13 @@ pub const MEM_DEPTH: u32 = 27;
 pub const REGION_TREE_DEPTH: u32 = MEM_DEPTH - REGION_HEIGHT;
 /// Slots per region.
 pub const SLOTS_PER_REGION: u32 = 1 << (REGION_HEIGHT - SLOT_HEIGHT);
+
+const _: () = assert!(
+	SLOT_BYTES as usize == crate::types::MAX_WEIGHT_BYTES
+		&& crate::types::MAX_TENSOR_BYTES <= SLOT_BYTES as usize
+		&& crate::types::MAX_NODE_INPUTS < SLOTS_PER_REGION as usize
+		&& STACK_TOP as u64 <= 1 << (REGION_HEIGHT + 5)
+);
 
 /// Region indices.
 pub const PROGRAM_REGION: u32 = 0;

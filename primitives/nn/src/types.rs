@@ -9,13 +9,17 @@ use codec::{Decode, Encode};
 
 /// Greatest tensor rank.
 pub const MAX_RANK: usize = 4;
-/// Greatest number of bytes of one tensor (the size of one VM memory slot).
+/// Greatest number of bytes of one activation: the graph input and every node's output
+/// (what a task's input and result carry on chain, in chunks).
 pub const MAX_TENSOR_BYTES: usize = 1 << 24;
+/// Greatest number of bytes of one weight tensor, and of any node input: the size of
+/// one VM memory slot (`layout::SLOT_BYTES`).
+pub const MAX_WEIGHT_BYTES: usize = 1 << 26;
 /// Greatest number of nodes of a graph (graph-state slots 1..=MAX_NODES; slot 0 is the
 /// graph input).
-pub const MAX_NODES: usize = 255;
+pub const MAX_NODES: usize = 4095;
 /// Greatest number of weight tensors of a model.
-pub const MAX_WEIGHTS: usize = 255;
+pub const MAX_WEIGHTS: usize = 4095;
 /// Greatest number of inputs (graph tensors and weights) of one node.
 pub const MAX_NODE_INPUTS: usize = 4;
 /// Greatest length of a reduced axis (dot products, softmax and layer-norm rows), so

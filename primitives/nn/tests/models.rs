@@ -92,7 +92,7 @@ fn graph_states_and_commitments() {
 			.verify(&graph_root, &leaf));
 	}
 	// states of too many slots are refused
-	assert!(GraphStates::new(vec![[0; 32]; 257]).is_err());
+	assert!(GraphStates::new(vec![[0; 32]; opml_nn::MAX_NODES + 2]).is_err());
 }
 
 #[test]
