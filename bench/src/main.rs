@@ -507,12 +507,17 @@ async fn main() -> Result<()> {
 			let m = bench_model(len.max(1));
 			let commitment = opml_nn::commit::model_commitment(&m)
 				.map_err(|e| anyhow!("bench model commitment: {e:?}"))?;
+			let (graph, siblings) = opml_nn::registration::graph_registration(&m)
+				.map_err(|e| anyhow!("bench model graph: {e:?}"))?;
 			let call = api::transactions().market().register_model(
 				H256(commitment),
 				// models run only under the runtime's guest (docs/security.md M7)
 				H256(opml_nn::layout::BUILTIN_GUEST_ROOT),
 				1,
 				BoundedVec(format!("opml-bench {name}").into_bytes()),
+				// the committed graph, checked on chain (docs/security.md M10)
+				BoundedVec(graph),
+				BoundedVec(siblings.into_iter().map(H256).collect()),
 			);
 			let p = b.sign("setup", 0.0, &funder, &call).await?;
 			let h = p.hash;

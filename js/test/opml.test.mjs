@@ -244,7 +244,7 @@ describe('OPML chain with plain @polkadot/api', { timeout: 240_000 }, () => {
     assert.equal(argsOf(api.tx.providers.register),
       'bond: u128, capacity: Vec<PalletOpmlProvidersCapacity>, unitCost: u128, power: u32');
     assert.equal(argsOf(api.tx.market.registerModel),
-      'commitment: H256, programRoot: H256, weight: u32, metadata: Bytes');
+      'commitment: H256, programRoot: H256, weight: u32, metadata: Bytes, graph: Bytes, graphSiblings: Vec<H256>');
     assert.equal(argsOf(api.tx.market.submitTask),
       'model: u32, input: PalletOpmlMarketTaskInput, demand: u32, valuation: u128, redundancy: u8, deadline: u32');
     assert.deepEqual(problems, [], `metadata problems:\n  ${problems.join('\n  ')}`);
@@ -287,10 +287,11 @@ describe('OPML chain with plain @polkadot/api', { timeout: 240_000 }, () => {
 
   step('Alice registers the digits MLP (market.registerModel)', async () => {
     assert.ok(state.model !== undefined, 'no model id: an earlier step failed');
-    const { commitment, programRoot, weight, metadata } = fixture.model;
+    const { commitment, programRoot, weight, metadata, graph, graphSiblings } = fixture.model;
     // Bytes arguments as strings (text or 0x-hex): polkadot.js reads a bare Uint8Array
-    // as already SCALE-encoded (with its length prefix).
-    const tx = api.tx.market.registerModel(commitment, programRoot, weight, metadata);
+    // as already SCALE-encoded (with its length prefix). The graph is checked against
+    // the commitment on chain (docs/security.md M10).
+    const tx = api.tx.market.registerModel(commitment, programRoot, weight, metadata, graph, graphSiblings);
     const { events, finalized } = await send(api, 'market.registerModel', tx, alice);
     console.log(`market.registerModel finalized in ${finalized.toHex()}:\n  ${events.map(fmtEvent).join('\n  ')}`);
     const ev = theEvent(events, api.events.market.ModelRegistered, 'market.registerModel');

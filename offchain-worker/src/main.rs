@@ -258,6 +258,11 @@ enum ModelCmd {
 		/// Text models: the sequence length (tokens) the model takes.
 		#[arg(long, default_value_t = 128)]
 		seq: usize,
+		/// Split every node whose VM step bound is over this (fully connected layers,
+		/// by rows or output channels; same output): the chain's `MaxNodeSteps` refuses
+		/// models with heavier nodes at registration.
+		#[arg(long, default_value_t = opml_nn::layout::MAX_NODE_STEPS)]
+		max_node_steps: u64,
 	},
 	/// Summarize a model file: input and output, nodes per op, parameters, MACs, the
 	/// VM steps of its heaviest node (against the chain's bound), its commitment.
@@ -528,6 +533,7 @@ fn model_cmd(cmd: ModelCmd) -> Result<()> {
 			calibration,
 			calibration_text,
 			seq,
+			max_node_steps,
 		} => {
 			let t = std::time::Instant::now();
 			let model = tools::import(
@@ -537,6 +543,14 @@ fn model_cmd(cmd: ModelCmd) -> Result<()> {
 				seq,
 				|step| eprintln!("{step} ..."),
 			)?;
+			let (model, split) = opml_nn::split::split_heavy_nodes(&model, max_node_steps)
+				.map_err(|e| anyhow::anyhow!("bounding nodes to {max_node_steps} VM steps: {e}"))?;
+			if split > 0 {
+				eprintln!(
+					"split {split} nodes over {max_node_steps} VM steps: {} nodes now",
+					model.graph.nodes.len()
+				);
+			}
 			let bytes = opml_nn::encode_model(&model);
 			opml_worker::models::write_atomic(&output, &bytes)?;
 			let s = tools::summarize(&model)?;
@@ -1033,7 +1047,7 @@ async fn main() -> Result<()> {
 		} => {
 			let client = Client::connect(&cli.url, &cli.suri).await?;
 			let files = store.clone();
-			let (id, c) = requester::register_model(
+			let (id, c, m) = requester::register_model(
 				&client,
 				&files,
 				&model,
@@ -1044,9 +1058,20 @@ async fn main() -> Result<()> {
 			)
 			.await?;
 			if json {
+				// what a dApp sends to register the same model (`Market.register_model`)
+				let (graph, siblings) = opml_nn::registration::graph_registration(&m)
+					.map_err(|e| anyhow::anyhow!("the model's graph proof: {e:?}"))?;
 				println!(
 					"{}",
-					serde_json::json!({ "model": id, "commitment": hex::encode(c) })
+					serde_json::json!({
+						"model": id,
+						"commitment": hex::encode(c),
+						"graph": format!("0x{}", hex::encode(graph)),
+						"graph_siblings": siblings
+							.iter()
+							.map(|s| format!("0x{}", hex::encode(s)))
+							.collect::<Vec<_>>(),
+					})
 				);
 			} else {
 				println!("model {id} (commitment 0x{})", hex::encode(c));

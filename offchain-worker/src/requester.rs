@@ -17,7 +17,7 @@ fn field(e: &Event, name: &str) -> Option<u128> {
 
 /// Register the model in `path` (an `.opml` file, or an `.onnx` file quantized with
 /// the f32 samples in `calibration`), copying it into `files` and uploading it to
-/// file stores (`publish`); returns the model id and commitment.
+/// file stores (`publish`); returns the model id, commitment and the model.
 pub async fn register_model(
 	client: &Client,
 	files: &Files,
@@ -26,9 +26,10 @@ pub async fn register_model(
 	weight: u32,
 	name: &str,
 	publish: &Targets,
-) -> Result<(u32, [u8; 32])> {
+) -> Result<(u32, [u8; 32], opml_nn::Model)> {
 	let model = read_model(path, calibration)?;
-	register(client, files, &model, weight, name, publish).await
+	let (id, c) = register(client, files, &model, weight, name, publish).await?;
+	Ok((id, c, model))
 }
 
 /// Upload the file `reference` refers to as `publish` asks (nothing with
@@ -82,12 +83,39 @@ pub async fn register(
 	let program_root = Guest::builtin()
 		.map_err(|e| anyhow!("the guest program: {e}"))?
 		.program_root();
+	// the chain checks the graph against the commitment and every node's step bound
+	// against its `MaxNodeSteps` (docs/security.md M10): say which node first
+	let (graph, siblings) = opml_nn::registration::graph_registration(model)
+		.map_err(|e| anyhow!("the model's graph proof: {e:?}"))?;
+	let at = client.api.at_current_block().await?;
+	let constants = at.constants();
+	let max_steps = constants.entry(api::constants().market().max_node_steps())?;
+	opml_nn::registration::verify_graph_registration(&commitment, &graph, &siblings, max_steps)
+		.map_err(|e| match e {
+			opml_nn::registration::RegistrationError::TooHeavy { node, bound } => anyhow!(
+				"node {node} may take {bound} VM steps, more than the chain's MaxNodeSteps \
+				 ({max_steps}): a dispute over it could not be handed off; re-import the \
+				 model with `opml-worker model import --max-node-steps {max_steps}` so the \
+				 importer splits it"
+			),
+			e => anyhow!("the model's graph would be refused by the chain: {e:?}"),
+		})?;
+	let max_bytes = constants.entry(api::constants().market().max_graph_bytes())? as usize;
+	if graph.len() > max_bytes {
+		return Err(anyhow!(
+			"the model's graph descriptor has {} bytes, more than the chain's MaxGraphBytes \
+			 ({max_bytes})",
+			graph.len()
+		));
+	}
 	use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
 	let tx = api::transactions().market().register_model(
 		H256(commitment),
 		H256(program_root),
 		weight,
 		BoundedVec(name.as_bytes().to_vec()),
+		BoundedVec(graph),
+		BoundedVec(siblings.into_iter().map(H256).collect()),
 	);
 	let events = client.submit("Market.register_model", &tx).await?;
 	let id = events

@@ -115,15 +115,20 @@ async fn a_task_is_auctioned_committed_revealed_and_settled() {
 	);
 
 	// Alice: model 0, then a task worth 5 UNIT (unit price 5 ≥ Bob's 1).
+	let mlp = opml_nn::zoo::mlp(&[64, 32, 10], 1);
+	let (graph, siblings) = opml_nn::registration::graph_registration(&mlp).unwrap();
 	let model = subxt::dynamic::tx(
 		"Market",
 		"register_model",
 		vec![
-			Value::from_bytes([1u8; 32]),
+			Value::from_bytes(opml_nn::commit::model_commitment(&mlp).unwrap()),
 			// models run only under the runtime's guest (docs/security.md M7)
 			Value::from_bytes(opml_nn::layout::BUILTIN_GUEST_ROOT),
 			Value::u128(1),
 			Value::from_bytes(b"digits-mlp"),
+			// the committed graph, checked on chain (docs/security.md M10)
+			Value::from_bytes(graph),
+			Value::unnamed_composite(siblings.into_iter().map(Value::from_bytes)),
 		],
 	);
 	let ev = submit(&api, &model, &dev::alice()).await;

@@ -561,12 +561,11 @@ fn one_run(seed: u64, blocks: u64, w: &World, stats: &mut Stats) {
 	let (liar, _) = w.random_liar(&honest, &mut rng);
 	test(|| {
 		let program = H256(w.guest.program_root());
-		frame_support::assert_ok!(Market::register_model(
-			RuntimeOrigin::signed(OWNER),
-			w.commitment,
+		frame_support::assert_ok!(crate::tests::register_model(
+			OWNER,
+			&w.model.model,
 			program,
-			1,
-			BoundedVec::truncate_from(b"m".to_vec()),
+			b"m"
 		));
 		// up to a third of the bonded stake: 0..=3 Sybils beside 6 honest providers
 		let n_sybils = rng.next_u64() % 4;

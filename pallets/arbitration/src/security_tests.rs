@@ -6,7 +6,7 @@
 use crate::{mock::*, pallet::*, tests::*, types::*, Error};
 use codec::Encode;
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec};
-use opml_nn::zoo::Rng;
+use opml_nn::zoo::{self, Rng};
 use opml_primitives_core::commitment::result_commitment;
 use pallet_opml_market::{TaskId, TaskInput, TaskStatus};
 use pallet_opml_providers::{Capacity, ProviderRegistry};
@@ -158,12 +158,11 @@ fn c2_a_representatives_loss_does_not_ban_its_co_revealers() {
 #[test]
 fn c3_deadline_penalties_are_burned_and_cannot_be_harvested() {
 	test(|| {
-		assert_ok!(Market::register_model(
-			RuntimeOrigin::signed(OWNER),
-			H256::repeat_byte(1),
+		assert_ok!(register_model(
+			OWNER,
+			&zoo::mlp(&[24, 16, 8, 4], 1),
 			H256::repeat_byte(2),
-			1,
-			BoundedVec::truncate_from(b"m".to_vec()),
+			b"m"
 		));
 		let providers: Vec<u64> = (20..28).collect();
 		for &p in &providers {
@@ -260,12 +259,11 @@ fn c3_a_provider_declines_a_task_it_cannot_compute_without_penalty() {
 fn c4_a_self_slashed_provider_gains_nothing_and_is_not_eligible() {
 	test(|| {
 		let p = 20;
-		assert_ok!(Market::register_model(
-			RuntimeOrigin::signed(p),
-			H256::repeat_byte(1),
+		assert_ok!(register_model(
+			p,
+			&zoo::mlp(&[24, 16, 8, 4], 1),
 			H256::repeat_byte(2),
-			1,
-			BoundedVec::truncate_from(b"own".to_vec()),
+			b"own"
 		));
 		register(p, 0, 100, 1);
 		let total = |a: u64| Balances::total_balance(&a);
@@ -313,12 +311,11 @@ fn c5_no_withdrawal_while_a_result_can_be_disputed() {
 	let (liar, _) = w.random_liar(&honest, &mut Rng(3));
 	let bad = H256(liar.result_root());
 	test(|| {
-		assert_ok!(Market::register_model(
-			RuntimeOrigin::signed(OWNER),
-			w.commitment,
+		assert_ok!(register_model(
+			OWNER,
+			&w.model.model,
 			H256(w.guest.program_root()),
-			1,
-			BoundedVec::truncate_from(b"m".to_vec()),
+			b"m"
 		));
 		register(10, 0, 1_000, 1);
 		let input_root = H256(opml_nn::commit::tensor_root(&w.input.to_bytes()).0);
@@ -1176,12 +1173,11 @@ fn m8_a_challenge_bars_only_the_disputed_model() {
 		let t = w.task(&[10]);
 		let m0 = model_of(t);
 		// a second model that 10 also serves
-		assert_ok!(Market::register_model(
-			RuntimeOrigin::signed(OWNER),
-			H256::repeat_byte(4),
+		assert_ok!(register_model(
+			OWNER,
+			&zoo::mlp(&[24, 16, 8, 4], 99),
 			H256(w.guest.program_root()),
-			1,
-			BoundedVec::truncate_from(b"other".to_vec()),
+			b"other"
 		));
 		let m1 = m0 + 1;
 		assert_ok!(Providers::update(

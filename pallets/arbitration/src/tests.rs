@@ -34,6 +34,27 @@ pub(crate) struct World {
 	pub(crate) input: TensorData,
 }
 
+/// Register `model` as `owner` under `program`: its commitment, graph and the graph
+/// root's siblings, as a model owner's client sends them.
+pub(crate) fn register_model(
+	owner: u64,
+	model: &opml_nn::Model,
+	program: H256,
+	metadata: &[u8],
+) -> frame_support::dispatch::DispatchResult {
+	let c = model_commitment(model).map_err(|_| "commitment")?;
+	let (g, s) = opml_nn::registration::graph_registration(model).map_err(|_| "graph")?;
+	Market::register_model(
+		RuntimeOrigin::signed(owner),
+		H256(c),
+		program,
+		1,
+		BoundedVec::truncate_from(metadata.to_vec()),
+		BoundedVec::truncate_from(g),
+		BoundedVec::truncate_from(s.into_iter().map(H256).collect()),
+	)
+}
+
 impl World {
 	pub(crate) fn new(seed: u64) -> Self {
 		let m = if seed.is_multiple_of(2) {
@@ -94,12 +115,11 @@ impl World {
 	/// 15..20, tally at 20, challenge window until 30).
 	pub(crate) fn task(&self, providers: &[u64]) -> TaskId {
 		let m = pallet_opml_market::NextModelId::<Test>::get();
-		assert_ok!(Market::register_model(
-			RuntimeOrigin::signed(OWNER),
-			self.commitment,
+		assert_ok!(register_model(
+			OWNER,
+			&self.model.model,
 			H256(self.guest.program_root()),
-			1,
-			BoundedVec::truncate_from(b"m".to_vec()),
+			b"m"
 		));
 		for &p in providers {
 			register(p, m, 1_000, 1);

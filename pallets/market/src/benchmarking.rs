@@ -110,20 +110,63 @@ fn run_round<T: Config>() {
 	Market::<T>::step_round();
 }
 
+/// The largest graph the `register_model` benchmark builds: `MAX_NODES` nodes of
+/// [`relu_chain`] (bigger graphs have bigger nodes, less work per byte).
+const REGISTRATION_BENCH_BYTES: u32 = 200_000;
+
+/// A model whose graph is a chain of rank-4 `Relu` nodes encoding to about `bytes`
+/// bytes (at most `MAX_NODES` nodes): its commitment, `SCALE(graph)` and siblings.
+fn relu_chain(bytes: u32) -> (H256, vec::Vec<u8>, vec::Vec<H256>) {
+	use opml_nn::types::*;
+	let x = TensorDesc::i8(&[2, 2, 2, 2], 0.05);
+	let node = |j: usize| Node {
+		op: Op::Relu,
+		inputs: vec![NodeInput {
+			source: Source::Slot(j as u16),
+			desc: x.clone(),
+		}],
+		output: x.clone(),
+	};
+	let per = codec::Encode::encoded_size(&node(0)).max(1);
+	let n = (bytes as usize / per).clamp(1, MAX_NODES);
+	let model = Model {
+		graph: Graph {
+			input: x.clone(),
+			nodes: (0..n).map(node).collect(),
+		},
+		weights: vec::Vec::new(),
+	};
+	let commitment = opml_nn::commit::model_commitment(&model).unwrap_or_default();
+	let (graph, siblings) = opml_nn::registration::graph_registration(&model).unwrap_or_default();
+	(
+		H256(commitment),
+		graph,
+		siblings.into_iter().map(H256).collect(),
+	)
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
 
+	/// `g` bytes of graph: a chain of rank-4 `Relu` nodes, the smallest nodes (so the
+	/// most per-node checking and hashing per byte), as many as fit.
 	#[benchmark]
-	fn register_model(m: Linear<0, { T::MaxMetadataLen::get() }>) {
+	fn register_model(
+		m: Linear<0, { T::MaxMetadataLen::get() }>,
+		g: Linear<64, { REGISTRATION_BENCH_BYTES }>,
+	) {
 		let owner = funded::<T>("owner", 0);
+		let (commitment, graph, siblings) = relu_chain(g);
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(owner),
-			H256::repeat_byte(1),
+			commitment,
 			H256::repeat_byte(2),
 			1,
 			BoundedVec::truncate_from(vec![0u8; m as usize]),
+			BoundedVec::truncate_from(graph),
+			BoundedVec::truncate_from(siblings),
 		);
 	}
 

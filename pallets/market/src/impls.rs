@@ -40,6 +40,25 @@ impl<T: Config> Pallet<T> {
 		HoldReason::TaskEscrow.into()
 	}
 
+	/// Check a registration's graph against `commitment` (see
+	/// [`opml_nn::registration::verify_graph_registration`]); returns its node count.
+	pub(crate) fn check_graph(
+		commitment: &H256,
+		graph: &[u8],
+		siblings: &[H256],
+	) -> Result<u32, Error<T>> {
+		use opml_nn::registration::{verify_graph_registration, RegistrationError};
+		let siblings: Vec<[u8; 32]> = siblings.iter().map(|s| s.0).collect();
+		match verify_graph_registration(&commitment.0, graph, &siblings, T::MaxNodeSteps::get()) {
+			Ok(g) => Ok(g.nodes.len() as u32),
+			Err(RegistrationError::Decode | RegistrationError::Format(_)) => {
+				Err(Error::<T>::BadGraph)
+			}
+			Err(RegistrationError::NotCommitted) => Err(Error::<T>::GraphNotCommitted),
+			Err(RegistrationError::TooHeavy { .. }) => Err(Error::<T>::NodeTooHeavy),
+		}
+	}
+
 	pub(crate) fn do_register_model(
 		owner: T::AccountId,
 		commitment: H256,

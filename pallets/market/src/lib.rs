@@ -203,6 +203,15 @@ pub mod pallet {
 		/// The VM program roots a model may run under: the guests the runtime's
 		/// arbitration can re-execute and honest workers can defend (M7).
 		type GuestPrograms: frame_support::traits::Contains<H256>;
+		/// Longest graph descriptor a model registration carries (`SCALE(Graph)` of
+		/// `opml-nn`): bounds the registration's work, linear in it.
+		#[pallet::constant]
+		type MaxGraphBytes: Get<u32>;
+		/// Most VM steps any node of a registered model may take by its static bound
+		/// (`opml_nn::cost::node_steps_bound`): the arbitration's `MaxNodeSteps`, so a
+		/// dispute over any node of a registered model can be handed off (H4, M10).
+		#[pallet::constant]
+		type MaxNodeSteps: Get<u64>;
 		/// Slash of a provider that misses a deadline (burned or sent to the providers'
 		/// `SlashDestination`, never to the requester, who could otherwise harvest it;
 		/// a provider that declined the task is not slashed).
@@ -504,6 +513,15 @@ pub mod pallet {
 		Overflow,
 		/// The program root is not one of the runtime's guest programs.
 		UnknownProgram,
+		/// The registration's graph is not one SCALE-encoded graph of the format, or it
+		/// fails the format's checks (sizes, sources, a node's shapes or parameters).
+		BadGraph,
+		/// The registration's graph root is not leaf 0 of the commitment under the
+		/// siblings given.
+		GraphNotCommitted,
+		/// A node of the graph may take more than `MaxNodeSteps` VM steps: a dispute
+		/// over it could not be handed off. Split it (the importer does, by rows).
+		NodeTooHeavy,
 		/// The task's deadline has passed.
 		DeadlinePassed,
 		/// The provider already committed to a result for the task.
@@ -559,18 +577,30 @@ pub mod pallet {
 		///   the runtime's guest programs (`GuestPrograms`).
 		/// - `weight`: least units of work a task of this model demands per provider.
 		/// - `metadata`: up to `MaxMetadataLen` bytes.
+		/// - `graph`: the model's graph descriptor, `SCALE(opml_nn::Graph)`, up to
+		///   `MaxGraphBytes`: checked (the format, every node's step bound within
+		///   `MaxNodeSteps`) and not stored.
+		/// - `graph_siblings`: the graph root's siblings in `commitment` (leaf 0,
+		///   `opml_nn::commit::MODEL_DEPTH` of them), bottom first.
+		///
+		/// `opml_nn::registration::graph_registration` gives the last two. Fails with
+		/// [`Error::BadGraph`], [`Error::GraphNotCommitted`] or [`Error::NodeTooHeavy`]
+		/// if the graph is not the committed one or could not be disputed node by node.
 		///
 		/// Emits [`Event::ModelRegistered`].
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::register_model(metadata.len() as u32))]
+		#[pallet::weight(T::WeightInfo::register_model(metadata.len() as u32, graph.len() as u32))]
 		pub fn register_model(
 			origin: OriginFor<T>,
 			commitment: H256,
 			program_root: H256,
 			weight: u32,
 			metadata: BoundedVec<u8, T::MaxMetadataLen>,
+			graph: BoundedVec<u8, T::MaxGraphBytes>,
+			graph_siblings: BoundedVec<H256, ConstU32<{ opml_nn::commit::MODEL_DEPTH }>>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
+			Self::check_graph(&commitment, &graph, &graph_siblings)?;
 			Self::do_register_model(who, commitment, program_root, weight, metadata)
 		}
 

@@ -36,6 +36,8 @@ impl pallet_balances::Config for Test {
 parameter_types! {
 	/// The one guest program root models may use (`None`: any).
 	pub static OnlyProgram: Option<sp_core::H256> = None;
+	/// The registration's node step bound (tests lower it).
+	pub static MarketMaxNodeSteps: u64 = 1 << 34;
 	pub static OpenTaskLifetime: u64 = 1_000;
 	pub static BookDeposit: u64 = 0;
 }
@@ -110,6 +112,8 @@ impl pallet_opml_market::Config for Test {
 	type OpenTaskLifetime = OpenTaskLifetime;
 	type BookDeposit = BookDeposit;
 	type GuestPrograms = AllowedProgram;
+	type MaxGraphBytes = ConstU32<{ 1 << 20 }>;
+	type MaxNodeSteps = MarketMaxNodeSteps;
 	type DeadlinePenalty = ConstU64<30>;
 	type SeedRevealPeriod = ConstU64<3>;
 	type SeedPenalty = ConstU64<20>;

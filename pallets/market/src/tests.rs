@@ -23,14 +23,36 @@ fn escrow(who: u64) -> u64 {
 	Balances::balance_on_hold(&HoldReason::TaskEscrow.into(), &who)
 }
 
+type GraphBytes = BoundedVec<u8, ConstU32<{ 1 << 20 }>>;
+type GraphSiblings = BoundedVec<H256, ConstU32<{ opml_nn::commit::MODEL_DEPTH }>>;
+
+/// `model`'s commitment and registration (graph bytes, the graph root's siblings).
+fn registration_of(model: &opml_nn::Model) -> (H256, GraphBytes, GraphSiblings) {
+	let c = opml_nn::commit::model_commitment(model).unwrap();
+	let (g, s) = opml_nn::registration::graph_registration(model).unwrap();
+	(
+		H256(c),
+		BoundedVec::truncate_from(g),
+		BoundedVec::truncate_from(s.into_iter().map(H256).collect()),
+	)
+}
+
+/// The test models' registration: a real two-layer MLP.
+fn registration() -> (H256, GraphBytes, GraphSiblings) {
+	registration_of(&opml_nn::zoo::mlp(&[64, 32, 10], 1))
+}
+
 fn model(weight: u32) -> ModelId {
 	let id = crate::pallet::NextModelId::<Test>::get();
+	let (c, g, s) = registration();
 	assert_ok!(Market::register_model(
 		RuntimeOrigin::signed(ALICE),
-		H256::repeat_byte(1),
+		c,
 		H256::repeat_byte(2),
 		weight,
 		BoundedVec::truncate_from(b"mnist-mlp".to_vec()),
+		g,
+		s,
 	));
 	id
 }
@@ -89,13 +111,16 @@ fn register_and_deregister_models() {
 			Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE),
 			10
 		);
+		let (c, g, sib) = registration();
 		assert_noop!(
 			Market::register_model(
 				RuntimeOrigin::signed(ALICE),
-				H256::zero(),
+				c,
 				H256::zero(),
 				0,
-				Default::default()
+				Default::default(),
+				g,
+				sib,
 			),
 			Error::<Test>::ZeroWeight
 		);
@@ -641,11 +666,7 @@ fn a_task_subject_survives_deregistration_and_hashes_inline_inputs() {
 		let s = Market::subject(t).unwrap();
 		assert_eq!(
 			(s.commitment, s.program_root, s.input_root),
-			(
-				H256::repeat_byte(1),
-				H256::repeat_byte(2),
-				H256::repeat_byte(9)
-			)
+			(registration().0, H256::repeat_byte(2), H256::repeat_byte(9))
 		);
 		let s2 = Market::subject(t2).unwrap();
 		assert_eq!(
@@ -701,17 +722,82 @@ fn the_hook_is_charged_for_the_round_it_cleared_not_the_worst_case() {
 	});
 }
 
+/// M10: a model registers only with its committed graph, and only if every node can be
+/// handed off in a dispute (its step bound within `MaxNodeSteps`); a refused
+/// registration changes nothing.
+#[test]
+fn m10_a_model_registers_only_with_its_committed_graph_of_bounded_nodes() {
+	test(|| {
+		let reg = |c, g, s| {
+			Market::register_model(
+				RuntimeOrigin::signed(ALICE),
+				c,
+				H256::repeat_byte(2),
+				1,
+				Default::default(),
+				g,
+				s,
+			)
+		};
+		let (c, g, sib) = registration();
+		// another model's graph (itself well formed) under this commitment
+		let (_, g2, sib2) = registration_of(&opml_nn::zoo::lenet5(2));
+		assert_noop!(
+			reg(c, g2.clone(), sib2.clone()),
+			Error::<Test>::GraphNotCommitted
+		);
+		// the right graph with a sibling changed, or one missing
+		let mut bad = sib.clone();
+		bad[0] = H256::repeat_byte(3);
+		assert_noop!(reg(c, g.clone(), bad), Error::<Test>::GraphNotCommitted);
+		let short: GraphSiblings = BoundedVec::truncate_from(sib[1..].to_vec());
+		assert_noop!(reg(c, g.clone(), short), Error::<Test>::GraphNotCommitted);
+		// bytes that are not a graph, or a graph and more
+		assert_noop!(
+			reg(c, BoundedVec::truncate_from(vec![7u8; 40]), sib.clone()),
+			Error::<Test>::BadGraph
+		);
+		let mut long = g.to_vec();
+		long.push(0);
+		assert_noop!(
+			reg(c, BoundedVec::truncate_from(long), sib.clone()),
+			Error::<Test>::BadGraph
+		);
+		// a committed graph the format refuses: a node reading a later slot
+		let mut broken = opml_nn::zoo::mlp(&[64, 32, 10], 1);
+		broken.graph.nodes[0].inputs[0].source = opml_nn::Source::Slot(2);
+		let (bc, bg, bs) = registration_of(&broken);
+		assert_noop!(reg(bc, bg, bs), Error::<Test>::BadGraph);
+		// a node over the step bound: refused at exactly one step below its bound
+		let heaviest = opml_nn::zoo::mlp(&[64, 32, 10], 1)
+			.graph
+			.nodes
+			.iter()
+			.map(opml_nn::cost::node_steps_bound)
+			.max()
+			.unwrap();
+		MarketMaxNodeSteps::set(heaviest - 1);
+		assert_noop!(reg(c, g.clone(), sib.clone()), Error::<Test>::NodeTooHeavy);
+		MarketMaxNodeSteps::set(heaviest);
+		assert_ok!(reg(c, g, sib));
+		MarketMaxNodeSteps::set(1 << 34);
+	});
+}
+
 #[test]
 fn m7_a_model_must_run_under_a_guest_program_of_the_runtime() {
 	test(|| {
 		crate::mock::OnlyProgram::set(Some(H256::repeat_byte(2)));
+		let (c, g, sib) = registration();
 		assert_noop!(
 			Market::register_model(
 				RuntimeOrigin::signed(ALICE),
-				H256::repeat_byte(1),
+				c,
 				H256::repeat_byte(7),
 				1,
 				BoundedVec::truncate_from(b"bogus guest".to_vec()),
+				g,
+				sib,
 			),
 			Error::<Test>::UnknownProgram
 		);

@@ -92,12 +92,16 @@ fn assigned_task(r: u8) -> (TaskId, Vec<u64>) {
 fn assigned_task_out(r: u8, lens: &[u32]) -> (TaskId, Vec<u64>) {
 	let m = pallet_opml_market::NextModelId::<Test>::get();
 	let (commitment, shape) = model_with_outputs(lens);
+	let (g, sib) =
+		opml_nn::registration::graph_registration(&opml_nn::commit::shape_fixture(lens)).unwrap();
 	assert_ok!(Market::register_model(
 		RuntimeOrigin::signed(ALICE),
 		commitment,
 		root(2),
 		1,
 		BoundedVec::truncate_from(b"m".to_vec()),
+		BoundedVec::truncate_from(g),
+		BoundedVec::truncate_from(sib.into_iter().map(H256).collect()),
 	));
 	let providers: Vec<u64> = (10..10 + r as u64).collect();
 	for &p in &providers {

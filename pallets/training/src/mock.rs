@@ -82,6 +82,8 @@ impl pallet_opml_market::Config for Test {
 	type OpenTaskLifetime = ConstU64<1_000>;
 	type BookDeposit = ConstU64<0>;
 	type GuestPrograms = frame_support::traits::Everything;
+	type MaxGraphBytes = ConstU32<{ 1 << 20 }>;
+	type MaxNodeSteps = ConstU64<{ opml_nn::layout::MAX_NODE_STEPS }>;
 	type DeadlinePenalty = ConstU64<30>;
 	type SeedRevealPeriod = ConstU64<3>;
 	type SeedPenalty = ConstU64<20>;

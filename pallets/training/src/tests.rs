@@ -28,12 +28,17 @@ fn setup() -> (ModelId, ModelId, ModelId) {
 	let mut ms = Vec::new();
 	for lens in [&[32][..], &[32], &[32], &[32, 32]] {
 		ms.push(pallet_opml_market::NextModelId::<Test>::get());
+		let (g, sib) =
+			opml_nn::registration::graph_registration(&opml_nn::commit::shape_fixture(lens))
+				.unwrap();
 		assert_ok!(Market::register_model(
 			RuntimeOrigin::signed(BOB),
 			commitment(lens),
 			H256::repeat_byte(9),
 			1,
 			BoundedVec::truncate_from(b"fl".to_vec()),
+			BoundedVec::truncate_from(g),
+			BoundedVec::truncate_from(sib.into_iter().map(H256).collect()),
 		));
 	}
 	for p in 10..14u64 {

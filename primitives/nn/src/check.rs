@@ -327,7 +327,31 @@ pub fn check_node(node: &Node) -> Result<(), NnError> {
 /// Check a whole graph: size, topological order, sources, types and every node.
 /// `weights` are the model's weight types.
 pub fn check_graph(graph: &Graph, weights: &[TensorDesc]) -> Result<(), NnError> {
-	if graph.nodes.is_empty() || graph.nodes.len() > MAX_NODES || weights.len() > MAX_WEIGHTS {
+	if weights.len() > MAX_WEIGHTS {
+		return Err(NnError::GraphSize);
+	}
+	check_graph_structure(graph)?;
+	for (i, node) in graph.nodes.iter().enumerate() {
+		for input in &node.inputs {
+			if let Source::Weight(w) = input.source {
+				match weights.get(w as usize) {
+					Some(d) if *d == input.desc => {}
+					Some(_) => return Err(NnError::TypeMismatch { node: i + 1 }),
+					None => return Err(NnError::BadSource { node: i + 1 }),
+				}
+			}
+		}
+	}
+	Ok(())
+}
+
+/// Check a graph without its model's weights: its size, the input's type, topological
+/// order, every node (op, shapes, parameters, within [`check_node`]) and the types of
+/// inputs from graph slots; a weight input only by its index (at most `MAX_WEIGHTS`;
+/// its type is checked with the weights by [`check_graph`]). What the chain checks when
+/// a model is registered: it sees the graph, not the weights.
+pub fn check_graph_structure(graph: &Graph) -> Result<(), NnError> {
+	if graph.nodes.is_empty() || graph.nodes.len() > MAX_NODES {
 		return Err(NnError::GraphSize);
 	}
 	check_tensor(&graph.input)?;
@@ -337,7 +361,7 @@ pub fn check_graph(graph: &Graph, weights: &[TensorDesc]) -> Result<(), NnError>
 			let src = match input.source {
 				Source::Slot(0) => &graph.input,
 				Source::Slot(s) if (s as usize) < j => &graph.nodes[s as usize - 1].output,
-				Source::Weight(w) if (w as usize) < weights.len() => &weights[w as usize],
+				Source::Weight(w) if (w as usize) < MAX_WEIGHTS => continue,
 				_ => return Err(NnError::BadSource { node: j }),
 			};
 			if *src != input.desc {

@@ -227,27 +227,25 @@ pub struct OutputProof {
 	pub node_siblings: Vec<Hash>,
 }
 
-/// A graph of int8 ReLU nodes over a 64-element input, node `j` with `lens[j]` output
-/// elements, and no weights: not a model to run (a ReLU keeps its input's length), a
-/// fixture whose commitment output shapes are proven against (tests, benchmarks,
-/// opml-bench).
+/// A graph of int8 slices of its input, node `j` with `lens[j]` output elements (the
+/// input has the most of them, at least 64), and no weights: a well-formed graph that
+/// registers (every node within the format and the step bound), a fixture whose
+/// commitment output shapes are proven against (tests, benchmarks, opml-bench).
 pub fn shape_fixture(lens: &[u32]) -> Model {
 	use crate::types::{NodeInput, Op, Source};
-	let input = TensorDesc::i8(&[64], 1.0);
-	let mut prev = input.clone();
-	let mut nodes = Vec::with_capacity(lens.len());
-	for (j, &len) in lens.iter().enumerate() {
-		let output = TensorDesc::i8(&[len], 1.0);
-		nodes.push(Node {
-			op: Op::Relu,
+	let n = lens.iter().copied().fold(64, u32::max);
+	let input = TensorDesc::i8(&[n], 1.0);
+	let nodes = lens
+		.iter()
+		.map(|&len| Node {
+			op: Op::Slice { offset: 0 },
 			inputs: alloc::vec![NodeInput {
-				source: Source::Slot(j as u16),
-				desc: prev,
+				source: Source::Slot(0),
+				desc: input.clone(),
 			}],
-			output: output.clone(),
-		});
-		prev = output;
-	}
+			output: TensorDesc::i8(&[len], 1.0),
+		})
+		.collect();
 	Model {
 		graph: Graph { input, nodes },
 		weights: Vec::new(),

@@ -40,6 +40,10 @@ pub mod exec;
 pub mod kernels;
 pub mod layout;
 pub mod quant;
+#[cfg(feature = "codec")]
+pub mod registration;
+#[cfg(feature = "std")]
+pub mod split;
 pub mod train;
 pub mod types;
 pub mod wire;

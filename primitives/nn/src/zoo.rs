@@ -285,6 +285,33 @@ pub fn libm_erf(x: f64) -> f64 {
 	}
 }
 
+/// A chain of `nodes` ReLUs on an int8 input of shape `shape`, each
+/// reading the previous node, with `weights` unused two-byte weights: the smallest model
+/// at a given node and weight count, for the format's limits and registration costs.
+pub fn relu_chain(shape: &[u32], nodes: usize, weights: usize) -> Model {
+	let x = TensorDesc::i8(shape, 0.05);
+	let graph = Graph {
+		input: x.clone(),
+		nodes: (0..nodes)
+			.map(|j| Node {
+				op: Op::Relu,
+				inputs: vec![NodeInput {
+					source: Source::Slot(j as u16),
+					desc: x.clone(),
+				}],
+				output: x.clone(),
+			})
+			.collect(),
+	};
+	let weights = (0..weights)
+		.map(|i| Weight {
+			desc: TensorDesc::i8(&[2], 0.05),
+			data: vec![i as u8, (i >> 8) as u8],
+		})
+		.collect();
+	Model { graph, weights }
+}
+
 /// An MLP with layer widths `sizes` (input first), ReLU between layers.
 pub fn mlp(sizes: &[u32], seed: u64) -> Model {
 	let (mut b, mut x) = Builder::new(&[1, sizes[0]], seed);

@@ -8,31 +8,11 @@ use opml_nn::{
 	commit::{self, GraphStates},
 	types::*,
 	vm::{Guest, DEFAULT_MAX_STEPS},
-	NnError, Prepared, Reference, TensorData,
+	zoo, NnError, Prepared, Reference, TensorData,
 };
 
 fn relu_chain(nodes: usize, weights: usize) -> Model {
-	let x = TensorDesc::i8(&[8], 0.05);
-	let graph = Graph {
-		input: x.clone(),
-		nodes: (0..nodes)
-			.map(|j| Node {
-				op: Op::Relu,
-				inputs: vec![NodeInput {
-					source: Source::Slot(j as u16),
-					desc: x.clone(),
-				}],
-				output: x.clone(),
-			})
-			.collect(),
-	};
-	let weights = (0..weights)
-		.map(|i| Weight {
-			desc: TensorDesc::i8(&[2], 0.05),
-			data: vec![i as u8, (i >> 8) as u8],
-		})
-		.collect();
-	Model { graph, weights }
+	zoo::relu_chain(&[8], nodes, weights)
 }
 
 #[test]

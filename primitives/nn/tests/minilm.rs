@@ -260,3 +260,75 @@ fn minilm_nodes_give_the_same_roots_natively_and_in_the_vm() {
 		t.elapsed().as_secs_f64()
 	);
 }
+
+/// Bounded nodes on the real model: under a bound half the heaviest fully connected
+/// layer's (and above every other node), the importer's split brings every node within
+/// it, the embedding stays bit-identical, and the split pieces of the heaviest layer
+/// (a row slice, a block, a concatenation) give the native roots in the VM.
+#[test]
+fn minilm_split_under_a_lower_bound_gives_the_same_embedding() {
+	use opml_nn::{cost::node_steps_bound, split::split_heavy_nodes};
+	let (m, p) = quantized();
+	let bound = |n: &opml_nn::Node| node_steps_bound(n);
+	let fc = m
+		.graph
+		.nodes
+		.iter()
+		.filter(|n| matches!(n.op, Op::FullyConnected { .. }))
+		.map(bound)
+		.max()
+		.unwrap();
+	let other = m
+		.graph
+		.nodes
+		.iter()
+		.filter(|n| !matches!(n.op, Op::FullyConnected { .. }))
+		.map(bound)
+		.max()
+		.unwrap();
+	let limit = (fc / 2).max(other);
+	assert!(
+		limit < fc,
+		"MiniLM's heaviest node is not a fully connected layer"
+	);
+	let t = Instant::now();
+	let (s, split) = split_heavy_nodes(m, limit).unwrap();
+	println!(
+		"split under {limit} steps (heaviest was {fc}): {split} nodes split, {} -> {} nodes, \
+		 {} -> {} weights, {:.2} s",
+		m.graph.nodes.len(),
+		s.graph.nodes.len(),
+		m.weights.len(),
+		s.weights.len(),
+		t.elapsed().as_secs_f64()
+	);
+	assert!(split > 0 && s.graph.nodes.iter().all(|n| bound(n) <= limit));
+	let q = Prepared::new(s.clone()).unwrap();
+	let input = int_input(&ids("A man is playing a guitar."));
+	let want = p.run_data(&Cpu, input.clone()).unwrap();
+	let got = q.run_data(&Cpu, input.clone()).unwrap();
+	assert_eq!(want.output_data(), got.output_data());
+	// the first split layer's pieces in the VM
+	let guest = Guest::builtin().unwrap();
+	let first_concat =
+		s.graph
+			.nodes
+			.iter()
+			.position(|n| matches!(n.op, Op::Concat))
+			.unwrap() + 1;
+	for j in [first_concat - 2, first_concat - 1, first_concat] {
+		let node = &s.graph.nodes[j - 1];
+		let bytes = q.input_bytes(node, |sl| match sl {
+			0 => &input,
+			sl => &got.outputs[sl as usize - 1],
+		});
+		let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_ref()).collect();
+		let run = guest.run_node(node, &refs, DEFAULT_MAX_STEPS).unwrap();
+		assert_eq!(
+			run.output_root,
+			got.states.slots()[j],
+			"node {j} ({})",
+			node.op.name()
+		);
+	}
+}

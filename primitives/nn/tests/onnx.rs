@@ -4,6 +4,8 @@
 //! block stays within the stated tolerance of tract's float output; imported models
 //! run node by node in the VM with the native roots; unsupported ops are named.
 
+mod common;
+
 use opml_nn::{
 	cpu::Cpu,
 	onnx::{self, quantize, ImportError},
@@ -115,14 +117,7 @@ fn check_digits(file: &str, shape: &[usize]) {
 		let input = quantize::quantize_input(&model, x);
 		let native = p.run(&Cpu, &input).unwrap();
 		let runs = guest.run_model(&p, &input, DEFAULT_MAX_STEPS).unwrap();
-		for (j, r) in runs.iter().enumerate() {
-			assert_eq!(
-				r.output_root,
-				native.states.slots()[j + 1],
-				"{file}: node {}",
-				j + 1
-			);
-		}
+		common::assert_vm_roots_native(file, &runs, &native);
 	}
 }
 

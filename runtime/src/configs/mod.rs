@@ -227,6 +227,12 @@ impl pallet_opml_market::Config for Runtime {
 	/// deadline only lets a requester make honest providers miss (docs/security.md C3).
 	type MinDeadline = ConstU32<10>;
 	type GuestPrograms = BuiltinGuest;
+	/// 256 KiB of graph descriptor: `MAX_NODES` nodes of 64 bytes on average (a
+	/// LeNet-5 has 73 per node, a transformer block 57); ~21 ms of checking at most
+	/// (`register_model`).
+	type MaxGraphBytes = ConstU32<{ 256 * 1024 }>;
+	/// The arbitration's bound: every node of a registered model can be handed off.
+	type MaxNodeSteps = ConstU64<{ opml_nn::layout::MAX_NODE_STEPS }>;
 	/// Mixed into each round's seed with the providers' revealed secrets
 	/// (docs/security.md H2): alone, the previous block's author could bias it.
 	type Randomness = ParentHashRandomness;

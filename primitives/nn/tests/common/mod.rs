@@ -681,3 +681,25 @@ pub fn random_case(op: &str, seed: u64) -> Case {
 		_ => panic!("unknown op {op}"),
 	}
 }
+
+/// Every node's VM output root equals the native one (`native` from a reference or CPU
+/// run of the same model and input); `name` labels the failure.
+pub fn assert_vm_roots_native(
+	name: &str,
+	runs: &[opml_nn::vm::NodeRun],
+	native: &opml_nn::exec::Execution,
+) {
+	assert_eq!(
+		runs.len() + 1,
+		native.states.slots().len(),
+		"{name}: node count"
+	);
+	for (j, run) in runs.iter().enumerate() {
+		assert_eq!(
+			run.output_root,
+			native.states.slots()[j + 1],
+			"{name}: node {}",
+			j + 1
+		);
+	}
+}
