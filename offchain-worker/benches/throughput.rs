@@ -141,7 +141,9 @@ fn macs(p: &Prepared) -> u64 {
 				Op::FullyConnected { .. } | Op::MatMul { .. } => {
 					out * u64::from(*n.inputs[0].desc.shape.last().unwrap_or(&1))
 				}
-				Op::Conv2d { .. } => out * prod(&n.inputs[1].desc.shape[1..]),
+				Op::Conv2d { .. } | Op::GroupConv2d { .. } => {
+					out * prod(&n.inputs[1].desc.shape[1..])
+				}
 				_ => 0,
 			}
 		})

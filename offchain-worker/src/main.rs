@@ -252,15 +252,20 @@ enum ModelCmd {
 		/// ONNX: calibration samples (raw f32 LE, one model input after another).
 		#[arg(long)]
 		calibration: Option<PathBuf>,
+		/// ONNX: each tensor's range is this quantile of |value| per sample, averaged
+		/// (e.g. 0.9999 for deep CNNs), instead of the maximum over the samples.
+		#[arg(long)]
+		calibration_quantile: Option<f64>,
 		/// Text models: calibration sentences, one per line (default: 40 built-in).
 		#[arg(long)]
 		calibration_text: Option<PathBuf>,
 		/// Text models: the sequence length (tokens) the model takes.
 		#[arg(long, default_value_t = 128)]
 		seq: usize,
-		/// Split every node whose VM step bound is over this (fully connected layers,
-		/// by rows or output channels; same output): the chain's `MaxNodeSteps` refuses
-		/// models with heavier nodes at registration.
+		/// Split every node whose VM step bound is over this (fully connected layers by
+		/// rows or output channels, convolutions at batch 1 by output channels; same
+		/// output): the chain's `MaxNodeSteps` refuses models with heavier nodes at
+		/// registration.
 		#[arg(long, default_value_t = opml_nn::layout::MAX_NODE_STEPS)]
 		max_node_steps: u64,
 	},
@@ -531,6 +536,7 @@ fn model_cmd(cmd: ModelCmd) -> Result<()> {
 			src,
 			output,
 			calibration,
+			calibration_quantile,
 			calibration_text,
 			seq,
 			max_node_steps,
@@ -539,6 +545,7 @@ fn model_cmd(cmd: ModelCmd) -> Result<()> {
 			let model = tools::import(
 				&src,
 				calibration.as_deref(),
+				calibration_quantile,
 				calibration_text.as_deref(),
 				seq,
 				|step| eprintln!("{step} ..."),

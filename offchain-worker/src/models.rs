@@ -166,6 +166,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// the calibration samples in `calibration` (raw little-endian f32, one sample after
 /// another, each the size of the model's input).
 pub fn read_model(path: &Path, calibration: Option<&Path>) -> Result<Model> {
+	read_model_with(path, calibration, None)
+}
+
+/// [`read_model`], an ONNX model calibrated by the `quantile` of |value| per tensor
+/// when given (`model import --calibration-quantile`).
+pub fn read_model_with(
+	path: &Path,
+	calibration: Option<&Path>,
+	quantile: Option<f64>,
+) -> Result<Model> {
 	if path.extension().is_some_and(|e| e == "onnx") {
 		let cal = calibration.ok_or_else(|| {
 			anyhow!(
@@ -189,7 +199,7 @@ pub fn read_model(path: &Path, calibration: Option<&Path>) -> Result<Model> {
 			));
 		}
 		let samples: Vec<Vec<f32>> = floats.chunks(n).map(|c| c.to_vec()).collect();
-		return opml_nn::onnx::import(path, &samples)
+		return opml_nn::onnx::import_with(path, &samples, quantile)
 			.map_err(|e| anyhow!("importing {}: {e}", path.display()));
 	}
 	let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;

@@ -99,13 +99,14 @@ pub fn text_input(model: &Model) -> Result<(usize, i32)> {
 pub fn import(
 	src: &Path,
 	calibration: Option<&Path>,
+	calibration_quantile: Option<f64>,
 	calibration_text: Option<&Path>,
 	seq: usize,
 	mut progress: impl FnMut(&str),
 ) -> Result<Model> {
 	if !src.is_dir() {
 		progress("reading and quantizing the ONNX model");
-		return crate::models::read_model(src, calibration);
+		return crate::models::read_model_with(src, calibration, calibration_quantile);
 	}
 	progress("reading config.json and model.safetensors");
 	let bert = opml_nn::bert::Bert::open(src).map_err(|e| anyhow!("{e}"))?;
@@ -159,7 +160,8 @@ pub fn macs(node: &Node) -> u64 {
 			let k = node.inputs[0].desc.last_dim() as u64;
 			out * k
 		}
-		Op::Conv2d { .. } => out * dim(1, 1) * dim(1, 2) * dim(1, 3),
+		Op::Conv2d { .. } | Op::GroupConv2d { .. } => out * dim(1, 1) * dim(1, 2) * dim(1, 3),
+		Op::Mul { .. } => out,
 		_ => 0,
 	}
 }

@@ -336,6 +336,17 @@ impl Worker {
 		Ok(())
 	}
 
+	/// The process's peak resident memory so far, KiB (`VmHWM` in
+	/// `/proc/<pid>/status`; Linux only).
+	pub fn peak_rss_kib(&self) -> Option<u64> {
+		let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+		status
+			.lines()
+			.find_map(|l| l.strip_prefix("VmHWM:"))
+			.and_then(|v| v.split_whitespace().next())
+			.and_then(|v| v.parse().ok())
+	}
+
 	/// The log since the last restart.
 	pub fn log_since_restart(&self) -> String {
 		let log = self.log();
@@ -350,6 +361,11 @@ impl Worker {
 		let mut s = String::new();
 		let _ = std::fs::File::open(self.log.path()).and_then(|mut f| f.read_to_string(&mut s));
 		s
+	}
+
+	/// Where the log is written.
+	pub fn log_path(&self) -> PathBuf {
+		self.log.path().to_path_buf()
 	}
 
 	/// Wait until the log (since the last restart) contains `needle`.

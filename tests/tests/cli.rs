@@ -156,3 +156,104 @@ fn model_tools_import_inspect_and_run_minilm() {
 	assert!(err.contains("vocab_size"), "stderr: {err}");
 	assert!(!err.contains("panicked"), "stderr: {err}");
 }
+
+/// An ONNX model with convolutions, LRN and a squeeze-and-excitation gate imports
+/// with `--calibration-quantile`, inspects and runs in the VM; a bad quantile, a
+/// graph without its weights and an unsupported op are clear errors.
+#[test]
+fn model_import_of_an_onnx_cnn_with_a_calibration_quantile() {
+	let fixtures =
+		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../primitives/nn/fixtures");
+	let onnx = fixtures.join("patterns/squeeze_excite.onnx");
+	let tmp = tempfile::tempdir().unwrap();
+	// 4 calibration samples and one input: 1×3×16×16 f32 LE each
+	let sample = |seed: u32| -> Vec<u8> {
+		(0..3 * 16 * 16u32)
+			.flat_map(|i| (((i * 37 + seed * 101) % 97) as f32 / 48.0 - 1.0).to_le_bytes())
+			.collect()
+	};
+	let cal = tmp.path().join("cal.bin");
+	std::fs::write(&cal, (1..=4).flat_map(sample).collect::<Vec<u8>>()).unwrap();
+	let input = tmp.path().join("x.bin");
+	std::fs::write(&input, sample(9)).unwrap();
+	let m = tmp.path().join("se.opml");
+	let (o, c, m_s) = (
+		onnx.to_str().unwrap(),
+		cal.to_str().unwrap(),
+		m.to_str().unwrap(),
+	);
+	let (code, _, err) = worker(&[
+		"model",
+		"import",
+		o,
+		"--calibration",
+		c,
+		"--calibration-quantile",
+		"0.9999",
+		"-o",
+		m_s,
+	]);
+	assert_eq!(code, 0, "stderr: {err}");
+	let (code, out, err) = worker(&["model", "inspect", m_s, "--json"]);
+	assert_eq!(code, 0, "stderr: {err}");
+	let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+	for op in ["GroupConv2d", "Lrn", "Mul"] {
+		assert!(s["ops"][op].as_u64().unwrap_or(0) >= 1, "no {op}: {s}");
+	}
+	let x = input.to_str().unwrap();
+	let (code, _, err) = worker(&[
+		"model",
+		"run",
+		m_s,
+		"--input",
+		x,
+		"--input-format",
+		"f32",
+		"--vm",
+	]);
+	assert_eq!(code, 0, "stderr: {err}");
+
+	let (code, _, err) = worker(&[
+		"model",
+		"import",
+		o,
+		"--calibration",
+		c,
+		"--calibration-quantile",
+		"1.5",
+		"-o",
+		m_s,
+	]);
+	assert_ne!(code, 0);
+	assert!(
+		err.contains("quantile 1.5 is not in (0, 1]"),
+		"stderr: {err}"
+	);
+	let graph = fixtures.join("cnn/squeezenet1_1.graph.onnx");
+	let (code, _, err) = worker(&[
+		"model",
+		"import",
+		graph.to_str().unwrap(),
+		"--calibration",
+		c,
+		"-o",
+		m_s,
+	]);
+	assert_ne!(code, 0);
+	assert!(err.contains("holds 0 values"), "stderr: {err}");
+	let bad = fixtures.join("patterns/unsupported.onnx");
+	let (code, _, err) = worker(&[
+		"model",
+		"import",
+		bad.to_str().unwrap(),
+		"--calibration",
+		c,
+		"-o",
+		m_s,
+	]);
+	assert_ne!(code, 0);
+	assert!(
+		err.contains("unsupported ONNX op `Einsum`"),
+		"stderr: {err}"
+	);
+}

@@ -37,7 +37,12 @@ struct Scene {
 
 impl Scene {
 	fn start(name: &str) -> Scene {
-		let node = Node::start(name, &["--dev", "--tmp", "--dev-block-time", "300"]).unwrap();
+		Self::start_with(name, "300")
+	}
+
+	/// A dev node producing a block every `block_ms` ms, MiniLM imported.
+	fn start_with(name: &str, block_ms: &str) -> Scene {
+		let node = Node::start(name, &["--dev", "--tmp", "--dev-block-time", block_ms]).unwrap();
 		let url = node.ws_url();
 		let dir = tempfile::tempdir().unwrap();
 		let model = dir.path().join("minilm.opml");
@@ -266,4 +271,92 @@ fn a_minilm_fault_at_the_heaviest_node_loses_the_game_and_is_banned() {
 		dave.log()
 	);
 	s.node.check_alive().unwrap();
+}
+
+/// Benchmark (ignored; docs/benchmarks.md): the dispute of the fault test above at
+/// 1 s blocks: wall time from the verifier's first move to its "game over", moves of
+/// both sides, the VM steps of the heaviest node (`model run --vm`) and each daemon's
+/// peak resident memory. `cargo test -p opml-tests --test minilm -- --ignored
+/// --nocapture minilm_dispute_benchmark`
+#[test]
+#[ignore]
+fn minilm_dispute_benchmark() {
+	let mut s = Scene::start_with("minilm-bench", "1000");
+	s.node.wait_finalized(1, Duration::from_secs(120)).unwrap();
+	let inspect = run_worker(&["model", "inspect", s.model.to_str().unwrap(), "--json"]).unwrap();
+	let inspect: serde_json::Value = serde_json::from_str(inspect.trim()).unwrap();
+	let heaviest = inspect["heaviest"]["node"].as_u64().unwrap().to_string();
+	let bound = inspect["heaviest"]["vm_steps_bound"].as_u64().unwrap();
+	let fault = [
+		"--unit-cost",
+		"1000000000",
+		"--inject-fault",
+		"--fault-node",
+		&heaviest,
+	];
+	let mut bob = s.daemon("bob", "provider", "//Bob", &fault);
+	let mut charlie = s.daemon(
+		"charlie",
+		"provider",
+		"//Charlie",
+		&["--unit-cost", "10500000000000"],
+	);
+	let mut dave = s.daemon("dave", "verifier", "//Dave", &[]);
+	for w in [&mut bob, &mut charlie] {
+		w.wait_for("provider running", Duration::from_secs(120))
+			.unwrap();
+	}
+	dave.wait_for("verifier running", Duration::from_secs(120))
+		.unwrap();
+	s.register();
+	// the game: timed by polling the verifier's log from another thread
+	let log = dave.log_path();
+	let timer = std::thread::spawn(move || {
+		let read = || std::fs::read_to_string(&log).unwrap_or_default();
+		let deadline = std::time::Instant::now() + Duration::from_secs(1800);
+		let mut first = None;
+		while std::time::Instant::now() < deadline {
+			let l = read();
+			if first.is_none() && l.contains("moved") {
+				first = Some(std::time::Instant::now());
+			}
+			if let (Some(t0), true) = (first, l.contains("game over")) {
+				return Some(t0.elapsed());
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+		None
+	});
+	let (out, _) = s.submit(&[TEXT], &[&bob, &charlie, &dave]);
+	assert!(out.contains("StepRefuted"), "{out}");
+	let wall = timer.join().unwrap().expect("the game ended");
+	let moves = |w: &Worker| w.log().matches("moved").count();
+	let node_line = format!("node={heaviest}");
+	assert!(dave.log().contains(&node_line), "{}", dave.log());
+	// the heaviest node's VM steps on this text's tokens
+	let run = run_worker(&[
+		"model",
+		"run",
+		s.model.to_str().unwrap(),
+		"--tokenizer",
+		s.tokenizer.to_str().unwrap(),
+		"--text",
+		TEXT,
+		"--vm",
+		"--json",
+	])
+	.unwrap();
+	println!(
+		"minilm dispute at 1 s blocks: {:.1} s from the verifier's first move to game over; \
+		 moves: verifier {}, provider {}; heaviest node {heaviest} (bound {bound} steps); \
+		 model run --vm: {}; peak RSS KiB: provider (liar) {:?}, provider (honest) {:?}, \
+		 verifier {:?}",
+		wall.as_secs_f64(),
+		moves(&dave),
+		moves(&bob),
+		run.lines().last().unwrap_or(""),
+		bob.peak_rss_kib(),
+		charlie.peak_rss_kib(),
+		dave.peak_rss_kib(),
+	);
 }

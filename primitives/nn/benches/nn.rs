@@ -25,7 +25,7 @@ fn macs(m: &Model) -> u64 {
 				Op::FullyConnected { .. } | Op::MatMul { .. } => {
 					out * *n.inputs[0].desc.shape.last().unwrap_or(&1) as u64
 				}
-				Op::Conv2d { .. } => out * p(&n.inputs[1].desc.shape[1..]),
+				Op::Conv2d { .. } | Op::GroupConv2d { .. } => out * p(&n.inputs[1].desc.shape[1..]),
 				_ => 0,
 			}
 		})

@@ -146,14 +146,41 @@ pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 			pad,
 			requant,
 			..
+		}
+		| Op::GroupConv2d {
+			stride,
+			pad,
+			requant,
+			..
 		} => {
 			requant_check(requant)?;
+			let groups = match op {
+				Op::GroupConv2d { groups, .. } => *groups,
+				_ => 1,
+			};
 			let (w, b) = (inputs[1], inputs[2]);
 			if x.shape.len() != 4 || w.shape.len() != 4 || b.shape.len() != 1 {
 				return Err(e());
 			}
-			if !is_i8(w) || !is_i32(b) || w.shape[1] != x.shape[1] || b.shape[0] != w.shape[0] {
+			// groups divide the input and output channels; each group reads its share
+			if groups == 0
+				|| !x.shape[1].is_multiple_of(groups)
+				|| !w.shape[0].is_multiple_of(groups)
+			{
 				return Err(e());
+			}
+			if !is_i8(w)
+				|| !is_i32(b)
+				|| w.shape[1] != x.shape[1] / groups
+				|| b.shape[0] != w.shape[0]
+			{
+				return Err(e());
+			}
+			// per-channel multipliers
+			if let Some(m) = inputs.get(3) {
+				if !is_i32(m) || m.shape != [w.shape[0]] {
+					return Err(e());
+				}
 			}
 			let (kh, kw) = (w.shape[2], w.shape[3]);
 			if kh > 255 || kw > 255 {
@@ -246,6 +273,31 @@ pub fn infer(op: &Op, inputs: &[&TensorDesc]) -> Result<Vec<u32>, NnError> {
 				return Err(e());
 			}
 			if !is_i32(ids) || ids.shape.len() != 1 || ids.shape[0] as usize != s {
+				return Err(e());
+			}
+			Ok(x.shape.clone())
+		}
+		Op::Mul { requant } => {
+			requant_check(requant)?;
+			let b = inputs[1];
+			if !is_i8(b) || b.shape.len() != x.shape.len() {
+				return Err(e());
+			}
+			// each axis of b is a's, or 1 from some axis on
+			let mut ones = false;
+			for (&db, &da) in b.shape.iter().zip(&x.shape) {
+				if db == 1 {
+					ones |= da != 1;
+				} else if db != da || ones {
+					return Err(e());
+				}
+			}
+			Ok(x.shape.clone())
+		}
+		Op::Lrn { size } => {
+			let t = inputs[1];
+			let len = u32::from(*size) * 16384 + 1;
+			if x.shape.len() != 4 || *size == 0 || !is_i32(t) || t.shape != [len] {
 				return Err(e());
 			}
 			Ok(x.shape.clone())

@@ -21,9 +21,10 @@ pub fn node_work(node: &Node) -> u64 {
 		// x [.., K] against w [N, K] (or b [.., K, N])
 		Op::FullyConnected { .. } | Op::Dense { .. } | Op::MatMul { .. } => last(input(0)),
 		// w [Cout, Cin, kh, kw]
-		Op::Conv2d { .. } => dim(input(1), 1)
+		Op::Conv2d { .. } | Op::GroupConv2d { .. } => dim(input(1), 1)
 			.saturating_mul(dim(input(1), 2))
 			.saturating_mul(dim(input(1), 3)),
+		Op::Lrn { size } => u64::from(*size),
 		Op::MaxPool { kernel, .. } | Op::AvgPool { kernel, .. } => {
 			u64::from(kernel[0]).saturating_mul(u64::from(kernel[1]))
 		}
@@ -55,7 +56,7 @@ pub fn node_work(node: &Node) -> u64 {
 /// VM steps per unit of [`node_work`] at most, per op: about twice the most measured on
 /// large nodes of real architectures (`tests/ops.rs`,
 /// `the_step_bound_holds_on_large_nodes`: fully connected 2.4–5.3, convolution 11–13,
-/// max pooling 15–16, batched matmul 7–10, softmax 15, layer norm 48, add 8.4 (25 with
+/// grouped and depthwise convolution 12–14, max pooling 15–16, batched matmul 7–10, softmax 15, layer norm 48, add 8.4 (25 with
 /// a wide input: MiniLM's residual sums), table
 /// lookups 4, transpose 5, reshape 1.4; in a training round: dense 12, its input
 /// gradient 16, SGD 13–16, the cross-entropy gradient 93, slices and concatenations of
@@ -69,6 +70,10 @@ pub fn steps_per_work(op: &Op) -> u64 {
 		Op::MatMul { .. } => 24,
 		Op::Slice { .. } | Op::Concat => 32,
 		Op::Conv2d { .. } | Op::Dense { .. } | Op::DenseGradInput { .. } => 32,
+		// a depthwise 3×3 reduction is short: the per-pixel overhead weighs more
+		Op::GroupConv2d { .. } => 48,
+		Op::Mul { .. } => 32,
+		Op::Lrn { .. } => 48,
 		Op::MaxPool { .. } | Op::AvgPool { .. } | Op::Softmax => 40,
 		Op::MaskedSoftmax { .. } | Op::PoolNormalize { .. } | Op::Add { .. } => 48,
 		Op::SgdWeight { .. } | Op::SgdBias { .. } | Op::MeanRows => 48,

@@ -6,7 +6,7 @@
 
 use crate::{
 	exec::Backend,
-	kernels::{self, dot},
+	kernels::{self, dot, ConvShape},
 	quant::requant,
 	types::*,
 };
@@ -101,23 +101,31 @@ impl Backend for Cpu {
 				pad,
 				requant: rq,
 				relu,
+			}
+			| Op::GroupConv2d {
+				stride,
+				pad,
+				requant: rq,
+				relu,
+				..
 			} => {
+				let groups = match &node.op {
+					Op::GroupConv2d { groups, .. } => *groups as usize,
+					_ => 1,
+				};
 				let w = inputs[1].as_i8().unwrap_or(&[]);
 				let b = inputs[2].as_i32().unwrap_or(&[]);
+				let m = inputs.get(3).and_then(|m| m.as_i32());
 				let d = |s: &[u32]| [s[0] as usize, s[1] as usize, s[2] as usize, s[3] as usize];
-				conv2d(
-					x,
-					w,
-					b,
-					d(&node.inputs[0].desc.shape),
-					d(&node.inputs[1].desc.shape),
-					d(&node.output.shape),
-					*stride,
-					*pad,
-					*rq,
-					*relu,
-					out,
-				);
+				let shape = ConvShape {
+					xs: d(&node.inputs[0].desc.shape),
+					ws: d(&node.inputs[1].desc.shape),
+					os: d(&node.output.shape),
+					groups,
+					stride: *stride,
+					pad: *pad,
+				};
+				conv2d(x, w, b, m, &shape, *rq, *relu, out);
 			}
 			_ => kernels::run_checked(node, inputs, out),
 		}
@@ -245,59 +253,67 @@ fn conv2d(
 	x: &[i8],
 	w: &[i8],
 	b: &[i32],
-	xs: [usize; 4],
-	ws: [usize; 4],
-	os: [usize; 4],
-	stride: [u8; 2],
-	pad: [u8; 4],
+	m: Option<&[i32]>,
+	s: &ConvShape,
 	rq: Requant,
 	relu: bool,
 	out: &mut [i8],
 ) {
-	let [n, c, h, wd] = xs;
-	let [oc, _, kh, kw] = ws;
-	let [_, _, oh, ow] = os;
-	let patch = c * kh * kw;
-	let (sh, sw) = (stride[0] as usize, stride[1] as usize);
-	let (pt, pl) = (pad[0] as usize, pad[1] as usize);
+	let [n, c, h, wd] = s.xs;
+	let [oc, cg, kh, kw] = s.ws;
+	let [_, _, oh, ow] = s.os;
+	let groups = s.groups.max(1);
+	let og = (oc / groups).max(1);
+	let patch = cg * kh * kw;
+	let (sh, sw) = (s.stride[0] as usize, s.stride[1] as usize);
+	let (pt, pl) = (s.pad[0] as usize, s.pad[1] as usize);
 	for ni in 0..n {
-		let xn = &x[ni * c * h * wd..(ni + 1) * c * h * wd];
-		// im2col: one zero-padded patch per output pixel, in (c, ky, kx) order
-		let mut cols = vec![0i8; oh * ow * patch];
-		cols.chunks_mut(patch).enumerate().for_each(|(p, col)| {
-			let (oy, ox) = (p / ow, p % ow);
-			for ci in 0..c {
-				for ky in 0..kh {
-					let iy = oy * sh + ky;
-					if iy < pt || iy - pt >= h {
-						continue;
-					}
-					for kx in 0..kw {
-						let ix = ox * sw + kx;
-						if ix < pl || ix - pl >= wd {
+		let on = &mut out[ni * oc * oh * ow..(ni + 1) * oc * oh * ow];
+		for g in 0..groups {
+			let xg = &x[(ni * c + g * cg) * h * wd..(ni * c + (g + 1) * cg) * h * wd];
+			// im2col: one zero-padded patch per output pixel, in (c, ky, kx) order
+			let mut cols = vec![0i8; oh * ow * patch];
+			cols.chunks_mut(patch).enumerate().for_each(|(p, col)| {
+				let (oy, ox) = (p / ow, p % ow);
+				for ci in 0..cg {
+					for ky in 0..kh {
+						let iy = oy * sh + ky;
+						if iy < pt || iy - pt >= h {
 							continue;
 						}
-						col[(ci * kh + ky) * kw + kx] = xn[(ci * h + iy - pt) * wd + ix - pl];
+						for kx in 0..kw {
+							let ix = ox * sw + kx;
+							if ix < pl || ix - pl >= wd {
+								continue;
+							}
+							col[(ci * kh + ky) * kw + kx] = xg[(ci * h + iy - pt) * wd + ix - pl];
+						}
 					}
 				}
+			});
+			let chan = |o: usize, oo: &mut [i8]| {
+				let wo = &w[o * patch..(o + 1) * patch];
+				let rq = Requant {
+					multiplier: m.map_or(rq.multiplier, |m| m[o]),
+					shift: rq.shift,
+				};
+				for (p, v) in oo.iter_mut().enumerate() {
+					let acc = b[o].wrapping_add(dot(&cols[p * patch..(p + 1) * patch], wo));
+					*v = finish(acc, rq, relu);
+				}
+			};
+			let og_out = &mut on[g * og * oh * ow..(g + 1) * og * oh * ow];
+			if og * oh * ow * patch < PAR_MIN_MACS {
+				og_out
+					.chunks_mut(oh * ow)
+					.enumerate()
+					.for_each(|(o, oo)| chan(g * og + o, oo));
+			} else {
+				og_out
+					.par_chunks_mut(oh * ow)
+					.enumerate()
+					.for_each(|(o, oo)| chan(g * og + o, oo));
 			}
-		});
-		let on = &mut out[ni * oc * oh * ow..(ni + 1) * oc * oh * ow];
-		let chan = |o: usize, oo: &mut [i8]| {
-			let wo = &w[o * patch..(o + 1) * patch];
-			for (p, v) in oo.iter_mut().enumerate() {
-				let acc = b[o].wrapping_add(dot(&cols[p * patch..(p + 1) * patch], wo));
-				*v = finish(acc, rq, relu);
-			}
-		};
-		if oc * oh * ow * patch < PAR_MIN_MACS {
-			on.chunks_mut(oh * ow)
-				.enumerate()
-				.for_each(|(o, oo)| chan(o, oo));
-		} else {
-			on.par_chunks_mut(oh * ow)
-				.enumerate()
-				.for_each(|(o, oo)| chan(o, oo));
 		}
 	}
 }

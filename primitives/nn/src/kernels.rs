@@ -226,6 +226,39 @@ pub fn run_checked(node: &Node, inputs: &[TensorRef], out: &mut [i8]) {
 			let os = dims4(&node.output.shape);
 			conv2d(x, w, b, xs, ws, os, *stride, *pad, *rq, *relu, out);
 		}
+		Op::Mul { requant: rq } => {
+			let b = i8s(&inputs[1]);
+			// b broadcasts over a's trailing axes where it has 1s
+			let inner = (x.len() / b.len().max(1)).max(1);
+			for (i, (o, &a)) in out.iter_mut().zip(x).enumerate() {
+				let bv = b.get(i / inner).copied().unwrap_or(0);
+				*o = requant(a as i32 * bv as i32, *rq);
+			}
+		}
+		Op::Lrn { size } => {
+			let t = i32s(&inputs[1]);
+			let [n, c, h, w] = dims4(ds[0]);
+			lrn(x, t, [n, c, h * w], *size as usize, out);
+		}
+		Op::GroupConv2d {
+			groups,
+			stride,
+			pad,
+			requant: rq,
+			relu,
+		} => {
+			let (w, b) = (i8s(&inputs[1]), i32s(&inputs[2]));
+			let m = inputs.get(3).map(i32s);
+			let shape = ConvShape {
+				xs: dims4(ds[0]),
+				ws: dims4(ds[1]),
+				os: dims4(&node.output.shape),
+				groups: *groups as usize,
+				stride: *stride,
+				pad: *pad,
+			};
+			group_conv2d(x, w, b, m, &shape, *rq, *relu, out);
+		}
 		Op::MaxPool {
 			kernel,
 			stride,
@@ -448,11 +481,8 @@ pub fn add(a: &[i8], b: &[i8], am: i32, bm: i32, shift: u8, relu: bool, out: &mu
 	}
 }
 
-/// `Conv2d` (see [`Op::Conv2d`]). Computed weight-stationary: for each output channel,
-/// an i32 accumulator plane starts at the bias and every weight adds its shifted input
-/// rows (long contiguous inner loops, cheap in the VM); wrapping addition is
-/// associative and commutative, so this is the sum over `c, kh, kw` of the op's
-/// definition.
+/// `Conv2d` (see [`Op::Conv2d`]): [`group_conv2d`] with one group and one
+/// requantization.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d(
 	x: &[i8],
@@ -467,22 +497,93 @@ pub fn conv2d(
 	relu: bool,
 	out: &mut [i8],
 ) {
-	let [n, c, h, wd] = xs;
-	let [oc, _, kh, kw] = ws;
-	let [_, _, oh, ow] = os;
-	let (sh, sw) = (stride[0] as usize, stride[1] as usize);
-	let (pt, pl) = (pad[0] as usize, pad[1] as usize);
+	let shape = ConvShape {
+		xs,
+		ws,
+		os,
+		groups: 1,
+		stride,
+		pad,
+	};
+	group_conv2d(x, w, b, None, &shape, rq, relu, out);
+}
+
+/// `Lrn` (see [`Op::Lrn`]) over `x [n, c, plane]`: the window of channel `ch` is
+/// `ch - (size - 1) / 2 ..= ch + size / 2`, clipped.
+pub fn lrn(x: &[i8], table: &[i32], dims: [usize; 3], size: usize, out: &mut [i8]) {
+	let [n, c, plane] = dims;
+	let (before, after) = ((size.max(1) - 1) / 2, size / 2);
+	for ni in 0..n {
+		for ch in 0..c {
+			let lo = ch.saturating_sub(before);
+			let hi = (ch + after).min(c.max(1) - 1);
+			for p in 0..plane {
+				let mut s = 0usize;
+				for k in lo..=hi {
+					let v = x[(ni * c + k) * plane + p] as i32;
+					s += (v * v) as usize;
+				}
+				let i = (ni * c + ch) * plane + p;
+				let f = table.get(s).copied().unwrap_or(0) as i64;
+				out[i] = sat8(round_shift(x[i] as i64 * f, 16));
+			}
+		}
+	}
+}
+
+/// The geometry of a (grouped) convolution.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvShape {
+	/// Input `[N, C, H, W]`.
+	pub xs: [usize; 4],
+	/// Weight `[O, C / groups, KH, KW]`.
+	pub ws: [usize; 4],
+	/// Output `[N, O, OH, OW]`.
+	pub os: [usize; 4],
+	/// Groups.
+	pub groups: usize,
+	/// Strides.
+	pub stride: [u8; 2],
+	/// Padding `[top, left, bottom, right]`.
+	pub pad: [u8; 4],
+}
+
+/// `GroupConv2d` (see [`Op::GroupConv2d`]), computed weight-stationary: for each output
+/// channel, an i32 accumulator plane starts at the bias and every weight adds its
+/// shifted input rows (long contiguous inner loops, cheap in the VM); wrapping
+/// addition is associative and commutative, so this is the sum over `c, kh, kw` of
+/// the op's definition. Each output channel reads its group's input channels and is
+/// requantized with its own multiplier when `m` is given.
+#[allow(clippy::too_many_arguments)]
+pub fn group_conv2d(
+	x: &[i8],
+	w: &[i8],
+	b: &[i32],
+	m: Option<&[i32]>,
+	s: &ConvShape,
+	rq: Requant,
+	relu: bool,
+	out: &mut [i8],
+) {
+	let [n, c, h, wd] = s.xs;
+	let [oc, cg, kh, kw] = s.ws;
+	let [_, _, oh, ow] = s.os;
+	let groups = s.groups.max(1);
+	let og = oc / groups;
+	let (sh, sw) = (s.stride[0] as usize, s.stride[1] as usize);
+	let (pt, pl) = (s.pad[0] as usize, s.pad[1] as usize);
 	let mut acc = alloc::vec![0i32; oh * ow];
 	for ni in 0..n {
 		let xn = &x[ni * c * h * wd..(ni + 1) * c * h * wd];
 		for o in 0..oc {
 			acc.iter_mut().for_each(|a| *a = b[o]);
-			for ci in 0..c {
+			let c0 = (o / og.max(1)) * cg;
+			for cl in 0..cg {
+				let ci = c0 + cl;
 				let xc = &xn[ci * h * wd..(ci + 1) * h * wd];
 				for ky in 0..kh {
 					for kx in 0..kw {
-						let wv = w[((o * c + ci) * kh + ky) * kw + kx] as i32;
-						// output columns whose input column ox*sw + kx - pl is in [0, wd)
+						let wv = w[((o * cg + cl) * kh + ky) * kw + kx] as i32;
 						let ox0 = if kx < pl { (pl - kx).div_ceil(sw) } else { 0 };
 						let ox1 = if wd + pl > kx {
 							((wd + pl - kx - 1) / sw + 1).min(ow)
@@ -513,9 +614,16 @@ pub fn conv2d(
 					}
 				}
 			}
+			let rq_o = match m {
+				Some(m) => Requant {
+					multiplier: m[o],
+					shift: rq.shift,
+				},
+				None => rq,
+			};
 			let oo = &mut out[(ni * oc + o) * oh * ow..(ni * oc + o + 1) * oh * ow];
 			for (y, &a) in oo.iter_mut().zip(acc.iter()) {
-				*y = finish(a, rq, relu);
+				*y = finish(a, rq_o, relu);
 			}
 		}
 	}

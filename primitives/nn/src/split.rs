@@ -10,6 +10,11 @@
 //! - by output channels when `M = 1`: new weights hold rows `n0..n1` of `w`, `b` (and
 //!   the per-channel multipliers); channel blocks concatenate to `[1, N]`.
 //!
+//! A convolution (`Conv2d`, `GroupConv2d`) at batch 1 is split by output channels
+//! (NCHW at batch 1: channel blocks are contiguous): new weights hold its rows of `w`,
+//! `b` and the multipliers; a grouped one is split at group boundaries, each block
+//! reading a [`Op::Slice`] of its groups' input channels.
+//!
 //! Rows and channels are computed independently in the kernels, so the split model's
 //! output is bit-identical to the original's (tested). Other ops over the limit are
 //! refused by name.
@@ -45,7 +50,8 @@ impl core::fmt::Display for SplitError {
 			SplitError::Unsplittable { node, op, bound } => write!(
 				f,
 				"node {node} ({op}) may take {bound} VM steps and cannot be split under the \
-				 bound (only fully connected layers split, by rows or output channels)"
+				 bound (fully connected layers split by rows or output channels, \
+				 convolutions at batch 1 by output channels)"
 			),
 			SplitError::Format(e) => write!(f, "the split model breaks the format: {e:?}"),
 		}
@@ -81,6 +87,9 @@ pub fn split_heavy_nodes(model: &Model, max_steps: u64) -> Result<(Model, usize)
 			let pieces = match node.op {
 				Op::FullyConnected { .. } => {
 					split_fc(&node, &mut weights, nodes.len(), max_steps).ok_or(unsplittable)?
+				}
+				Op::Conv2d { .. } | Op::GroupConv2d { .. } => {
+					split_conv(&node, &mut weights, nodes.len(), max_steps).ok_or(unsplittable)?
 				}
 				_ => return Err(unsplittable),
 			};
@@ -165,6 +174,168 @@ fn split_fc(
 	None
 }
 
+/// A layer's weight, bias and (if it has them) per-channel multipliers.
+fn layer_weights(node: &Node, weights: &[Weight]) -> Option<(Weight, Weight, Option<Weight>)> {
+	let weight_of = |i: usize| match node.inputs.get(i).map(|x| x.source) {
+		Some(Source::Weight(w)) => weights.get(w as usize).cloned(),
+		_ => None,
+	};
+	let mult = match node.inputs.len() {
+		4 => Some(weight_of(3)?),
+		_ => None,
+	};
+	Some((weight_of(1)?, weight_of(2)?, mult))
+}
+
+/// Inputs for new weights `pieces`, numbered from `next` on (added to `weights`
+/// only if `add`).
+fn weight_inputs(
+	pieces: Vec<Weight>,
+	weights: &mut Vec<Weight>,
+	next: &mut usize,
+	add: bool,
+) -> Option<Vec<NodeInput>> {
+	let mut inputs = Vec::with_capacity(pieces.len());
+	for p in pieces {
+		inputs.push(NodeInput {
+			source: Source::Weight(u16::try_from(*next).ok()?),
+			desc: p.desc.clone(),
+		});
+		*next += 1;
+		if add {
+			weights.push(p);
+		}
+	}
+	Some(inputs)
+}
+
+/// The rows `n0..n0 + len` of a weight whose rows are `width` elements long.
+fn weight_rows(t: &Weight, n0: u32, len: u32, width: u32) -> Weight {
+	let esize = match t.desc.dtype {
+		DType::I8 => 1,
+		DType::I32 => 4,
+	};
+	let (from, to) = (
+		(n0 * width) as usize * esize,
+		((n0 + len) * width) as usize * esize,
+	);
+	let mut shape = t.desc.shape.clone();
+	shape[0] = len;
+	Weight {
+		desc: TensorDesc {
+			shape,
+			..t.desc.clone()
+		},
+		data: t.data.get(from..to).map(<[u8]>::to_vec).unwrap_or_default(),
+	}
+}
+
+/// The pieces replacing convolution `node` at batch 1 (see [`split_fc`]): output
+/// channel blocks (whole groups of a grouped convolution, each on a slice of its
+/// input channels), then the concatenations.
+fn split_conv(
+	node: &Node,
+	weights: &mut Vec<Weight>,
+	base: usize,
+	max_steps: u64,
+) -> Option<Vec<Node>> {
+	let x = &node.inputs.first()?.desc;
+	if x.shape.first() != Some(&1) || x.shape.len() != 4 {
+		return None;
+	}
+	let groups = match node.op {
+		Op::GroupConv2d { groups, .. } => groups.max(1),
+		_ => 1,
+	};
+	let o = node.output.shape[1];
+	let units = if groups == 1 { o } else { groups };
+	let mut count = 2;
+	while count <= units {
+		let pieces = conv_blocks(node, weights, groups, count, base, false)?;
+		if pieces.iter().all(|p| node_steps_bound(p) <= max_steps) {
+			return conv_blocks(node, weights, groups, count, base, true);
+		}
+		count = if count < 16 {
+			count + 1
+		} else {
+			count.saturating_mul(2).min(units.max(count + 1))
+		};
+	}
+	None
+}
+
+/// `count` blocks of a convolution's output channels (of whole groups when
+/// `groups > 1`); weights added to `weights` only if `add`.
+fn conv_blocks(
+	node: &Node,
+	weights: &mut Vec<Weight>,
+	groups: u32,
+	count: u32,
+	base: usize,
+	add: bool,
+) -> Option<Vec<Node>> {
+	let (w, b, mult) = layer_weights(node, weights)?;
+	let x = &node.inputs[0];
+	let [_, c, h, wd] = <[u32; 4]>::try_from(x.desc.shape.as_slice()).ok()?;
+	let o = w.desc.shape[0];
+	let width: u32 = w.desc.shape[1..].iter().product();
+	let (og, cg) = (o / groups, c / groups);
+	let units = if groups == 1 { o } else { groups };
+	let mut next_weight = weights.len();
+	let mut out = Vec::new();
+	let mut parts = Vec::new();
+	for (u0, ub) in blocks(units, count) {
+		let (o0, ob) = if groups == 1 {
+			(u0, ub)
+		} else {
+			(u0 * og, ub * og)
+		};
+		let mut op = node.op.clone();
+		let input = if groups == 1 {
+			x.clone()
+		} else {
+			// the input channels of these groups
+			let desc = TensorDesc {
+				shape: vec![1, ub * cg, h, wd],
+				..x.desc.clone()
+			};
+			out.push(Node {
+				op: Op::Slice {
+					offset: u0 * cg * h * wd,
+				},
+				inputs: vec![x.clone()],
+				output: desc.clone(),
+			});
+			if let Op::GroupConv2d { groups, .. } = &mut op {
+				*groups = ub;
+			}
+			NodeInput {
+				source: Source::Slot(u16::try_from(base + out.len()).ok()?),
+				desc,
+			}
+		};
+		let mut pieces = vec![weight_rows(&w, o0, ob, width), weight_rows(&b, o0, ob, 1)];
+		if let Some(m) = &mult {
+			pieces.push(weight_rows(m, o0, ob, 1));
+		}
+		let mut inputs = vec![input];
+		inputs.extend(weight_inputs(pieces, weights, &mut next_weight, add)?);
+		let mut shape = node.output.shape.clone();
+		shape[1] = ob;
+		out.push(Node {
+			op,
+			inputs,
+			output: TensorDesc {
+				shape,
+				..node.output.clone()
+			},
+		});
+		parts.push(((base + out.len()) as u16, out[out.len() - 1].output.clone()));
+	}
+	concat_chain(&mut out, parts, &node.output, base);
+	Some(out)
+}
+
 /// `count` row blocks: a slice and the layer on it, each; then the concatenations.
 fn row_blocks(node: &Node, m: u32, k: u32, n: u32, count: u32, base: usize) -> Vec<Node> {
 	let x = &node.inputs[0];
@@ -214,36 +385,8 @@ fn channel_blocks(
 	base: usize,
 	add: bool,
 ) -> Option<Vec<Node>> {
-	let weight_of = |i: usize| match node.inputs.get(i).map(|x| x.source) {
-		Some(Source::Weight(w)) => weights.get(w as usize).cloned(),
-		_ => None,
-	};
-	let w = weight_of(1)?;
-	let b = weight_of(2)?;
-	let mult = if node.inputs.len() > 3 {
-		Some(weight_of(3)?)
-	} else {
-		None
-	};
-	let rows = |t: &Weight, n0: u32, len: u32, width: u32| -> Weight {
-		let esize = match t.desc.dtype {
-			DType::I8 => 1,
-			DType::I32 => 4,
-		};
-		let (from, to) = (
-			(n0 * width) as usize * esize,
-			((n0 + len) * width) as usize * esize,
-		);
-		let mut shape = t.desc.shape.clone();
-		shape[0] = len;
-		Weight {
-			desc: TensorDesc {
-				shape,
-				..t.desc.clone()
-			},
-			data: t.data.get(from..to).map(<[u8]>::to_vec).unwrap_or_default(),
-		}
-	};
+	let (w, b, mult) = layer_weights(node, weights)?;
+	let rows = weight_rows;
 	let mut next_weight = weights.len();
 	let mut out = Vec::new();
 	let mut parts = Vec::new();
@@ -253,16 +396,7 @@ fn channel_blocks(
 			pieces.push(rows(mult, n0, nb, 1));
 		}
 		let mut inputs = vec![node.inputs[0].clone()];
-		for p in pieces {
-			inputs.push(NodeInput {
-				source: Source::Weight(u16::try_from(next_weight).ok()?),
-				desc: p.desc.clone(),
-			});
-			next_weight += 1;
-			if add {
-				weights.push(p);
-			}
-		}
+		inputs.extend(weight_inputs(pieces, weights, &mut next_weight, add)?);
 		let mut shape = node.output.shape.clone();
 		*shape.last_mut()? = nb;
 		out.push(Node {

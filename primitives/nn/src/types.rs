@@ -325,6 +325,45 @@ pub enum Op {
 		/// Quanta per unit length of the output, `1..=2^16`.
 		multiplier: i32,
 	},
+	/// Grouped 2-D convolution with per-channel requantization (depthwise
+	/// convolutions, batch normalization as a 1×1 depthwise convolution, convolutions
+	/// with per-channel weight scales): inputs `x [N, C, H, W]` i8,
+	/// `w [O, C / groups, KH, KW]` i8, `b [O]` i32 and optionally `m [O]` i32. Output
+	/// channel `o` belongs to group `g = o / (O / groups)` and reads input channels
+	/// `g · C / groups ..` `(g + 1) · C / groups`; it is requantized with
+	/// `Requant { multiplier: m_o, shift: requant.shift }` when `m` is given (any
+	/// `m_o`: the i64 product cannot overflow), with `requant` otherwise. Otherwise as
+	/// [`Op::Conv2d`] (zero padding, accumulation order `c, kh, kw` ascending,
+	/// wrapping i32, fused ReLU).
+	GroupConv2d {
+		/// Number of groups, at least 1, dividing `C` and `O`.
+		groups: u32,
+		/// Strides `[h, w]`, at least 1.
+		stride: [u8; 2],
+		/// Padding `[top, left, bottom, right]`.
+		pad: [u8; 4],
+		/// Requantization to the output scale (its multiplier unused with `m`).
+		requant: Requant,
+		/// Fused ReLU.
+		relu: bool,
+	},
+	/// Element-wise product with broadcasting (squeeze-and-excitation gates): inputs
+	/// `a` i8 and `b` i8 of the same rank, each axis of `b` either `a`'s or, from some
+	/// axis on, 1 (`[N, C, 1, 1]` against `[N, C, H, W]`); output `a`'s shape, i8:
+	/// `y_i = requant(a_i · b_j)` with `j` the index of `b` that `i` broadcasts from.
+	Mul {
+		/// Requantization to the output scale.
+		requant: Requant,
+	},
+	/// Local response normalization across channels (AlexNet, GoogLeNet v1): inputs
+	/// `x [N, C, H, W]` i8 and `table [size · 16384 + 1]` i32. For each element,
+	/// `s = Σ x²` over channels `c - (size - 1) / 2 ..= c + size / 2` (clipped to
+	/// `0..C`), then `y = sat8(round_shift(x · table[s], 16))` (i64): the table holds
+	/// `(bias + α / size · s · scale_x²)^-β`, rescaled.
+	Lrn {
+		/// Channels in the window, `1..=255`.
+		size: u8,
+	},
 }
 
 impl Op {
@@ -354,6 +393,9 @@ impl Op {
 			Op::Gather => "Gather",
 			Op::MaskedSoftmax { .. } => "MaskedSoftmax",
 			Op::PoolNormalize { .. } => "PoolNormalize",
+			Op::GroupConv2d { .. } => "GroupConv2d",
+			Op::Mul { .. } => "Mul",
+			Op::Lrn { .. } => "Lrn",
 		}
 	}
 
@@ -377,8 +419,9 @@ impl Op {
 	pub fn arity(&self) -> usize {
 		match self {
 			Op::FullyConnected { .. } | Op::Conv2d { .. } | Op::LayerNorm { .. } => 3,
+			Op::GroupConv2d { .. } => 4,
 			Op::MatMul { .. } | Op::Add { .. } | Op::Softmax | Op::Lut => 2,
-			Op::Gather | Op::PoolNormalize { .. } => 2,
+			Op::Gather | Op::PoolNormalize { .. } | Op::Mul { .. } | Op::Lrn { .. } => 2,
 			Op::MaskedSoftmax { .. } => 3,
 			Op::Relu | Op::MaxPool { .. } | Op::AvgPool { .. } | Op::Reshape => 1,
 			Op::Transpose { .. } | Op::Slice { .. } | Op::MeanRows => 1,
@@ -392,7 +435,7 @@ impl Op {
 	pub fn accepts_inputs(&self, n: usize) -> bool {
 		match self {
 			Op::Concat => (1..=MAX_NODE_INPUTS).contains(&n),
-			Op::FullyConnected { .. } => n == 3 || n == 4,
+			Op::FullyConnected { .. } | Op::GroupConv2d { .. } => n == 3 || n == 4,
 			_ => n == self.arity(),
 		}
 	}

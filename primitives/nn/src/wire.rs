@@ -186,6 +186,17 @@ impl<'a> Reader<'a> {
 				pad: self.i32()?,
 				multiplier: self.i32()?,
 			},
+			23 => Op::GroupConv2d {
+				groups: self.u32()?,
+				stride: self.arr()?,
+				pad: self.arr()?,
+				requant: self.requant()?,
+				relu: self.bool()?,
+			},
+			24 => Op::Mul {
+				requant: self.requant()?,
+			},
+			25 => Op::Lrn { size: self.u8()? },
 			_ => return Err(NnError::Decode),
 		})
 	}

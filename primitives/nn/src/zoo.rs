@@ -152,6 +152,37 @@ impl Builder {
 		)
 	}
 
+	/// Grouped convolution (`groups` = channels: depthwise) with `o` output channels,
+	/// square kernel `k`, padding `p`, stride `stride` and per-channel multipliers
+	/// spread over a factor of 4 around the layer's.
+	pub fn group_conv(&mut self, x: &T, o: u32, k: u32, p: u8, stride: u8, groups: u32) -> T {
+		let s = &x.desc.shape;
+		let (n, c, h, wd) = (s[0], s[1], s[2], s[3]);
+		let cg = c / groups.max(1);
+		let w = self.rand_i8(&[o, cg, k, k]);
+		let b = self.rand_bias(o, 1 << 12);
+		let rq = Self::rq((cg * k * k) as usize);
+		let m: Vec<u8> = (0..o)
+			.flat_map(|_| {
+				let f = 0.5 + (self.rng.next_u64() % 1024) as f64 / 1024.0 * 1.5;
+				((rq.multiplier as f64 * f) as i32).to_le_bytes()
+			})
+			.collect();
+		let m = self.weight(TensorDesc::i32(&[o]), m);
+		let out = |d: u32| (d + 2 * p as u32 - k) / stride as u32 + 1;
+		self.push(
+			Op::GroupConv2d {
+				groups,
+				stride: [stride; 2],
+				pad: [p; 4],
+				requant: rq,
+				relu: true,
+			},
+			vec![Self::inp(x), w, b, m],
+			&[n, o, out(h), out(wd)],
+		)
+	}
+
 	/// 2×2 max pooling, stride 2.
 	pub fn maxpool2(&mut self, x: &T) -> T {
 		let s = &x.desc.shape;
@@ -318,6 +349,18 @@ pub fn mlp(sizes: &[u32], seed: u64) -> Model {
 	for (i, &n) in sizes[1..].iter().enumerate() {
 		x = b.fc(&x, n, i + 2 < sizes.len());
 	}
+	b.finish()
+}
+
+/// A MobileNetV2-style inverted residual block on `1×c×h×h`: 1×1 expansion to
+/// `expand·c` channels, 3×3 depthwise, 1×1 projection back (grouped convolutions
+/// with per-channel multipliers), then the residual sum.
+pub fn mobile_block(c: u32, h: u32, expand: u32, seed: u64) -> Model {
+	let (mut b, x) = Builder::new(&[1, c, h, h], seed);
+	let e = b.group_conv(&x, c * expand, 1, 0, 1, 1);
+	let d = b.group_conv(&e, c * expand, 3, 1, 1, c * expand);
+	let y = b.group_conv(&d, c, 1, 0, 1, 1);
+	b.add(&x, &y);
 	b.finish()
 }
 

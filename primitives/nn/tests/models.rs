@@ -17,6 +17,7 @@ fn models() -> Vec<(&'static str, Model)> {
 		("mlp", zoo::mlp(&[64, 32, 10], 1)),
 		("lenet5", zoo::lenet5(2)),
 		("transformer", zoo::transformer_block(8, 16, 2, 32, 3)),
+		("mobile block", zoo::mobile_block(8, 10, 4, 4)),
 	]
 }
 

@@ -102,6 +102,12 @@ proptest! {
 	#[test]
 	fn vm_conv(seed in any::<u64>()) { check_vm("conv", seed)?; }
 	#[test]
+	fn vm_groupconv(seed in any::<u64>()) { check_vm("groupconv", seed)?; }
+	#[test]
+	fn vm_mul(seed in any::<u64>()) { check_vm("mul", seed)?; }
+	#[test]
+	fn vm_lrn(seed in any::<u64>()) { check_vm("lrn", seed)?; }
+	#[test]
 	fn vm_maxpool(seed in any::<u64>()) { check_vm("maxpool", seed)?; }
 	#[test]
 	fn vm_avgpool(seed in any::<u64>()) { check_vm("avgpool", seed)?; }
@@ -291,6 +297,11 @@ fn the_step_bound_holds_on_large_nodes() {
 		("mlp 1024-512-64", zoo::mlp(&[1024, 512, 64], 3), 1024),
 		("lenet5", zoo::lenet5(4), 784),
 		(
+			"mobile block 32x28x28 e4",
+			zoo::mobile_block(32, 28, 4, 6),
+			32 * 28 * 28,
+		),
+		(
 			"transformer 32x64 h4",
 			zoo::transformer_block(32, 64, 4, 256, 5),
 			32 * 64,
@@ -349,5 +360,101 @@ fn the_step_bound_holds_on_large_nodes() {
 				);
 			}
 		}
+	}
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(64))]
+	/// A grouped convolution is, channel by channel, the plain convolution of its
+	/// group's input channels with that channel's own requantization.
+	#[test]
+	fn group_conv_is_a_conv_per_output_channel(seed in any::<u64>()) {
+		use opml_nn::{kernels::conv2d, Op, Requant};
+		let case = random_case("groupconv", seed);
+		let want = reference(&case);
+		let Op::GroupConv2d { groups, stride, pad, requant, relu } = case.node.op.clone() else {
+			unreachable!()
+		};
+		let d = |i: usize| {
+			let s = &case.node.inputs[i].desc.shape;
+			[s[0] as usize, s[1] as usize, s[2] as usize, s[3] as usize]
+		};
+		let ([n, c, h, w], [o, cg, kh, kw]) = (d(0), d(1));
+		let os = &case.node.output.shape;
+		let (oh, ow) = (os[2] as usize, os[3] as usize);
+		let (x, wt, b) = match (&case.data[0], &case.data[1], &case.data[2]) {
+			(TensorData::I8(x), TensorData::I8(wt), TensorData::I32(b)) => (x, wt, b),
+			_ => unreachable!(),
+		};
+		let m = match case.data.get(3) {
+			Some(TensorData::I32(m)) => Some(m),
+			_ => None,
+		};
+		let og = o / groups as usize;
+		let mut got = vec![0i8; n * o * oh * ow];
+		for ni in 0..n {
+			for oc in 0..o {
+				let c0 = oc / og * cg;
+				let xs = &x[(ni * c + c0) * h * w..(ni * c + c0 + cg) * h * w];
+				let rq = Requant {
+					multiplier: m.map_or(requant.multiplier, |m| m[oc]),
+					shift: requant.shift,
+				};
+				let out = &mut got[(ni * o + oc) * oh * ow..(ni * o + oc + 1) * oh * ow];
+				conv2d(
+					xs,
+					&wt[oc * cg * kh * kw..(oc + 1) * cg * kh * kw],
+					&b[oc..oc + 1],
+					[1, cg, h, w],
+					[1, cg, kh, kw],
+					[1, 1, oh, ow],
+					stride,
+					pad,
+					rq,
+					relu,
+					out,
+				);
+			}
+		}
+		prop_assert_eq!(TensorData::I8(got), want);
+	}
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(64))]
+	/// `Mul` is the product of each element with the element of `b` it broadcasts
+	/// from, requantized; `Lrn` with a table of ones (2^16) is the identity.
+	#[test]
+	fn mul_broadcasts_and_lrn_of_ones_is_identity(seed in any::<u64>()) {
+		use opml_nn::{quant::requant, Op};
+		let case = random_case("mul", seed);
+		let Op::Mul { requant: rq } = case.node.op.clone() else { unreachable!() };
+		let (a, b) = match (&case.data[0], &case.data[1]) {
+			(TensorData::I8(a), TensorData::I8(b)) => (a, b),
+			_ => unreachable!(),
+		};
+		let (sa, sb) = (&case.node.inputs[0].desc.shape, &case.node.inputs[1].desc.shape);
+		let mut want = vec![0i8; a.len()];
+		for (i, w) in want.iter_mut().enumerate() {
+			// the multi-index of i in a, then b's index with broadcast axes at 0
+			let (mut rest, mut j, mut stride_b) = (i, 0usize, 1usize);
+			let mut idx = [0usize; 4];
+			for d in (0..4).rev() {
+				idx[d] = rest % sa[d] as usize;
+				rest /= sa[d] as usize;
+			}
+			for d in (0..4).rev() {
+				if sb[d] != 1 {
+					j += idx[d] * stride_b;
+				}
+				stride_b *= sb[d] as usize;
+			}
+			*w = requant(a[i] as i32 * b[j] as i32, rq);
+		}
+		prop_assert_eq!(reference(&case), TensorData::I8(want));
+		let mut lrn = random_case("lrn", seed);
+		let ones = vec![1i32 << 16; lrn.node.inputs[1].desc.shape[0] as usize];
+		lrn.data[1] = TensorData::I32(ones);
+		prop_assert_eq!(reference(&lrn), lrn.data[0].clone());
 	}
 }

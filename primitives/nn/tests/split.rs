@@ -24,22 +24,22 @@ fn bounds(m: &Model) -> Vec<(usize, &'static str, u64)> {
 		.collect()
 }
 
-/// A limit under the heaviest fully connected node and above every other node.
-fn limit_for(m: &Model, divide: u64) -> u64 {
+/// A limit under the heaviest node of the ops `kinds` and above every other node.
+fn limit_for(m: &Model, divide: u64, kinds: &[&str]) -> u64 {
 	let b = bounds(m);
-	let fc = b
+	let heavy = b
 		.iter()
-		.filter(|x| x.1 == "FullyConnected")
+		.filter(|x| kinds.contains(&x.1))
 		.map(|x| x.2)
 		.max()
 		.unwrap();
 	let other = b
 		.iter()
-		.filter(|x| x.1 != "FullyConnected")
+		.filter(|x| !kinds.contains(&x.1))
 		.map(|x| x.2)
 		.max()
 		.unwrap_or(0);
-	(fc / divide).max(other)
+	(heavy / divide).max(other)
 }
 
 fn check_split(name: &str, m: &Model, limit: u64, seed: u64) {
@@ -93,7 +93,12 @@ fn check_split(name: &str, m: &Model, limit: u64, seed: u64) {
 fn sequence_rows_split_and_give_the_same_output() {
 	// attention and its MLP over 8 rows: row blocks
 	let m = zoo::transformer_block(8, 16, 2, 32, 3);
-	check_split("transformer rows", &m, limit_for(&m, 3), 11);
+	check_split(
+		"transformer rows",
+		&m,
+		limit_for(&m, 3, &["FullyConnected"]),
+		11,
+	);
 }
 
 #[test]
@@ -101,10 +106,33 @@ fn a_single_row_splits_by_output_channels() {
 	// one input row: channel blocks, with new weights for each block's rows
 	let m = zoo::mlp(&[256, 128, 10], 4);
 	let before = m.weights.len();
-	let limit = limit_for(&m, 5);
+	let limit = limit_for(&m, 5, &["FullyConnected"]);
 	check_split("mlp channels", &m, limit, 5);
 	let (s, _) = split_heavy_nodes(&m, limit).unwrap();
 	assert!(s.weights.len() > before);
+}
+
+#[test]
+fn convolutions_split_by_output_channels_and_groups() {
+	// LeNet-5's convolutions (and fully connected layers): output channel blocks
+	let m = zoo::lenet5(3);
+	check_split(
+		"lenet5",
+		&m,
+		limit_for(&m, 3, &["Conv2d", "FullyConnected"]),
+		21,
+	);
+	// an inverted residual block: 1×1 grouped convolutions with per-channel
+	// multipliers by channels, the depthwise one by groups on slices of its input
+	let m = zoo::mobile_block(8, 12, 4, 5);
+	let limit = limit_for(&m, 4, &["GroupConv2d"]);
+	check_split("mobile block", &m, limit, 22);
+	let (s, _) = split_heavy_nodes(&m, limit).unwrap();
+	assert!(s
+		.graph
+		.nodes
+		.iter()
+		.any(|n| matches!(n.op, Op::Slice { .. })));
 }
 
 #[test]

@@ -2,6 +2,13 @@
 //! the integer graph, with float weights), and its f32 executor, used to calibrate
 //! activation scales. Tests check it against tract on the same ONNX files.
 
+/// The standard deviation [`FGraph::normalize`] gives the end of a residual branch
+/// (a convolution whose only consumer is an addition): trained networks' last
+/// normalization of a branch is small (torchvision even offers
+/// `zero_init_residual`); at 1 a random network amplifies every perturbation layer
+/// after layer.
+pub const RESIDUAL_BRANCH_SD: f64 = 0.25;
+
 /// A float-graph tensor: 0 is the graph input, `j >= 1` is node `j`'s output.
 pub type Id = usize;
 
@@ -16,6 +23,22 @@ pub enum Unary {
 	Sigmoid,
 	/// Hyperbolic tangent.
 	Tanh,
+	/// `x · relu6(x + 3) / 6` (MobileNetV3).
+	HardSwish,
+	/// `relu6(x + 3) / 6`, or ONNX's `max(0, min(1, alpha · x + beta))`.
+	HardSigmoid {
+		/// Slope.
+		alpha: f32,
+		/// Offset.
+		beta: f32,
+	},
+	/// `min(max(x, lo), hi)`.
+	Clip {
+		/// Lower bound.
+		lo: f32,
+		/// Upper bound.
+		hi: f32,
+	},
 }
 
 impl Unary {
@@ -30,7 +53,71 @@ impl Unary {
 			}
 			Unary::Sigmoid => 1.0 / (1.0 + (-x64).exp()),
 			Unary::Tanh => x64.tanh(),
+			Unary::HardSwish => x64 * (x64 + 3.0).clamp(0.0, 6.0) / 6.0,
+			Unary::HardSigmoid { alpha, beta } => {
+				(alpha as f64 * x64 + beta as f64).clamp(0.0, 1.0)
+			}
+			Unary::Clip { lo, hi } => x64.max(lo as f64).min(hi as f64),
 		}) as f32
+	}
+}
+
+/// An element-wise function of one tensor, as an expression tree (what exporters
+/// write out op by op: `x · 0.5 · (1 + erf(x / √2))`, `x · sigmoid(x)`,
+/// `x · clip(x + 3, 0, 6) / 6`): one lookup table once quantized.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pw {
+	/// The tensor itself.
+	X,
+	/// A constant.
+	C(f64),
+	/// A function of one argument (ONNX op name: Erf, Sqrt, Exp, Neg, Abs, Tanh,
+	/// Sigmoid, Relu, Floor, Ceil, Reciprocal) applied to an expression.
+	F(&'static str, Box<Pw>),
+	/// A table function ([`Unary`]) of an expression.
+	U(Unary, Box<Pw>),
+	/// A binary operation (Add, Sub, Mul, Div, Pow, Min, Max).
+	B(&'static str, Box<Pw>, Box<Pw>),
+}
+
+impl Pw {
+	/// The value at `x`.
+	pub fn eval(&self, x: f64) -> f64 {
+		match self {
+			Pw::X => x,
+			Pw::C(c) => *c,
+			Pw::F(f, a) => {
+				let a = a.eval(x);
+				match *f {
+					"Erf" => crate::zoo::libm_erf(a),
+					"Sqrt" => a.sqrt(),
+					"Exp" => a.exp(),
+					"Neg" => -a,
+					"Abs" => a.abs(),
+					"Tanh" => a.tanh(),
+					"Sigmoid" => 1.0 / (1.0 + (-a).exp()),
+					"Relu" => a.max(0.0),
+					"Floor" => a.floor(),
+					"Ceil" => a.ceil(),
+					"Reciprocal" => 1.0 / a,
+					_ => f64::NAN,
+				}
+			}
+			Pw::U(u, a) => u.apply(a.eval(x) as f32) as f64,
+			Pw::B(op, a, b) => {
+				let (a, b) = (a.eval(x), b.eval(x));
+				match *op {
+					"Add" => a + b,
+					"Sub" => a - b,
+					"Mul" => a * b,
+					"Div" => a / b,
+					"Pow" => a.powf(b),
+					"Min" => a.min(b),
+					"Max" => a.max(b),
+					_ => f64::NAN,
+				}
+			}
+		}
 	}
 }
 
@@ -76,6 +163,10 @@ pub enum FOp {
 		pad: [u8; 4],
 		/// ReLU.
 		relu: bool,
+		/// Groups (the weight is `[O, C / groups, KH, KW]`).
+		groups: usize,
+		/// Upper clip after the ReLU (ReLU6: 6), `f32::INFINITY` for none.
+		clip: f32,
 	},
 	/// Max pooling.
 	MaxPool {
@@ -102,6 +193,30 @@ pub enum FOp {
 	},
 	/// Softmax over the last axis.
 	Softmax,
+	/// The concatenation of the inputs, flattened, in input order (an axis
+	/// concatenation when every dimension before the axis is 1).
+	Concat,
+	/// A contiguous run of the input's elements (row-major), from `offset`, of the
+	/// node's shape.
+	Slice {
+		/// First element.
+		offset: usize,
+	},
+	/// An element-wise function ([`Pw`]).
+	Pointwise(Pw),
+	/// `a · b`, `b` broadcast over `a`'s trailing axes where it has 1s.
+	Mul,
+	/// Local response normalization across channels (ONNX LRN).
+	Lrn {
+		/// Channels in the window.
+		size: usize,
+		/// α.
+		alpha: f32,
+		/// β.
+		beta: f32,
+		/// The bias `k`.
+		bias: f32,
+	},
 	/// Layer normalization over the last axis.
 	LayerNorm {
 		/// Scale `[D]`.
@@ -210,6 +325,79 @@ impl FGraph {
 		t
 	}
 
+	/// Data-dependent scales for a graph with random weights: node by node over
+	/// `inputs`, every convolution for which `only` holds is rescaled so that its output
+	/// (before its ReLU) has zero mean and unit variance per channel
+	/// ([`RESIDUAL_BRANCH_SD`] at the end of a residual branch), what batch normalization with
+	/// statistics from data gives once folded. Returns, per convolution, its name and
+	/// the per-channel `(a, μ)` applied (`w' = a·w`, `b' = a·(b - μ)`), for
+	/// [`super::fill::normalize`] to apply to the ONNX model.
+	pub fn normalize(
+		&mut self,
+		inputs: &[Vec<f32>],
+		only: impl Fn(&FNode) -> bool,
+	) -> Vec<(String, Vec<f64>, Vec<f64>)> {
+		let mut applied = Vec::new();
+		let mut ts: Vec<Vec<Vec<f32>>> = inputs.iter().map(|x| vec![x.clone()]).collect();
+		for j in 0..self.nodes.len() {
+			let mut bare = self.nodes[j].clone();
+			let channels = match &mut bare.op {
+				FOp::Conv {
+					relu, clip, wshape, ..
+				} if only(&self.nodes[j]) => {
+					*relu = false;
+					*clip = f32::INFINITY;
+					Some((wshape[0], self.nodes[j].shape[2] * self.nodes[j].shape[3]))
+				}
+				_ => None,
+			};
+			if let Some((c, plane)) = channels {
+				// per channel: mean and variance over the samples and positions
+				let (mut sum, mut sq, mut cnt) = (vec![0f64; c], vec![0f64; c], vec![0f64; c]);
+				for t in &ts {
+					let y = self.run_node(&bare, t);
+					for (i, &v) in y.iter().enumerate() {
+						let ch = (i / plane.max(1)) % c;
+						sum[ch] += v as f64;
+						sq[ch] += v as f64 * v as f64;
+						cnt[ch] += 1.0;
+					}
+				}
+				let mean: Vec<f64> = (0..c).map(|ch| sum[ch] / cnt[ch].max(1.0)).collect();
+				// a residual branch (its output is added to the block's input) ends at a
+				// smaller scale, as trained networks' last normalization of a branch does
+				let consumers: Vec<&FNode> = self.nodes[j + 1..]
+					.iter()
+					.filter(|n| n.inputs.contains(&(j + 1)))
+					.collect();
+				let residual =
+					matches!(consumers.as_slice(), [n] if matches!(n.op, FOp::Add { .. }));
+				let target = if residual { RESIDUAL_BRANCH_SD } else { 1.0 };
+				let a: Vec<f64> = (0..c)
+					.map(|ch| {
+						let var = (sq[ch] / cnt[ch].max(1.0) - mean[ch] * mean[ch]).max(0.0);
+						target / (var + 1e-5).sqrt()
+					})
+					.collect();
+				if let FOp::Conv { w, b, .. } = &mut self.nodes[j].op {
+					let per = w.len() / c.max(1);
+					for ch in 0..c {
+						w[ch * per..(ch + 1) * per]
+							.iter_mut()
+							.for_each(|v| *v = (*v as f64 * a[ch]) as f32);
+						b[ch] = ((b[ch] as f64 - mean[ch]) * a[ch]) as f32;
+					}
+				}
+				applied.push((self.nodes[j].name.clone(), a, mean));
+			}
+			for t in ts.iter_mut() {
+				let out = self.run_node(&self.nodes[j], t);
+				t.push(out);
+			}
+		}
+		applied
+	}
+
 	fn run_node(&self, node: &FNode, t: &[Vec<f32>]) -> Vec<f32> {
 		let x = &t[node.inputs[0]];
 		let xs = self.shape(node.inputs[0]);
@@ -269,38 +457,55 @@ impl FGraph {
 				stride,
 				pad,
 				relu,
+				groups,
+				clip,
 			} => {
+				use rayon::prelude::*;
 				let [n, c, h, wd] = [xs[0], xs[1], xs[2], xs[3]];
-				let [o, _, kh, kw] = *wshape;
+				let [o, cg, kh, kw] = *wshape;
+				let groups = (*groups).max(1);
+				let og = (o / groups).max(1);
 				let (oh, ow) = (node.shape[2], node.shape[3]);
+				let patch = cg * kh * kw;
 				let mut out = vec![0f32; n * o * oh * ow];
 				for ni in 0..n {
-					for oc in 0..o {
-						for oy in 0..oh {
-							for ox in 0..ow {
-								let mut s = b[oc];
-								for ci in 0..c {
-									for ky in 0..kh {
-										let iy = (oy * stride[0] as usize + ky) as isize
-											- pad[0] as isize;
-										if iy < 0 || iy >= h as isize {
+					for g in 0..groups {
+						// im2col of the group's channels, one patch per output pixel
+						let mut cols = vec![0f32; oh * ow * patch];
+						cols.par_chunks_mut(patch).enumerate().for_each(|(p, col)| {
+							let (oy, ox) = (p / ow, p % ow);
+							for cl in 0..cg {
+								let ci = g * cg + cl;
+								for ky in 0..kh {
+									let iy =
+										(oy * stride[0] as usize + ky) as isize - pad[0] as isize;
+									if iy < 0 || iy >= h as isize {
+										continue;
+									}
+									for kx in 0..kw {
+										let ix = (ox * stride[1] as usize + kx) as isize
+											- pad[1] as isize;
+										if ix < 0 || ix >= wd as isize {
 											continue;
 										}
-										for kx in 0..kw {
-											let ix = (ox * stride[1] as usize + kx) as isize
-												- pad[1] as isize;
-											if ix < 0 || ix >= wd as isize {
-												continue;
-											}
-											s += x[((ni * c + ci) * h + iy as usize) * wd
-												+ ix as usize] * w
-												[((oc * c + ci) * kh + ky) * kw + kx];
-										}
+										col[(cl * kh + ky) * kw + kx] =
+											x[((ni * c + ci) * h + iy as usize) * wd + ix as usize];
 									}
 								}
-								out[((ni * o + oc) * oh + oy) * ow + ox] = relu_if(s, *relu);
 							}
-						}
+						});
+						let base = (ni * o + g * og) * oh * ow;
+						out[base..base + og * oh * ow]
+							.par_chunks_mut(oh * ow)
+							.enumerate()
+							.for_each(|(j, plane)| {
+								let oc = g * og + j;
+								let wo = &w[oc * patch..(oc + 1) * patch];
+								for (p, v) in plane.iter_mut().enumerate() {
+									let s = dot_f32(&cols[p * patch..(p + 1) * patch], wo) + b[oc];
+									*v = relu_if(s, *relu).min(*clip);
+								}
+							});
 					}
 				}
 				out
@@ -314,6 +519,50 @@ impl FGraph {
 				pool(x, xs, &node.shape, *kernel, *stride, [0; 4], false)
 			}
 			FOp::Reshape => x.clone(),
+			FOp::Concat => node
+				.inputs
+				.iter()
+				.flat_map(|&i| t[i].iter().copied())
+				.collect(),
+			FOp::Slice { offset } => {
+				let len: usize = node.shape.iter().product();
+				x[*offset..*offset + len].to_vec()
+			}
+			FOp::Pointwise(p) => x.iter().map(|&v| p.eval(v as f64) as f32).collect(),
+			FOp::Mul => {
+				let b = &t[node.inputs[1]];
+				let inner = (x.len() / b.len().max(1)).max(1);
+				x.iter()
+					.enumerate()
+					.map(|(i, &a)| a * b[i / inner])
+					.collect()
+			}
+			FOp::Lrn {
+				size,
+				alpha,
+				beta,
+				bias,
+			} => {
+				let (n, c) = (xs[0], xs[1]);
+				let plane: usize = xs[2..].iter().product();
+				let (before, after) = ((size.max(&1) - 1) / 2, size / 2);
+				let mut out = vec![0f32; x.len()];
+				for ni in 0..n {
+					for ch in 0..c {
+						let (lo, hi) = (ch.saturating_sub(before), (ch + after).min(c - 1));
+						for p in 0..plane {
+							let s: f64 = (lo..=hi)
+								.map(|k| (x[(ni * c + k) * plane + p] as f64).powi(2))
+								.sum();
+							let i = (ni * c + ch) * plane + p;
+							let d = (*bias as f64 + *alpha as f64 / *size as f64 * s)
+								.powf(*beta as f64);
+							out[i] = (x[i] as f64 / d) as f32;
+						}
+					}
+				}
+				out
+			}
 			FOp::Transpose { perm } => {
 				let shape: Vec<u32> = xs.iter().map(|&d| d as u32).collect();
 				let mut out = vec![0f32; x.len()];

@@ -5,7 +5,7 @@
 //! layer-norm constants).
 
 use super::{
-	float::{FGraph, FOp, Id, Unary},
+	float::{FGraph, FOp, Id, Pw},
 	ImportError,
 };
 use crate::{check::check_model, quant::requant_for, types::*};
@@ -104,25 +104,124 @@ fn exp_table(sx: f32) -> Vec<u8> {
 		.collect()
 }
 
-/// Calibrate: max |value| of every tensor over `samples`.
-pub fn calibrate(g: &FGraph, samples: &[Vec<f32>]) -> Result<Vec<f32>, ImportError> {
+/// Samples to calibrate on: at least one, each of the model input's size.
+fn check_samples(g: &FGraph, samples: &[Vec<f32>]) -> Result<(), ImportError> {
 	let input_len: usize = g.input.iter().product();
-	let mut m = vec![0f32; g.nodes.len() + 1];
 	if samples.is_empty() {
 		return Err(ImportError::Calibration("no calibration samples".into()));
 	}
+	match samples.iter().find(|s| s.len() != input_len) {
+		Some(s) => Err(ImportError::Calibration(format!(
+			"a calibration sample has {} values, the model input {input_len}",
+			s.len()
+		))),
+		None => Ok(()),
+	}
+}
+
+/// Calibrate: max |value| of every tensor over `samples`.
+pub fn calibrate(g: &FGraph, samples: &[Vec<f32>]) -> Result<Vec<f32>, ImportError> {
+	check_samples(g, samples)?;
+	let mut m = vec![0f32; g.nodes.len() + 1];
 	for s in samples {
-		if s.len() != input_len {
-			return Err(ImportError::Calibration(format!(
-				"a calibration sample has {} values, the model input {input_len}",
-				s.len()
-			)));
-		}
 		for (i, t) in g.run(s).iter().enumerate() {
 			m[i] = m[i].max(max_abs(t));
 		}
 	}
 	Ok(m)
+}
+
+/// Ops whose output has their first input's scale.
+fn keeps_scale(op: &FOp) -> bool {
+	matches!(
+		op,
+		FOp::Relu
+			| FOp::MaxPool { .. }
+			| FOp::AvgPool { .. }
+			| FOp::Reshape
+			| FOp::Transpose { .. }
+			| FOp::Concat
+			| FOp::Slice { .. }
+	)
+}
+
+/// Concatenated tensors are bytes side by side, so they must share one scale: every
+/// input of a concatenation, its output and the tensors whose scale they keep (through
+/// pooling, ReLU, reshapes) take the greatest range among them.
+pub fn unify_concat_ranges(g: &FGraph, ranges: &[f32]) -> Vec<f32> {
+	let mut parent: Vec<usize> = (0..ranges.len()).collect();
+	fn find(p: &mut [usize], mut i: usize) -> usize {
+		while p[i] != i {
+			p[i] = p[p[i]];
+			i = p[i];
+		}
+		i
+	}
+	let join = |p: &mut Vec<usize>, a: usize, b: usize| {
+		let (ra, rb) = (find(p, a), find(p, b));
+		p[ra] = rb;
+	};
+	let concat_any = g.nodes.iter().any(|n| n.op == FOp::Concat);
+	if !concat_any {
+		return ranges.to_vec();
+	}
+	for (j, node) in g.nodes.iter().enumerate() {
+		let id = j + 1;
+		if node.op == FOp::Concat {
+			for &i in &node.inputs {
+				join(&mut parent, i, id);
+			}
+		} else if keeps_scale(&node.op) {
+			join(&mut parent, node.inputs[0], id);
+		}
+	}
+	// only groups with a concatenation change
+	let mut has_concat = vec![false; ranges.len()];
+	for (j, node) in g.nodes.iter().enumerate() {
+		if node.op == FOp::Concat {
+			let r = find(&mut parent, j + 1);
+			has_concat[r] = true;
+		}
+	}
+	let mut best = vec![0f32; ranges.len()];
+	for (i, &r) in ranges.iter().enumerate() {
+		let root = find(&mut parent, i);
+		best[root] = best[root].max(r);
+	}
+	(0..ranges.len())
+		.map(|i| {
+			let root = find(&mut parent, i);
+			if has_concat[root] {
+				best[root]
+			} else {
+				ranges[i]
+			}
+		})
+		.collect()
+}
+
+/// Calibrate with clipping: per tensor, the `q`-quantile of |value| (e.g. 0.9999) in
+/// each sample, averaged over the samples. Deep CNNs lose less to the rare outliers
+/// clipped than to the resolution a max range costs every other value.
+pub fn calibrate_quantile(
+	g: &FGraph,
+	samples: &[Vec<f32>],
+	q: f64,
+) -> Result<Vec<f32>, ImportError> {
+	check_samples(g, samples)?;
+	let mut m = vec![0f64; g.nodes.len() + 1];
+	for s in samples {
+		for (i, t) in g.run(s).iter().enumerate() {
+			let mut a: Vec<f32> = t.iter().map(|v| v.abs()).collect();
+			if a.is_empty() {
+				continue;
+			}
+			let k = ((a.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
+			let (_, v, _) = a.select_nth_unstable_by(k, f32::total_cmp);
+			m[i] += *v as f64 / samples.len() as f64;
+		}
+	}
+	Ok(m.into_iter().map(|v| v as f32).collect())
 }
 
 /// Quantize `g` with activation ranges `ranges` (from [`calibrate`]).
@@ -151,6 +250,7 @@ pub fn quantize_wide(
 	wide: &[Id],
 	per_channel: bool,
 ) -> Result<Model, ImportError> {
+	let ranges = &unify_concat_ranges(g, ranges)[..];
 	let mut scales: Vec<f32> = vec![scale_for(ranges[0])];
 	let mut weights: Vec<Weight> = Vec::new();
 	let mut nodes: Vec<Node> = Vec::new();
@@ -179,7 +279,10 @@ pub fn quantize_wide(
 		};
 		let sx = scales[node.inputs[0]];
 		let is_wide = wide.contains(&id);
-		let table_op = matches!(node.op, FOp::ScaledUnary { .. } | FOp::Unary(_));
+		let table_op = matches!(
+			node.op,
+			FOp::ScaledUnary { .. } | FOp::Unary(_) | FOp::Pointwise(_)
+		);
 		let wide_op = table_op
 			|| matches!(
 				node.op,
@@ -269,21 +372,85 @@ pub fn quantize_wide(
 				stride,
 				pad,
 				relu,
+				groups,
+				..
 			} => {
-				let (wq, sw, bq) = weight_and_bias(w, b, sx);
-				let wi = add_weight(TensorDesc::i8(&u32s(wshape), sw), wq);
+				// per output channel: a folded batch norm or a depthwise kernel gives
+				// every channel its own range
+				let (wq, sws, bq) = weight_and_bias_per_channel(w, b, wshape[0], sx);
+				let wi = add_weight(TensorDesc::i8(&u32s(wshape), 1.0), wq);
 				let bi = add_weight(TensorDesc::i32(&[wshape[0] as u32]), bq);
-				let rq = requant_for(sx as f64 * sw as f64 / calibrated as f64);
+				let (shift, mults) = per_channel_requant(&sws, sx, calibrated);
+				let mi = add_weight(TensorDesc::i32(&[wshape[0] as u32]), mults);
 				(
-					Op::Conv2d {
+					Op::GroupConv2d {
+						groups: *groups as u32,
 						stride: *stride,
 						pad: *pad,
-						requant: rq,
+						requant: Requant {
+							multiplier: 0,
+							shift,
+						},
 						relu: *relu,
 					},
-					vec![wi, bi],
+					vec![wi, bi, mi],
 					calibrated,
 				)
+			}
+			FOp::Slice { offset } => (
+				Op::Slice {
+					offset: u32::try_from(*offset).map_err(|_| ImportError::Unsupported {
+						node: node.name.clone(),
+						what: "a slice offset beyond 2^32".into(),
+					})?,
+				},
+				vec![],
+				sx,
+			),
+			FOp::Mul => {
+				let sb = scales[node.inputs[1]];
+				(
+					Op::Mul {
+						requant: requant_for(sx as f64 * sb as f64 / calibrated as f64),
+					},
+					vec![inp(node.inputs[1], &descs)],
+					calibrated,
+				)
+			}
+			FOp::Lrn {
+				size,
+				alpha,
+				beta,
+				bias,
+			} => {
+				// table[s] = 2^16 · (sx / sy) · (bias + α/size · s · sx²)^-β
+				let len = size * 16384 + 1;
+				let (sx64, sy64) = (sx as f64, calibrated as f64);
+				let table: Vec<u8> = (0..len)
+					.flat_map(|q| {
+						let d = (*bias as f64
+							+ *alpha as f64 / *size as f64 * q as f64 * sx64 * sx64)
+							.powf(-(*beta as f64));
+						((65536.0 * sx64 / sy64 * d).round().clamp(-2e9, 2e9) as i32).to_le_bytes()
+					})
+					.collect();
+				let t = add_weight(TensorDesc::i32(&[len as u32]), table);
+				let size = u8::try_from(*size).map_err(|_| ImportError::Unsupported {
+					node: node.name.clone(),
+					what: "an LRN window over 255 channels".into(),
+				})?;
+				(Op::Lrn { size }, vec![t], calibrated)
+			}
+			FOp::Concat => {
+				// one scale for every input and the output (`unify_concat_ranges`)
+				let rest = node.inputs[1..].iter().map(|&i| inp(i, &descs)).collect();
+				if node.inputs.iter().any(|&i| scales[i] != sx) {
+					return Err(ImportError::Unsupported {
+						node: node.name.clone(),
+						what: "a concatenation of tensors at different fixed scales".into(),
+					});
+				}
+				(Op::Concat, rest, sx)
 			}
 			FOp::MatMul { transpose_b, alpha } => {
 				let sb = scales[node.inputs[1]];
@@ -423,16 +590,22 @@ pub fn quantize_wide(
 					1.0 / multiplier as f32,
 				)
 			}
-			FOp::ScaledUnary { .. } | FOp::Unary(_) => {
+			FOp::ScaledUnary { .. } | FOp::Unary(_) | FOp::Pointwise(_) => {
 				let (f, pre, post, shape) = match &node.op {
-					FOp::ScaledUnary { f, pre, post } => {
-						(*f, pre.clone(), post.clone(), vec![pre.len() as u32, 256])
-					}
-					FOp::Unary(f) => (*f, vec![1.0], vec![1.0], vec![256]),
-					_ => (Unary::Tanh, vec![], vec![], vec![]),
+					FOp::ScaledUnary { f, pre, post } => (
+						Pw::U(*f, Box::new(Pw::X)),
+						pre.clone(),
+						post.clone(),
+						vec![pre.len() as u32, 256],
+					),
+					FOp::Unary(f) => (Pw::U(*f, Box::new(Pw::X)), vec![1.0], vec![1.0], vec![256]),
+					FOp::Pointwise(p) => (p.clone(), vec![1.0], vec![1.0], vec![256]),
+					_ => (Pw::X, vec![], vec![], vec![]),
 				};
 				let values = pre.iter().zip(&post).flat_map(|(&a, &b)| {
-					(-128i32..128).map(move |q| f.apply(q as f32 * sx * a) * b / calibrated)
+					let f = &f;
+					(-128i32..128)
+						.map(move |q| f.eval((q as f32 * sx * a) as f64) as f32 * b / calibrated)
 				});
 				let t = if is_wide {
 					let q = LUT_WIDE_QUANTA;

@@ -108,6 +108,9 @@ pub const OPS: &[&str] = &[
 	"addwide",
 	"layernormwide",
 	"matmulwide",
+	"groupconv",
+	"mul",
+	"lrn",
 ];
 
 /// Q16 values: mostly realistic (|v| < 4.0), sometimes huge (saturation and
@@ -258,6 +261,85 @@ pub fn random_case(op: &str, seed: u64) -> Case {
 					TensorData::I8(r.i8s(n * c * h * w)),
 					TensorData::I8(r.i8s(o * c * kh * kw)),
 					TensorData::I32(r.i32s(o, 1 << 18)),
+				],
+			}
+		}
+		"groupconv" => {
+			// groups of 1..=3 input and output channels, depthwise included
+			let (groups, cg, og) = (dim(1, 4), dim(1, 3), dim(1, 3));
+			let (n, h, w) = (dim(1, 2), dim(1, 9), dim(1, 9));
+			let (c, o) = (groups * cg, groups * og);
+			let stride = [dim(1, 3) as u8, dim(1, 3) as u8];
+			let (kh, kw) = (dim(1, 4).min(h + 2), dim(1, 4).min(w + 2));
+			let pad = [
+				dim(0, kh as i64 - 1).min(1) as u8,
+				dim(0, kw as i64 - 1).min(1) as u8,
+				dim(0, kh as i64 - 1).min(1) as u8,
+				dim(0, kw as i64 - 1).min(1) as u8,
+			];
+			let ph = h + pad[0] as usize + pad[2] as usize;
+			let pw = w + pad[1] as usize + pad[3] as usize;
+			let (kh, kw) = (kh.min(ph), kw.min(pw));
+			let oh = (ph - kh) / stride[0] as usize + 1;
+			let ow = (pw - kw) / stride[1] as usize + 1;
+			let mut r = Rng(seed ^ 23);
+			let per_channel = r.next().is_multiple_of(2);
+			let mut inputs = vec![i8d(&[n, c, h, w]), i8d(&[o, cg, kh, kw]), i32d(&[o])];
+			let mut data = vec![
+				TensorData::I8(r.i8s(n * c * h * w)),
+				TensorData::I8(r.i8s(o * cg * kh * kw)),
+				TensorData::I32(r.i32s(o, 1 << 18)),
+			];
+			if per_channel {
+				inputs.push(i32d(&[o]));
+				let m = (0..o).map(|_| r.range(-(1 << 31), (1 << 31) - 1) as i32);
+				data.push(TensorData::I32(m.collect()));
+			}
+			Case {
+				node: node(
+					Op::GroupConv2d {
+						groups: groups as u32,
+						stride,
+						pad,
+						requant: r.requant(28, 42),
+						relu: r.next().is_multiple_of(2),
+					},
+					inputs,
+					i8d(&[n, o, oh, ow]),
+				),
+				data,
+			}
+		}
+		"mul" => {
+			let a = [dim(1, 2), dim(1, 5), dim(1, 6), dim(1, 6)];
+			// broadcast from some axis on
+			let from = dim(0, 4);
+			let b: Vec<usize> = (0..4).map(|i| if i < from { a[i] } else { 1 }).collect();
+			let mut r = Rng(seed ^ 24);
+			let na: usize = a.iter().product();
+			let nb: usize = b.iter().product();
+			Case {
+				node: node(
+					Op::Mul {
+						requant: r.requant(6, 20),
+					},
+					vec![i8d(&a), i8d(&b)],
+					i8d(&a),
+				),
+				data: vec![TensorData::I8(r.i8s(na)), TensorData::I8(r.i8s(nb))],
+			}
+		}
+		"lrn" => {
+			let x = [dim(1, 2), dim(1, 7), dim(1, 5), dim(1, 5)];
+			let mut r = Rng(seed ^ 25);
+			let size = dim(1, 5) as u8;
+			let len = size as usize * 16384 + 1;
+			let table = (0..len).map(|_| r.range(0, 1 << 18) as i32).collect();
+			Case {
+				node: node(Op::Lrn { size }, vec![i8d(&x), i32d(&[len])], i8d(&x)),
+				data: vec![
+					TensorData::I8(r.i8s(x.iter().product())),
+					TensorData::I32(table),
 				],
 			}
 		}
